@@ -1,0 +1,219 @@
+"""Benchmarks of the core: the tick loop, the PettingZoo adapter, SB3 training, local workers."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from bench.harness import Figure, Stopwatch, alternate, median
+from cogym import Orchestrator, TrialSpec
+
+
+def trial_ticks(quick: bool) -> list[Figure]:
+    """Ticks/s of CartPole trials with a random actor against a plain step loop."""
+    ticks = 40_000 if quick else 200_000
+    rounds = 3 if quick else 7
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    step, sample, reset = env.step, env.action_space.sample, env.reset
+
+    def plain() -> float:
+        with Stopwatch() as watch:
+            for _ in range(ticks):
+                _, _, terminated, truncated, _ = step(sample())
+                if terminated or truncated:
+                    reset()
+        return ticks / watch.seconds
+
+    episode = [0]
+
+    def plain_seeded() -> float:
+        with Stopwatch() as watch:
+            for _ in range(ticks):
+                _, _, terminated, truncated, _ = step(sample())
+                if terminated or truncated:
+                    episode[0] += 1
+                    reset(seed=episode[0])
+        return ticks / watch.seconds
+
+    spec = TrialSpec.from_dict(
+        {
+            "environment": {"implementation": "gym:CartPole-v1"},
+            "actors": [{"name": "player", "implementation": "random"}],
+            "seed": 0,
+        }
+    )
+    orchestrator = Orchestrator()
+
+    def trials() -> float:
+        done = 0
+        with Stopwatch() as watch:
+            for result in orchestrator.iter_run(spec, trials=10**9):
+                done += result.ticks
+                if done >= ticks:
+                    break
+        return done / watch.seconds
+
+    base, ours = alternate(plain, trials, rounds)
+    seeded, ours_again = alternate(plain_seeded, trials, rounds)
+    orchestrator.close()
+    return [
+        Figure(
+            "trial ticks/s, CartPole, random actor, no datalog",
+            "ticks/s",
+            "plain env.step(env.action_space.sample()) loop",
+            median(base),
+            median(ours),
+            True,
+            target=0.8,
+            samples={"baseline": base, "cogym": ours},
+        ),
+        Figure(
+            "same, against a loop that seeds every episode as trials do",
+            "ticks/s",
+            "plain loop with reset(seed=episode)",
+            median(seeded),
+            median(ours_again),
+            True,
+            note="information: the share of the gap that per-episode seeding explains",
+            samples={"baseline": seeded, "cogym": ours_again},
+        ),
+    ]
+
+
+def parallel_env_steps(quick: bool) -> list[Figure]:
+    """Steps/s of TrialParallelEnv around a PettingZoo parallel env against the raw env."""
+    from cogym.envs.rendezvous_v0 import parallel_env
+    from cogym.wrappers import TrialParallelEnv
+
+    steps = 20_000 if quick else 100_000
+    rounds = 3 if quick else 7
+    config = {"walkers": 3, "size": 9, "max_cycles": 200}
+
+    def drive(env, seed: int) -> float:  # noqa: ANN001
+        observations, _ = env.reset(seed=seed)
+        spaces = {a: env.action_space(a) for a in env.possible_agents}
+        for i, space in enumerate(spaces.values()):
+            space.seed(seed + i)
+        done = 0
+        with Stopwatch() as watch:
+            while done < steps:
+                actions = {a: spaces[a].sample() for a in env.agents}
+                env.step(actions)
+                done += 1
+                if not env.agents:
+                    env.reset()
+        return done / watch.seconds
+
+    raw = parallel_env(**config)
+    spec = TrialSpec.from_dict(
+        {
+            "environment": {
+                "implementation": "pettingzoo:cogym.envs.rendezvous_v0:parallel_env",
+                "config": config,
+            },
+            "actors": [
+                {"name": f"walker_{i}", "implementation": "external"} for i in range(3)
+            ],
+            "seed": 0,
+        }
+    )
+    wrapped = TrialParallelEnv(spec)
+    base, ours = alternate(lambda: drive(raw, 0), lambda: drive(wrapped, 0), rounds)
+    wrapped.close()
+    return [
+        Figure(
+            "TrialParallelEnv steps/s around a PettingZoo parallel env (rendezvous_v0, 3 agents)",
+            "steps/s",
+            "the raw parallel env",
+            median(base),
+            median(ours),
+            True,
+            target=0.9,
+            samples={"baseline": base, "cogym": ours},
+        )
+    ]
+
+
+def ppo_training(quick: bool) -> list[Figure]:
+    """Wall time of SB3 PPO on CartPole through TrialGymEnv against the raw env."""
+    import torch
+    from stable_baselines3 import PPO
+
+    from cogym.wrappers import TrialGymEnv
+
+    torch.set_num_threads(1)
+    steps = 4_096 if quick else 20_480
+    rounds = 1 if quick else 3
+    spec = TrialSpec.from_dict(
+        {
+            "environment": {"implementation": "gym:CartPole-v1"},
+            "actors": [{"name": "player", "implementation": "external"}],
+            "seed": 0,
+        }
+    )
+
+    def train(env) -> float:  # noqa: ANN001
+        model = PPO("MlpPolicy", env, seed=0, n_steps=1024, batch_size=64, verbose=0, device="cpu")
+        with Stopwatch() as watch:
+            model.learn(steps)
+        return watch.seconds
+
+    base, ours = alternate(
+        lambda: train(gym.make("CartPole-v1")), lambda: train(TrialGymEnv(spec)), rounds, warmup=False
+    )
+    return [
+        Figure(
+            f"SB3 PPO, {steps} steps of CartPole through TrialGymEnv",
+            "s",
+            "PPO on the raw env",
+            median(base),
+            median(ours),
+            False,
+            target=1.1,
+            samples={"baseline": base, "cogym": ours},
+        )
+    ]
+
+
+def local_workers(quick: bool) -> list[Figure]:
+    """Trials/s with two local worker processes against one, on an env whose step costs 1 ms."""
+    trials = 60 if quick else 240
+    spec = TrialSpec.from_dict(
+        {
+            "environment": {
+                "implementation": "gym:cogym/Probe-v0",
+                "config": {"episode_length": 50, "step_seconds": 0.001},
+            },
+            "actors": [{"name": "player", "implementation": "random"}],
+            "seed": 0,
+        }
+    )
+
+    def run(workers: int) -> float:
+        with Orchestrator() as orchestrator, Stopwatch() as watch:
+            results = orchestrator.run_many(spec, trials, workers=workers)
+        assert len(results) == trials
+        return trials / watch.seconds
+
+    base, ours = alternate(lambda: run(1), lambda: run(2), 1 if quick else 3, warmup=False)
+    return [
+        Figure(
+            "cogym run --workers 2, trials/s, env step about 1 ms (pool start-up included)",
+            "trials/s",
+            "--workers 1",
+            median(base),
+            median(ours),
+            True,
+            target=1.8,
+            samples={"baseline": base, "cogym": ours},
+        )
+    ]
+
+
+BENCHMARKS = {
+    "trial_ticks": trial_ticks,
+    "parallel_env": parallel_env_steps,
+    "ppo": ppo_training,
+    "workers": local_workers,
+}

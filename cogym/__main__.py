@@ -1,0 +1,3 @@
+from cogym.cli import main
+
+main(prog_name="cogym")

@@ -1,0 +1,169 @@
+"""The ``cogym`` command line (``python -m cogym`` is the same).
+
+Exit codes: 0 success, 2 bad input (the field or argument is named), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from cogym.errors import BindingError, CogymError, SpecError, UnknownImplementationError
+
+BAD_INPUT = 2
+FAILURE = 1
+
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+
+class _Group(click.Group):
+    """Turns cogym's bad-input errors into exit code 2 and everything else into 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (SpecError, UnknownImplementationError, BindingError) as exc:
+            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            sys.exit(BAD_INPUT)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except CogymError as exc:
+            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            sys.exit(FAILURE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cogym")
+def main() -> None:
+    """cogym: trials of humans and AI agents on Gymnasium, PettingZoo and Stable-Baselines3."""
+    # python: implementations name modules of the current project
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
+    from cogym.spec import TrialSpec
+
+    return TrialSpec.from_yaml(path)
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(dir_okay=False))
+@click.option("--trials", "-n", default=1, show_default=True, type=click.IntRange(min=1), help="Number of trials.")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(min=1), help="Processes running trials.")
+@click.option(
+    "--backend",
+    default="local",
+    show_default=True,
+    type=click.Choice(["local"]),
+    help="Where trials run.",
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Base seed (overrides the spec's).")
+@click.option("--max-ticks", type=click.IntRange(min=1), help="Tick limit (overrides the spec's).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run(
+    spec_path: str,
+    trials: int,
+    workers: int,
+    backend: str,
+    seed: int | None,
+    max_ticks: int | None,
+    quiet: bool,
+) -> None:
+    """Run TRIALS trials of the spec in SPEC.yaml and print a summary."""
+    from cogym.orchestrator import Orchestrator
+    from cogym.summary import RunSummary
+
+    spec = load_spec(spec_path)
+    changes: dict[str, Any] = {}
+    if seed is not None:
+        changes["seed"] = seed
+    if max_ticks is not None:
+        changes["max_ticks"] = max_ticks
+    if changes:
+        spec = spec.replace(**changes)
+    orchestrator = Orchestrator()
+    orchestrator.check(spec)
+    results = []
+    started = time.perf_counter()
+    with orchestrator, _progress(trials, quiet) as advance:
+        for result in orchestrator.iter_run(spec, trials, workers=workers, backend=backend):
+            results.append(result)
+            advance(result)
+    summary = RunSummary.of(results, time.perf_counter() - started)
+    console.print(summary.table(f"{spec_path}: {spec.environment.implementation}"))
+    for trial_id, error in summary.errors[:5]:
+        errors.print(f"[red]trial {trial_id} failed:[/red] {error.splitlines()[0]}", highlight=False)
+    if len(summary.errors) > 5:
+        errors.print(f"... and {len(summary.errors) - 5} more failed trials", highlight=False)
+
+
+class _progress:
+    """A rich progress bar over trials, or nothing when quiet or not on a terminal."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total = total
+        self.quiet = quiet
+        self.progress = None
+
+    def __enter__(self):  # noqa: ANN204
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        if self.quiet:
+            return lambda result: None
+        self.progress = Progress(
+            TextColumn("[bold]trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[ticks]:,} ticks"),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=errors,
+            transient=False,
+        )
+        self.progress.__enter__()
+        task = self.progress.add_task("trials", total=self.total, ticks=0, failed=0)
+        counts = {"ticks": 0, "failed": 0}
+
+        def advance(result) -> None:  # noqa: ANN001
+            counts["ticks"] += result.ticks
+            counts["failed"] += result.state.value == "failed"
+            self.progress.update(task, advance=1, **counts)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
+@main.command()
+@click.option("--trials", default=20, show_default=True, type=click.IntRange(min=1), help="Trials per actor.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Processes running trials.")
+@click.option("--out", default="cogym-demo", show_default=True, type=click.Path(file_okay=False), help="Where files go.")
+def demo(trials: int, workers: int, out: str) -> None:
+    """Run the whole loop on an embedded default (CartPole), in about a minute."""
+    from cogym.demo import run_demo
+
+    run_demo(Path(out), trials=trials, workers=workers, console=console)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The exceptions cogym raises.
+
+Every error cogym raises on bad input derives from :class:`CogymError`; its message says what
+was expected, what came, where (trial, tick, actor, field) and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CogymError(Exception):
+    """Base class of every error raised by cogym."""
+
+
+class SpecError(CogymError, ValueError):
+    """A trial spec is malformed; the message names every bad field.
+
+    ``problems`` holds one ``(field path, message)`` pair per bad field.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = [f"invalid trial spec{where}: {len(self.problems)} problem(s)"]
+        lines += [f"  {path}: {message}" for path, message in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class UnknownImplementationError(CogymError, LookupError):
+    """An implementation name that the directory does not know."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
+        message = f"unknown {kind} implementation {name!r}."
+        message += suggest(name, self.known)
+        shown = self.known[:25]
+        listing = ", ".join(shown) if shown else "(none)"
+        if len(self.known) > len(shown):
+            listing += f", and {len(self.known) - len(shown)} more"
+        message += f" Known: {listing}."
+        if hint:
+            message += f" {hint}"
+        super().__init__(message)
+
+
+class ImplementationError(CogymError):
+    """An implementation was found but could not be built (bad config, import failure...)."""
+
+
+class MissingExtraError(CogymError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the optional dependency {module!r}, which is not installed. "
+            f'Install it with: pip install "cogym[{extra}]"'
+        )
+
+
+class BindingError(SpecError):
+    """The spec's actors do not fit the environment's agents."""
+
+
+class SpaceMismatchError(CogymError, ValueError):
+    """Two spaces that must be equal are not (for instance a model's and an actor's)."""
+
+
+class InvalidActionError(CogymError, ValueError):
+    """An actor produced an action outside its action space."""
+
+    def __init__(self, actor: str, tick: int, space: object, action: object, trial_id: str) -> None:
+        self.actor = actor
+        self.tick = tick
+        self.space = space
+        self.action = action
+        self.trial_id = trial_id
+        shown = repr(action)
+        if len(shown) > 200:
+            shown = shown[:200] + "..."
+        super().__init__(
+            f"trial {trial_id}, tick {tick}: actor {actor!r} sent action {shown} "
+            f"({type(action).__name__}), which is not in its action space {space}"
+        )
+
+
+class TrialError(CogymError, RuntimeError):
+    """A trial cannot do what was asked (stepped after it ended, missing external action...)."""
+
+
+class ActorFailure(CogymError, RuntimeError):
+    """An actor raised while acting; the original exception is chained."""
+
+
+class EnvironmentFailure(CogymError, RuntimeError):
+    """The environment raised; the original exception is chained."""
+
+
+class MessageError(CogymError, ValueError):
+    """A message or reward could not be sent (unknown receiver, payload not JSON...)."""
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest known name, or an empty string."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""

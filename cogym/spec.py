@@ -1,0 +1,328 @@
+"""Trial specs: what a trial runs, as validated value types read from YAML or dicts.
+
+A spec names the environment and the actors by implementation string; it says nothing of how
+they are built, so swapping an actor is a one-line change::
+
+    >>> spec = TrialSpec.from_dict({
+    ...     "environment": {"implementation": "gym:CartPole-v1"},
+    ...     "actors": [{"name": "player", "implementation": "random"}],
+    ...     "max_ticks": 200, "seed": 0})
+    >>> spec.actors[0]
+    ActorSpec(name='player', implementation='random')
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cogym.errors import SpecError, suggest
+
+__all__ = ["ActorSpec", "EnvironmentSpec", "TrialSpec"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_IMPLEMENTATION = re.compile(r"^[A-Za-z0-9_][^\s]*$")
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def __repr_args__(self):  # type: ignore[override]
+        defaults = type(self).model_fields
+        for name, value in super().__repr_args__():
+            field = defaults.get(name) if name else None
+            if field is not None and not field.is_required() and value == field.get_default(
+                call_default_factory=True
+            ):
+                continue
+            yield name, value
+
+
+class EnvironmentSpec(_Value):
+    """The environment of a trial: an implementation string and constructor keyword arguments.
+
+    Implementations: ``gym:<env id>``, ``pettingzoo:<module>:<env function>``,
+    ``python:<module>:<factory>``, or a name registered in the directory.
+    """
+
+    implementation: str = Field(min_length=1)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("implementation")
+    @classmethod
+    def _implementation_syntax(cls, value: str) -> str:
+        return _check_implementation(value)
+
+    @functools.cached_property
+    def key(self) -> str:
+        """A canonical string that is equal for equal environment specs."""
+        return json.dumps([self.implementation, self.config], sort_keys=True, default=repr)
+
+
+class ActorSpec(_Value):
+    """One participant of a trial.
+
+    ``implementation`` is ``random``, ``external``, ``sb3:<model file or registry ref>``,
+    ``human``, ``python:<module>:<factory>`` or a name registered in the directory;
+    ``config`` goes to the implementation's factory as keyword arguments. ``actor_class`` binds
+    the actor to an environment role when its name does not (``observer`` makes it watch).
+    """
+
+    name: str = Field(min_length=1, max_length=64)
+    implementation: str = "random"
+    actor_class: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name_syntax(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"actor name {value!r} may hold only letters, digits, '_', '-' and '.', "
+                "and may not start with '-' or '.'"
+            )
+        return value
+
+    @field_validator("implementation")
+    @classmethod
+    def _implementation_syntax(cls, value: str) -> str:
+        return _check_implementation(value)
+
+    @functools.cached_property
+    def key(self) -> str:
+        """A canonical string that is equal for equal actor specs."""
+        return json.dumps(
+            [self.name, self.implementation, self.actor_class, self.config], sort_keys=True, default=repr
+        )
+
+
+class TrialSpec(_Value):
+    """Everything needed to run a trial; see the module docstring for an example."""
+
+    environment: EnvironmentSpec
+    actors: tuple[ActorSpec, ...] = Field(min_length=1)
+    max_ticks: int | None = Field(default=None, ge=1)
+    max_seconds: float | None = Field(default=None, gt=0)
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    tags: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_actor_names(self) -> TrialSpec:
+        seen: set[str] = set()
+        for actor in self.actors:
+            if actor.name in seen:
+                raise ValueError(f"actor name {actor.name!r} appears more than once")
+            seen.add(actor.name)
+        return self
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> TrialSpec:
+        """Validate a dict; a :class:`~cogym.errors.SpecError` names every bad field."""
+        if not isinstance(data, Mapping):
+            raise SpecError(
+                [("(top level)", f"expected a mapping of fields, got {type(data).__name__}")],
+                source,
+            )
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise SpecError(_problems(exc, data), source) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrialSpec:
+        """Read and validate a YAML file; errors name the field and its line."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SpecError([("(file)", f"cannot read {path}: {exc.strerror}")], str(path)) from None
+        return cls.from_yaml_text(text, source=str(path))
+
+    @classmethod
+    def from_yaml_text(cls, text: str, *, source: str | None = None) -> TrialSpec:
+        """Validate YAML given as a string."""
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise SpecError([(where, f"YAML syntax error: {problem}")], source) from None
+        if data is None:
+            raise SpecError([("(top level)", "the file is empty")], source)
+        lines = _node_lines(node) if node is not None else {}
+        try:
+            if not isinstance(data, Mapping):
+                raise SpecError(
+                    [("(top level)", f"expected a mapping of fields, got {type(data).__name__}")],
+                    source,
+                )
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            problems = _problems(exc, data)
+            located = []
+            for (path, message), loc in zip(problems, _locs(exc)):
+                line = _closest_line(lines, loc)
+                located.append((f"{path} (line {line})" if line else path, message))
+            raise SpecError(located, source) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict that :meth:`from_dict` accepts again (defaults included)."""
+        data = self.model_dump(mode="json")
+        data["actors"] = list(data["actors"])
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @functools.cached_property
+    def cast_key(self) -> str:
+        """Equal for specs whose environment and actors are built the same way."""
+        return "\n".join([self.environment.key, *(a.key for a in self.actors)])
+
+    def with_seed(self, seed: int) -> TrialSpec:
+        """A copy with another seed (cheap: nothing else is validated again)."""
+        if not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise SpecError([("seed", f"must be an integer in [0, 2**63), got {seed!r}")])
+        self.cast_key  # noqa: B018  (computed once here, then carried by every copy)
+        return self.model_copy(update={"seed": seed})
+
+    def replace(self, **changes: Any) -> TrialSpec:
+        """A validated copy with some top-level fields changed (used by pre-trial hooks)."""
+        data = self.to_dict()
+        data.update(
+            {k: (v.model_dump(mode="json") if isinstance(v, BaseModel) else v) for k, v in changes.items()}
+        )
+        if "actors" in changes:
+            data["actors"] = [
+                a.model_dump(mode="json") if isinstance(a, BaseModel) else a for a in changes["actors"]
+            ]
+        return TrialSpec.from_dict(data)
+
+    def actor(self, name: str) -> ActorSpec:
+        """The actor named ``name``; a ``KeyError`` suggests close names."""
+        for actor in self.actors:
+            if actor.name == name:
+                return actor
+        names = [a.name for a in self.actors]
+        raise KeyError(f"no actor named {name!r} in the spec.{suggest(name, names)} Actors: {names}")
+
+    def replace_actor(self, name: str, **changes: Any) -> TrialSpec:
+        """A copy whose actor ``name`` has some fields changed."""
+        self.actor(name)
+        actors = [
+            {**a.model_dump(mode="json"), **changes} if a.name == name else a.model_dump(mode="json")
+            for a in self.actors
+        ]
+        return self.replace(actors=actors)
+
+
+def _check_implementation(value: str) -> str:
+    if not _IMPLEMENTATION.match(value):
+        raise ValueError(f"implementation {value!r} must be a name without spaces, such as 'random'")
+    if value.startswith("python:") and value.count(":") != 2:
+        raise ValueError(
+            f"implementation {value!r} must have the form 'python:<module>:<factory>', "
+            "for instance 'python:mybots:make_bot'"
+        )
+    if value.startswith("pettingzoo:") and value.count(":") != 2:
+        raise ValueError(
+            f"implementation {value!r} must have the form 'pettingzoo:<module>:<env function>', "
+            "for instance 'pettingzoo:pettingzoo.classic.rps_v2:parallel_env'"
+        )
+    if value.endswith(":"):
+        raise ValueError(f"implementation {value!r} ends with ':'; what comes after it is missing")
+    return value
+
+
+# -- error formatting --------------------------------------------------------------------------
+
+
+def _locs(exc: ValidationError) -> list[tuple[Any, ...]]:
+    return [tuple(err["loc"]) for err in exc.errors()]
+
+
+def _format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            parent = _parent_fields(loc)
+            message = f"unknown field {loc[-1]!r}.{suggest(str(loc[-1]), parent)}"
+            if parent:
+                message += f" Allowed: {', '.join(parent)}."
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        elif "input" in err and err["type"] not in ("value_error",):
+            shown = repr(err["input"])
+            if len(shown) < 60:
+                message += f" (got {shown})"
+        problems.append((_format_path(loc), message))
+    return problems
+
+
+def _parent_fields(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = TrialSpec
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", None)
+        candidate = inner[0] if inner else annotation
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            model = candidate
+        else:
+            return []
+    return list(model.model_fields)
+
+
+def _node_lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    lines = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = path + (key.value,)
+            lines[sub] = key.start_mark.line + 1
+            for k, v in _node_lines(value, sub).items():
+                lines.setdefault(k, v)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(_node_lines(item, path + (i,)))
+    return lines
+
+
+def _closest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    loc = tuple(str(p) if not isinstance(p, int) else p for p in loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return lines.get(())

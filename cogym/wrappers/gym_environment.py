@@ -1,0 +1,130 @@
+"""Gymnasium env -> trial environment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import gymnasium as gym
+
+from cogym.environment import OBSERVER, ActorClass, Environment, StepResult
+from cogym.errors import BindingError
+
+if TYPE_CHECKING:
+    from cogym.spec import ActorSpec
+
+__all__ = ["GymEnvironment"]
+
+PLAYER = "player"
+
+
+class GymEnvironment(Environment):
+    """A Gymnasium env as a trial environment.
+
+    One actor plays the env (the first actor whose ``actor_class`` is unset or ``player``);
+    any other actor must be an ``observer``: it sees the same observations, can send rewards
+    and messages, and its actions are ignored.
+
+    >>> import gymnasium as gym
+    >>> env = GymEnvironment(gym.make("CartPole-v1"))
+    >>> env
+    GymEnvironment(<TimeLimit<OrderEnforcing<PassiveEnvChecker<CartPoleEnv<CartPole-v1>>>>>)
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        if not isinstance(env, gym.Env):
+            raise TypeError(f"GymEnvironment wraps a gymnasium.Env, got {type(env).__name__}")
+        self.env = env
+        self.metadata = dict(getattr(env, "metadata", {}) or {})
+        self._player = PLAYER
+        self._observers: tuple[str, ...] = ()
+        self._env_step = env.step
+
+    @property
+    def observation_space(self) -> gym.Space:
+        return self.env.observation_space
+
+    @property
+    def action_space(self) -> gym.Space:
+        return self.env.action_space
+
+    def bind(self, actors: Sequence[ActorSpec]) -> dict[str, ActorClass]:
+        player = None
+        observers = []
+        problems = []
+        for i, actor in enumerate(actors):
+            role = actor.actor_class
+            if role in (None, PLAYER) and player is None:
+                player = actor.name
+            elif role == OBSERVER:
+                observers.append(actor.name)
+            elif role in (None, PLAYER):
+                problems.append(
+                    (
+                        f"actors[{i}]",
+                        f"actor {actor.name!r}: a Gymnasium env has one player, and {player!r} "
+                        "already plays it; give this actor 'actor_class: observer' to let it "
+                        "watch, or use a PettingZoo env for several players",
+                    )
+                )
+            else:
+                problems.append(
+                    (
+                        f"actors[{i}].actor_class",
+                        f"actor {actor.name!r}: unknown actor class {role!r} for a Gymnasium "
+                        f"env; use {PLAYER!r} or {OBSERVER!r}",
+                    )
+                )
+        if player is None:
+            problems.append(("actors", "no actor plays the env: give one actor 'actor_class: player'"))
+        if problems:
+            raise BindingError(problems)
+        self._player = player
+        self._observers = tuple(observers)
+        classes = {player: ActorClass(PLAYER, self.env.observation_space, self.env.action_space)}
+        for name in observers:
+            classes[name] = ActorClass(OBSERVER, self.env.observation_space, None)
+        return classes
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        observations = {self._player: obs}
+        for name in self._observers:
+            observations[name] = obs
+        return observations, {self._player: info}
+
+    def step(self, actions: dict[str, Any]) -> StepResult:
+        player = self._player
+        obs, reward, terminated, truncated, info = self._env_step(actions[player])
+        observations = {player: obs}
+        if self._observers:
+            for name in self._observers:
+                observations[name] = obs
+            if terminated or truncated:
+                ended = dict.fromkeys(observations, True)
+                return (
+                    observations,
+                    {player: reward},
+                    ended if terminated else {},
+                    {} if terminated else ended,
+                    {player: info},
+                )
+        if terminated:
+            return observations, {player: reward}, {player: True}, {}, {player: info}
+        if truncated:
+            return observations, {player: reward}, {}, {player: True}, {player: info}
+        return observations, {player: reward}, {}, {}, {player: info}
+
+    def single_actor(self) -> tuple[str, Any] | None:
+        return None if self._observers else (self._player, self._env_step)
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    def close(self) -> None:
+        self.env.close()
+
+    def __repr__(self) -> str:
+        return f"GymEnvironment({self.env})"

@@ -1,0 +1,100 @@
+"""Trial -> Gymnasium ``Env``: the one external actor becomes the agent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from cogym.errors import SpecError, TrialError
+from cogym.orchestrator import Orchestrator
+from cogym.spec import TrialSpec
+from cogym.wrappers._trial_driver import TrialDriver
+
+__all__ = ["TrialGymEnv"]
+
+
+class TrialGymEnv(gym.Env):
+    """A trial as a Gymnasium env, for a spec with exactly one external actor.
+
+    The other actors act inside the trial; each ``reset`` starts a new trial (seeded as in
+    :class:`~cogym.wrappers.TrialParallelEnv`).
+
+    >>> env = TrialGymEnv({"environment": {"implementation": "gym:CartPole-v1"},
+    ...                    "actors": [{"name": "player", "implementation": "external"}]})
+    >>> observation, info = env.reset(seed=0)
+    >>> observation.shape
+    (4,)
+    """
+
+    def __init__(
+        self,
+        spec: TrialSpec | Mapping[str, Any] | str | Path,
+        *,
+        orchestrator: Orchestrator | None = None,
+        datastore: Any = None,
+        registry: Any = None,
+    ) -> None:
+        self._driver = TrialDriver(spec, orchestrator, datastore, registry, "TrialGymEnv")
+        self.trial_spec = self._driver.spec
+        if len(self._driver.externals) != 1:
+            self._driver.close()
+            raise SpecError(
+                [
+                    (
+                        "actors",
+                        "TrialGymEnv needs exactly one actor with 'implementation: external', "
+                        f"got {len(self._driver.externals)} ({', '.join(self._driver.externals)}); "
+                        "use TrialParallelEnv for several",
+                    )
+                ]
+            )
+        self.agent = self._driver.externals[0]
+        actor_class = self._driver.classes[self.agent]
+        if actor_class.action_space is None:
+            raise SpecError([("actors", f"external actor {self.agent!r} is an observer; it must act")])
+        self.observation_space = actor_class.observation_space
+        self.action_space = actor_class.action_space
+        self.render_mode = self.trial_spec.environment.config.get("render_mode")
+        self.metadata = {"render_modes": [self.render_mode] if self.render_mode else []}
+
+    @property
+    def trial(self):  # noqa: ANN201  (cogym.trial.Trial | None)
+        """The trial of the current episode."""
+        return self._driver.trial
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        trial = self._driver.start(seed)
+        observations, _, _, _, infos = trial.external_view()
+        if self.agent not in observations:
+            raise TrialError(
+                f"trial {trial.trial_id}: external actor {self.agent!r} did not get an "
+                f"observation at the start (state {trial.state.value}, error: {trial.error})"
+            )
+        return observations[self.agent], infos[self.agent]
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        trial = self._driver.trial
+        if trial is None:
+            raise TrialError("call reset() before step()")
+        trial.step({self.agent: action})
+        observations, rewards, terminated, truncated, infos = trial.external_view()
+        name = self.agent
+        return observations[name], float(rewards[name]), terminated[name], truncated[name], infos[name]
+
+    def render(self) -> Any:
+        return self._driver.render()
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def __repr__(self) -> str:
+        return f"<TrialGymEnv({self.trial_spec.environment.implementation}, agent={self.agent!r})>"
+
+    def __str__(self) -> str:
+        return repr(self)
