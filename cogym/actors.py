@@ -14,7 +14,6 @@ Such a class is named in a spec as ``python:<module>:AlwaysLeft``.
 from __future__ import annotations
 
 import copy
-
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from gymnasium import spaces

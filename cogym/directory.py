@@ -61,6 +61,7 @@ class Directory:
         self._actors: dict[str, Callable[..., Any]] = {}
         self._environments: dict[str, Callable[..., Any]] = {}
         self._actor_schemes: dict[str, ActorResolver] = {}
+        self._actor_pins: dict[str, Callable[[str, Any], str]] = {}
         self._environment_schemes: dict[str, EnvironmentResolver] = {}
         self._entry_points_loaded = False
 
@@ -76,9 +77,31 @@ class Directory:
         self._check_name(name)
         self._environments[name] = factory
 
-    def register_actor_scheme(self, scheme: str, resolver: ActorResolver) -> None:
-        """Handle implementations ``<scheme>:<rest>`` with ``resolver(rest, actor_class, config, registry)``."""
+    def register_actor_scheme(
+        self, scheme: str, resolver: ActorResolver, pin: Callable[[str, Any], str] | None = None
+    ) -> None:
+        """Handle implementations ``<scheme>:<rest>`` with ``resolver(rest, actor_class, config, registry)``.
+
+        ``pin(rest, registry)``, if given, is called before every trial and returns ``rest`` with
+        anything that may change between trials fixed (``model@latest`` -> ``model@7``), so
+        that each trial runs, and records, one exact implementation.
+        """
         self._actor_schemes[scheme] = resolver
+        if pin is not None:
+            self._actor_pins[scheme] = pin
+        else:
+            self._actor_pins.pop(scheme, None)
+
+    def pins(self, implementation: str) -> bool:
+        """Whether ``implementation`` must be pinned before each trial."""
+        scheme, sep, _ = implementation.partition(":")
+        return bool(sep) and scheme in self._actor_pins
+
+    def pin(self, implementation: str, registry: Any = None) -> str:
+        """``implementation`` with moving references fixed (see :meth:`register_actor_scheme`)."""
+        scheme, sep, rest = implementation.partition(":")
+        pin = self._actor_pins.get(scheme) if sep else None
+        return f"{scheme}:{pin(rest, registry)}" if pin is not None else implementation
 
     def register_environment_scheme(self, scheme: str, resolver: EnvironmentResolver) -> None:
         """Handle environments ``<scheme>:<rest>`` with ``resolver(rest, config)``."""

@@ -14,7 +14,11 @@ class CogymError(Exception):
     """Base class of every error raised by cogym."""
 
 
-class SpecError(CogymError, ValueError):
+class InputError(CogymError):
+    """The user's input is wrong (spec, name, file, argument); the command line exits with 2."""
+
+
+class SpecError(InputError, ValueError):
     """A trial spec is malformed; the message names every bad field.
 
     ``problems`` holds one ``(field path, message)`` pair per bad field.
@@ -29,7 +33,7 @@ class SpecError(CogymError, ValueError):
         super().__init__("\n".join(lines))
 
 
-class UnknownImplementationError(CogymError, LookupError):
+class UnknownImplementationError(InputError, LookupError):
     """An implementation name that the directory does not know."""
 
     def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
@@ -48,7 +52,7 @@ class UnknownImplementationError(CogymError, LookupError):
         super().__init__(message)
 
 
-class ImplementationError(CogymError):
+class ImplementationError(InputError):
     """An implementation was found but could not be built (bad config, import failure...)."""
 
 
@@ -67,7 +71,7 @@ class BindingError(SpecError):
     """The spec's actors do not fit the environment's agents."""
 
 
-class SpaceMismatchError(CogymError, ValueError):
+class SpaceMismatchError(InputError, ValueError):
     """Two spaces that must be equal are not (for instance a model's and an actor's)."""
 
 
@@ -101,7 +105,7 @@ class EnvironmentFailure(CogymError, RuntimeError):
     """The environment raised; the original exception is chained."""
 
 
-class MessageError(CogymError, ValueError):
+class MessageError(InputError, ValueError):
     """A message or reward could not be sent (unknown receiver, payload not JSON...)."""
 
 

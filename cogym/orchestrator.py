@@ -125,6 +125,7 @@ class Orchestrator:
         self.directory = directory or default_directory
         self.keep_samples = keep_samples
         self._casts = _Pool()
+        self._pinnable: dict[str, bool] = {}
         self._running: dict[str, Trial] = {}
         self._recent: OrderedDict[str, TrialResult] = OrderedDict()
         self._subscribers: list[Callable[[TrialEvent], None]] = []
@@ -230,9 +231,16 @@ class Orchestrator:
             raise TrialError("this orchestrator is closed")
         spec = task.spec
         key = spec.cast_key
+        pinnable = self._pinnable.get(key)
+        if pinnable is None:
+            pinnable = self._pinnable[key] = any(
+                self.directory.pins(a.implementation) for a in spec.actors
+            )
+        cast_spec = self._pin(spec) if pinnable else spec
+        key = cast_spec.cast_key
         cast = self._casts.take(key)
         if cast is None:
-            cast = self._make_cast(spec)
+            cast = self._make_cast(cast_spec)
             self._casts.all.append(cast)
         started = time.time()
         recorder = None
@@ -285,6 +293,16 @@ class Orchestrator:
         if self._subscribers:
             self._emit(TrialEvent("started", task.trial_id, task.index, started))
         return trial
+
+    def _pin(self, spec: TrialSpec) -> TrialSpec:
+        """The spec with moving implementation references (``@latest``) fixed for one trial."""
+        actors = []
+        changed = False
+        for actor in spec.actors:
+            pinned = self.directory.pin(actor.implementation, self.registry)
+            changed = changed or pinned != actor.implementation
+            actors.append(actor.model_dump(mode="json") | {"implementation": pinned})
+        return spec.replace(actors=actors) if changed else spec
 
     def _make_cast(self, spec: TrialSpec) -> Cast:
         environment = self.directory.make_environment(

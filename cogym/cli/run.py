@@ -1,53 +1,14 @@
-"""The ``cogym`` command line (``python -m cogym`` is the same).
-
-Exit codes: 0 success, 2 bad input (the field or argument is named), 1 anything else.
-"""
+"""``cogym run`` and ``cogym demo``."""
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from cogym.errors import BindingError, CogymError, SpecError, UnknownImplementationError
-
-BAD_INPUT = 2
-FAILURE = 1
-
-console = Console(stderr=False)
-errors = Console(stderr=True)
-
-
-class _Group(click.Group):
-    """Turns cogym's bad-input errors into exit code 2 and everything else into 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (SpecError, UnknownImplementationError, BindingError) as exc:
-            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-            sys.exit(BAD_INPUT)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException:
-            raise
-        except CogymError as exc:
-            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-            sys.exit(FAILURE)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cogym")
-def main() -> None:
-    """cogym: trials of humans and AI agents on Gymnasium, PettingZoo and Stable-Baselines3."""
-    # python: implementations name modules of the current project
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+from cogym.cli import console, errors, main
 
 
 def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
@@ -164,6 +125,3 @@ def demo(trials: int, workers: int, out: str) -> None:
 
     run_demo(Path(out), trials=trials, workers=workers, console=console)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,56 @@
+"""The ``cogym`` command line (``python -m cogym`` is the same).
+
+Exit codes: 0 success, 2 bad input (the field or argument is named), 1 anything else.
+One module per command group; each registers itself on :data:`main`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from cogym.errors import CogymError, InputError
+
+BAD_INPUT = 2
+FAILURE = 1
+
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+
+class _Group(click.Group):
+    """Turns cogym's bad-input errors into exit code 2 and everything else into 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            errors.print("[red]error:[/red]", escape(str(exc)), highlight=False)
+            sys.exit(BAD_INPUT)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except CogymError as exc:
+            errors.print("[red]error:[/red]", escape(str(exc)), highlight=False)
+            sys.exit(FAILURE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cogym")
+def main() -> None:
+    """cogym: trials of humans and AI agents on Gymnasium, PettingZoo and Stable-Baselines3."""
+    # python: implementations name modules of the current project
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+
+from cogym.cli import run as _run_commands  # noqa: E402,F401  (registers run, demo)
+
+__all__ = ["main", "console", "errors", "BAD_INPUT", "FAILURE"]

@@ -1,0 +1,64 @@
+"""Shared fixtures: one configurable test environment, temporary datastore and registry roots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from cogym import Orchestrator, TrialSpec
+
+settings.register_profile(
+    "cogym", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=40
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cogym"))
+
+CARTPOLE = "gym:CartPole-v1"
+PROBE = "gym:cogym/Probe-v0"
+RENDEZVOUS = "pettingzoo:cogym.envs.rendezvous_v0:parallel_env"
+NIM = "pettingzoo:cogym.envs.nim_v0:env"
+
+
+def make_spec(
+    environment: str = CARTPOLE,
+    actors: list[dict[str, Any]] | None = None,
+    config: dict[str, Any] | None = None,
+    **fields: Any,
+) -> TrialSpec:
+    """A spec from a few arguments: ``make_spec(PROBE, [{"name": "p"}], {"episode_length": 5})``."""
+    return TrialSpec.from_dict(
+        {
+            "environment": {"implementation": environment, "config": config or {}},
+            "actors": actors or [{"name": "player", "implementation": "random"}],
+            **fields,
+        }
+    )
+
+
+@pytest.fixture
+def spec_factory() -> Callable[..., TrialSpec]:
+    return make_spec
+
+
+@pytest.fixture
+def orchestrator():
+    with Orchestrator(keep_samples=True) as orchestrator:
+        yield orchestrator
+
+
+@pytest.fixture
+def datastore_dir(tmp_path: Path) -> Path:
+    """An empty directory for a datastore."""
+    path = tmp_path / "trials"
+    return path
+
+
+@pytest.fixture
+def registry_dir(tmp_path: Path) -> Path:
+    """An empty directory for a model registry."""
+    path = tmp_path / "models"
+    return path
