@@ -115,6 +115,10 @@ class TrialSpec(_Value):
     max_seconds: float | None = Field(default=None, gt=0)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
     tags: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    datastore: str | None = Field(default=None, min_length=1)
+    """Where trials of this spec are recorded, whoever runs them (a datastore directory)."""
+    record_frames: bool = False
+    """Record the environment's rendered frame on every tick, so that replays can be watched."""
 
     @model_validator(mode="after")
     def _unique_actor_names(self) -> TrialSpec:

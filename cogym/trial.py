@@ -101,7 +101,10 @@ class Sample:
     acting actors did, ``rewards`` the aggregated reward of each actor for this tick as known at
     its end, ``terminated``/``truncated`` the actors that ended on this tick, ``rewards_sent``
     every reward sent by a participant during this tick (whatever tick it names) and
-    ``messages`` every message sent during this tick.
+    ``messages`` every message sent during this tick. ``env_rewards`` are the rewards the
+    environment itself gave (equal to ``rewards`` unless a participant also sent some), and
+    ``frame`` the environment's rendering of the state the actors observed, when the spec sets
+    ``record_frames``.
     """
 
     tick: int
@@ -112,6 +115,8 @@ class Sample:
     truncated: Mapping[str, bool]
     rewards_sent: tuple[Reward, ...] = ()
     messages: tuple[Message, ...] = ()
+    env_rewards: Mapping[str, float] | None = None
+    frame: Any = None
 
 
 @dataclass(frozen=True)
@@ -488,6 +493,7 @@ class Trial:
         samples = self.samples
         max_ticks = self.spec.max_ticks or math.inf
         deadline = self._deadline
+        record_frames = self.spec.record_frames and (recorder is not None or samples is not None)
         used: set[str] = set()
         obs = self._obs
         tick = self.tick
@@ -508,6 +514,7 @@ class Trial:
                 self.tick = tick
                 if self._messages_in:
                     self._deliver_messages()
+                frame = self._render() if record_frames else None
                 actions = {}
                 for name, observation in obs.items():
                     act = acts.get(name)
@@ -550,6 +557,7 @@ class Trial:
                     self._history_start += REWARD_HISTORY
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
+                env_rewards = rewards
                 if self._rewards_out or self._messages_out:
                     rewards, sent, messages = self._route(tick, rewards)
                 for name, value in rewards.items():
@@ -570,7 +578,16 @@ class Trial:
                     self._track_externals(next_obs, rewards, terminated, truncated, infos)
                 if recorder is not None or samples is not None:
                     sample = Sample(
-                        tick, obs, actions, rewards, terminated, truncated, sent, messages
+                        tick,
+                        obs,
+                        actions,
+                        rewards,
+                        terminated,
+                        truncated,
+                        sent,
+                        messages,
+                        env_rewards,
+                        frame,
                     )
                     if recorder is not None:
                         recorder.append(sample)
@@ -610,6 +627,7 @@ class Trial:
         samples = self.samples
         max_ticks = self.spec.max_ticks or math.inf
         deadline = self._deadline
+        record_frames = self.spec.record_frames and (recorder is not None or samples is not None)
         observation = self._obs[name]
         tick = self.tick
         try:
@@ -622,6 +640,7 @@ class Trial:
                 self.tick = tick
                 if self._messages_in:
                     self._deliver_messages()
+                frame = self._render() if record_frames else None
                 try:
                     action = act(observation)
                 except Exception as exc:
@@ -646,6 +665,7 @@ class Trial:
                     self._history_start += REWARD_HISTORY
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
+                env_reward = reward
                 if self._rewards_out or self._messages_out:
                     routed, sent, messages = self._route(tick, {name: reward})
                     reward = routed[name]
@@ -660,6 +680,8 @@ class Trial:
                         {name: True} if truncated and not terminated else {},
                         sent,
                         messages,
+                        {name: env_reward},
+                        frame,
                     )
                     if recorder is not None:
                         recorder.append(sample)
@@ -682,6 +704,22 @@ class Trial:
             self.tick = tick
             self._fail(exc)
             raise
+
+    def _render(self) -> Any:
+        try:
+            frame = self.environment.render()
+        except Exception as exc:
+            raise EnvironmentFailure(
+                f"trial {self.trial_id}, tick {self.tick}: the environment raised while rendering "
+                f"a frame for record_frames: {exc!r}"
+            ) from exc
+        if frame is None:
+            raise EnvironmentFailure(
+                f"trial {self.trial_id}: record_frames is set but the environment renders "
+                "nothing; make it render RGB arrays (for Gymnasium and PettingZoo envs: "
+                "environment.config.render_mode: rgb_array)"
+            )
+        return frame
 
     # -- rewards and messages -----------------------------------------------------------------
 
