@@ -1,21 +1,23 @@
 """Running trials in local worker processes (``cogym run --workers N``).
 
 Each worker is a process with its own orchestrator (and so its own environments, actors and
-datastore shard). The parent hands out trials one or two at a time per worker, so that when a
-worker dies it knows exactly which trial was in flight: that trial is reported as ``failed``,
-the trials not yet started go to other workers, and a fresh worker takes the dead one's place.
+datastore shard), connected to the parent by a pipe. The parent hands out trials one or two
+at a time per worker, and a worker reports each start before running the trial, so when a
+worker dies the parent knows which trial was in flight: that trial is reported as
+``failed``, the trials not yet started go to other workers, and a fresh worker takes the dead
+one's place.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 import signal
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from cogym.orchestrator import Orchestrator, TrialEvent, TrialTask
@@ -24,41 +26,40 @@ from cogym.trial import TrialResult, TrialState
 __all__ = ["LocalPool"]
 
 _PREFETCH = 2
+_ATTEMPTS = 2
+"""How many workers may die on a trial before it is reported as failed, though never started."""
 
 
-def _worker_main(
-    worker_id: int,
-    tasks: Any,
-    results: Any,
-    datastore: Any,
-    registry: Any,
-) -> None:
+def _worker_main(worker_id: int, connection: Connection, datastore: Any, registry: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         orchestrator = Orchestrator(datastore=datastore, registry=registry)
 
         def forward(event: TrialEvent) -> None:
             if event.kind == "started":
-                results.put(("started", worker_id, event.index, event.trial_id, event.time))
+                connection.send(("started", event.index, event.trial_id, event.time))
 
         orchestrator.subscribe(forward)
         while True:
-            task = tasks.get()
+            task = connection.recv()
             if task is None:
                 break
-            result = orchestrator.run_task(task)
-            results.put(("done", worker_id, result))
+            connection.send(("done", orchestrator.run_task(task)))
         orchestrator.close()
+    except (EOFError, BrokenPipeError):
+        pass
     except BaseException:
-        results.put(("crash", worker_id, traceback.format_exc()))
-        raise
+        try:
+            connection.send(("crash", traceback.format_exc()))
+        finally:
+            raise
 
 
 @dataclass
 class _Worker:
     worker_id: int
     process: Any
-    tasks: Any
+    connection: Connection
     assigned: deque[TrialTask] = field(default_factory=deque)
     started: set[int] = field(default_factory=set)
 
@@ -87,100 +88,120 @@ class LocalPool:
             self._context.set_forkserver_preload(["cogym.pool"])
         self._next_id = 0
 
-    def _spawn(self, results: Any) -> _Worker:
-        tasks = self._context.SimpleQueue()
+    def _spawn(self) -> _Worker:
+        parent_end, child_end = self._context.Pipe(duplex=True)
         worker_id = self._next_id
         self._next_id += 1
         process = self._context.Process(
             target=_worker_main,
-            args=(worker_id, tasks, results, self.datastore, self.registry),
+            args=(worker_id, child_end, self.datastore, self.registry),
             name=f"cogym-worker-{worker_id}",
             daemon=True,
         )
         process.start()
-        return _Worker(worker_id, process, tasks)
+        child_end.close()
+        return _Worker(worker_id, process, parent_end)
 
     def run(
         self, tasks: Iterable[TrialTask], emit: Callable[[TrialEvent], None]
     ) -> Iterator[TrialResult]:
         """Run the tasks, yielding results as trials finish; ``emit`` receives trial events."""
-        results = self._context.Queue()
         todo: deque[TrialTask] = deque()
+        deaths: dict[int, int] = {}
         source = iter(tasks)
-        workers = {w.worker_id: w for w in (self._spawn(results) for _ in range(self.workers))}
-
-        def next_task() -> TrialTask | None:
-            if todo:
-                return todo.popleft()
-            return next(source, None)
+        workers = {w.worker_id: w for w in (self._spawn() for _ in range(self.workers))}
 
         def feed(worker: _Worker) -> None:
             while len(worker.assigned) < _PREFETCH:
-                task = next_task()
+                task = todo.popleft() if todo else next(source, None)
                 if task is None:
                     return
                 worker.assigned.append(task)
-                worker.tasks.put(task)
+                worker.connection.send(task)
 
         try:
-            for worker in workers.values():
+            for worker in list(workers.values()):
                 feed(worker)
             while any(w.assigned for w in workers.values()):
-                try:
-                    message = results.get(timeout=0.2)
-                except queue.Empty:
-                    for worker in list(workers.values()):
-                        if worker.process.is_alive():
+                by_handle: dict[Any, _Worker] = {}
+                for worker in workers.values():
+                    by_handle[worker.connection] = worker
+                    by_handle[worker.process.sentinel] = worker
+                for handle in wait(list(by_handle), timeout=1.0):
+                    worker = by_handle[handle]
+                    if worker.worker_id not in workers:
+                        continue
+                    if handle is worker.connection:
+                        try:
+                            message = worker.connection.recv()
+                        except (EOFError, OSError):
                             continue
-                        yield from self._replace_dead(worker, workers, todo, results, emit)
-                        feed(workers[max(workers)])
-                    continue
-                kind, worker_id = message[0], message[1]
-                worker = workers.get(worker_id)
-                if kind == "started":
-                    _, _, index, trial_id, started = message
-                    if worker is not None:
-                        worker.started.add(index)
-                    emit(TrialEvent("started", trial_id, index, started, worker=worker_id))
-                elif kind == "done":
-                    result: TrialResult = message[2]
-                    if worker is not None:
-                        worker.assigned = deque(
-                            t for t in worker.assigned if t.index != result.index
-                        )
-                        worker.started.discard(result.index if result.index is not None else -1)
-                        feed(worker)
-                    emit(TrialEvent(result.state.value, result.trial_id, result.index, result.ended, result, worker_id))
-                    yield result
-                elif kind == "crash":
-                    raise RuntimeError(f"cogym worker {worker_id} crashed:\n{message[2]}")
+                        result = self._handle(message, worker, emit)
+                        if result is not None:
+                            feed(worker)
+                            yield result
+                    else:
+                        yield from self._bury(worker, workers, todo, deaths, emit)
+                        for survivor in list(workers.values()):
+                            feed(survivor)
         finally:
             for worker in workers.values():
-                if worker.process.is_alive():
-                    try:
-                        worker.tasks.put(None)
-                    except (OSError, ValueError):
-                        pass
+                try:
+                    worker.connection.send(None)
+                except (OSError, ValueError):
+                    pass
             deadline = time.monotonic() + 5
             for worker in workers.values():
                 worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
                 if worker.process.is_alive():
                     worker.process.terminate()
                     worker.process.join(timeout=2)
-            results.close()
+                worker.connection.close()
 
-    def _replace_dead(
+    def _handle(
+        self, message: tuple[Any, ...], worker: _Worker, emit: Callable[[TrialEvent], None]
+    ) -> TrialResult | None:
+        kind = message[0]
+        if kind == "started":
+            _, index, trial_id, started = message
+            worker.started.add(index)
+            emit(TrialEvent("started", trial_id, index, started, worker=worker.worker_id))
+            return None
+        if kind == "done":
+            result: TrialResult = message[1]
+            worker.assigned = deque(t for t in worker.assigned if t.index != result.index)
+            worker.started.discard(result.index if result.index is not None else -1)
+            emit(
+                TrialEvent(
+                    result.state.value, result.trial_id, result.index, result.ended, result, worker.worker_id
+                )
+            )
+            return result
+        raise RuntimeError(f"cogym worker {worker.worker_id} crashed:\n{message[1]}")
+
+    def _bury(
         self,
         worker: _Worker,
         workers: dict[int, _Worker],
         todo: deque[TrialTask],
-        results: Any,
+        deaths: dict[int, int],
         emit: Callable[[TrialEvent], None],
     ) -> Iterator[TrialResult]:
+        """Handle a worker that exited: report its in-flight trial, requeue the rest, replace it."""
+        while worker.connection.poll():
+            try:
+                message = worker.connection.recv()
+            except (EOFError, OSError):
+                break
+            result = self._handle(message, worker, emit)
+            if result is not None:
+                yield result
         del workers[worker.worker_id]
+        worker.process.join(timeout=1)
         code = worker.process.exitcode
-        for task in worker.assigned:
-            if task.index in worker.started:
+        for position, task in enumerate(worker.assigned):
+            deaths[task.index] = deaths.get(task.index, 0) + (position == 0)
+            if task.index in worker.started or deaths[task.index] >= _ATTEMPTS:
                 now = time.time()
                 result = TrialResult(
                     trial_id=task.trial_id,
@@ -201,5 +222,6 @@ class LocalPool:
                 yield result
             else:
                 todo.append(task)
-        replacement = self._spawn(results)
+        worker.connection.close()
+        replacement = self._spawn()
         workers[replacement.worker_id] = replacement

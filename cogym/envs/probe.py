@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -14,6 +15,11 @@ from cogym.spaces import space_from_dict
 __all__ = ["ProbeEnv"]
 
 
+def _fingerprint(*values: Any) -> float:
+    digest = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") / 2**64
+
+
 def _space(value: spaces.Space | dict[str, Any]) -> spaces.Space:
     return value if isinstance(value, spaces.Space) else space_from_dict(value)
 
@@ -21,6 +27,8 @@ def _space(value: spaces.Space | dict[str, Any]) -> spaces.Space:
 class ProbeEnv(gym.Env):
     """Observations are seeded samples of ``observation_space``; every step rewards 1.
 
+    With ``reward="fingerprint"`` each step's reward is instead a hash of the observation and
+    the action in ``[0, 1)``, so that an episode's return fingerprints its whole trajectory.
     ``step_seconds`` burns that much CPU per step (a stand-in for an expensive simulator);
     ``fail_at`` raises ``RuntimeError`` on that step; ``received`` keeps the actions of the
     current episode, ``emitted`` the observations.
@@ -41,7 +49,11 @@ class ProbeEnv(gym.Env):
         step_seconds: float = 0.0,
         fail_at: int | None = None,
         render_mode: str | None = None,
+        reward: str = "one",
     ) -> None:
+        if reward not in ("one", "fingerprint"):
+            raise ValueError(f"reward must be 'one' or 'fingerprint', got {reward!r}")
+        self.reward_kind = reward
         self.observation_space = _space(observation_space) if observation_space else spaces.Box(
             -1.0, 1.0, (3,), np.float32
         )
@@ -79,7 +91,10 @@ class ProbeEnv(gym.Env):
             raise RuntimeError(f"ProbeEnv fails at step {self._t} as configured (fail_at)")
         self.received.append(action)
         self._t += 1
-        return self._observe(), 1.0, self._t >= self.episode_length, False, {}
+        reward = 1.0
+        if self.reward_kind == "fingerprint":
+            reward = _fingerprint(self.emitted[-1], action)
+        return self._observe(), reward, self._t >= self.episode_length, False, {}
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
