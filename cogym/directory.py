@@ -24,7 +24,7 @@ from typing import Any
 
 from cogym.actors import EXTERNAL, RandomActor
 from cogym.environment import ActorClass, Environment
-from cogym.errors import ImplementationError, UnknownImplementationError
+from cogym.errors import CogymError, ImplementationError, UnknownImplementationError
 
 __all__ = [
     "Directory",
@@ -208,16 +208,33 @@ def _call_factory(
 ) -> Any:
     if isinstance(factory, _LazyEntryPoint):
         factory = factory.load()
+    if not callable(factory):
+        raise ImplementationError(
+            f"{what} names a {type(factory).__name__}, which cannot be called; name a class or a "
+            "function that builds the object"
+        )
     kwargs = dict(config)
     if actor_class is not None and _accepts(factory, "actor_class"):
         kwargs["actor_class"] = actor_class
     try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**kwargs)
+        except TypeError as exc:
+            accepted = [p for p in signature.parameters if p not in ("self", "actor_class")]
+            raise ImplementationError(
+                f"could not build {what} with config {config}: {exc}. Its parameters are: "
+                f"{', '.join(accepted) if accepted else '(none)'}"
+            ) from None
+    try:
         return factory(**kwargs)
-    except TypeError as exc:
-        raise ImplementationError(
-            f"could not build {what} with config {config}: {exc}. Check the keys of its "
-            "'config' against the factory's parameters"
-        ) from exc
+    except CogymError:
+        raise
+    except Exception as exc:
+        raise ImplementationError(f"building {what} with config {config} raised {exc!r}") from exc
 
 
 def _accepts(factory: Callable[..., Any], name: str) -> bool:

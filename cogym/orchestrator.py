@@ -312,12 +312,12 @@ class Orchestrator:
         try:
             classes = environment.bind(spec.actors)
             actors: dict[str, Any] = {}
-            externals = set()
+            externals: list[str] = []
             trusted = set()
             implementations = {}
             for actor_spec in spec.actors:
                 if actor_spec.implementation == EXTERNAL:
-                    externals.add(actor_spec.name)
+                    externals.append(actor_spec.name)
                     implementations[actor_spec.name] = EXTERNAL
                     continue
                 made = self._make_actor(
@@ -339,7 +339,7 @@ class Orchestrator:
             environment,
             classes,
             actors,
-            externals=frozenset(externals),
+            externals=externals,
             trusted=frozenset(trusted),
             implementations=implementations,
         )
@@ -438,6 +438,19 @@ class Orchestrator:
         close = getattr(self.datastore, "close", None)
         if callable(close):
             close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy sent to another process carries the configuration, not the running trials."""
+        return {
+            "datastore": self.datastore,
+            "registry": self.registry,
+            "hooks": self.hooks,
+            "directory": None if self.directory is default_directory else self.directory,
+            "keep_samples": self.keep_samples,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
 
     def __enter__(self) -> Orchestrator:
         return self

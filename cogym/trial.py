@@ -15,7 +15,7 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -225,14 +225,15 @@ class Cast:
         actor_classes: Mapping[str, ActorClass],
         actors: Mapping[str, Any],
         *,
-        externals: frozenset[str] = frozenset(),
+        externals: Sequence[str] = (),
         trusted: frozenset[str] = frozenset(),
         implementations: Mapping[str, str] | None = None,
     ) -> None:
         self.environment = environment
         self.actor_classes = dict(actor_classes)
         self.actors = dict(actors)
-        self.externals = frozenset(externals)
+        self.external_order = tuple(n for n in self.actor_classes if n in set(externals))
+        self.externals = frozenset(self.external_order)
         self.implementations = dict(implementations or {})
         observers = {n for n, c in self.actor_classes.items() if c.action_space is None}
         self.observer_acts = {n: self.actors[n].act for n in observers if n in self.actors}
@@ -393,7 +394,7 @@ class Trial:
                     f"raised in reset: {exc!r}"
                 ) from exc
             self._obs = obs
-            for name in self._externals:
+            for name in self.cast.external_order:
                 if name in obs:
                     self._external_obs[name] = obs[name]
                     self._external_infos[name] = infos.get(name, {})
@@ -433,9 +434,11 @@ class Trial:
     def step(self, actions: Mapping[str, Any]) -> None:
         """Supply external actions and play until an external actor must act again.
 
-        Each external actor's action is used once: the trial plays ticks until an external
-        actor whose action was used (or not given) must act, or the trial ends. For worlds
-        where every actor acts on every tick that is exactly one tick.
+        The actions of the external actors in :attr:`pending` are used on the current tick;
+        then internal actors play on until some external actor must act, or the trial ends.
+        Where every actor acts on every tick that is exactly one tick; in turn-based worlds,
+        actions given for live external actors whose turn it is not are ignored, as in
+        PettingZoo's turn-based conversion.
         """
         if self.state is not TrialState.RUNNING:
             raise TrialError(
@@ -506,9 +509,7 @@ class Trial:
                     return
                 if externals:
                     needed = [n for n in obs if n in externals]
-                    if needed and (
-                        provided is None or any(n in used or n not in provided for n in needed)
-                    ):
+                    if needed and (provided is None or used):
                         self._pending = frozenset(needed)
                         break
                 self.tick = tick
@@ -868,7 +869,7 @@ class Trial:
         external_obs = self._external_obs
         external_rewards = self._external_rewards
         live = self._live_externals
-        for name in self._externals:
+        for name in self.cast.external_order:
             if name in self._external_ended:
                 continue
             if name in rewards:

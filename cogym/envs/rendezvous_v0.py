@@ -27,14 +27,22 @@ class RendezvousEnv(ParallelEnv):
 
     Observation (float32, in [-1, 1]): every walker's position relative to home, own first.
     Actions: stay, up, down, right, left. Reward: -0.01 per step, +1 on reaching home, where
-    the walker leaves (terminated). Episodes are truncated after ``max_cycles`` steps.
+    the walker leaves (terminated). With ``leave_home=False`` walkers stay until all are home
+    (then all terminate together; a walker at home gets 0 per step), which suits vectorised
+    training that needs a fixed set of agents. Episodes are truncated after ``max_cycles`` steps.
     """
 
     metadata = {"render_modes": ["rgb_array"], "name": "rendezvous_v0", "is_parallelizable": True}
 
     def __init__(
-        self, walkers: int = 3, size: int = 7, max_cycles: int = 50, render_mode: str | None = None
+        self,
+        walkers: int = 3,
+        size: int = 7,
+        max_cycles: int = 50,
+        leave_home: bool = True,
+        render_mode: str | None = None,
     ) -> None:
+        self.leave_home = bool(leave_home)
         self.size = int(size)
         self.max_cycles = int(max_cycles)
         self.render_mode = render_mode
@@ -81,11 +89,15 @@ class RendezvousEnv(ParallelEnv):
         rewards = {}
         terminated = {}
         for agent in self.agents:
+            was_home = bool(np.array_equal(self._positions[agent], self._home))
             move = MOVES[int(actions[agent])]
             self._positions[agent] = np.clip(self._positions[agent] + move, 0, self.size - 1)
             home = bool(np.array_equal(self._positions[agent], self._home))
-            rewards[agent] = 1.0 if home else -0.01
+            rewards[agent] = (0.0 if was_home else 1.0) if home else -0.01
             terminated[agent] = home
+        if not self.leave_home:
+            everyone_home = all(terminated.values())
+            terminated = dict.fromkeys(terminated, everyone_home)
         truncated = {a: self._steps >= self.max_cycles for a in self.agents}
         observations = {a: self._observe(a) for a in self.agents}
         infos = {a: {} for a in self.agents}

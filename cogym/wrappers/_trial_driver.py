@@ -82,6 +82,12 @@ class TrialDriver:
             self.trial.terminate(reason)
         self.trial = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (SuperSuit and SB3 copy envs into worker processes) start without a trial."""
+        state = dict(self.__dict__)
+        state["trial"] = None
+        return state
+
     def render(self) -> Any:
         if self.trial is None:
             return None

@@ -55,6 +55,7 @@ class PettingZooEnvironment(Environment):
                 [("environment", "cogym needs PettingZoo agent ids that are strings")]
             )
         names = {a.name for a in actors}
+        missing = [a for a in agents if a not in names]
         problems = []
         classes: dict[str, ActorClass] = {}
         observers = []
@@ -90,11 +91,11 @@ class PettingZooEnvironment(Environment):
                 problems.append(
                     (
                         f"actors[{i}].name",
-                        f"{actor.name!r} is not an agent of this env.{suggest(actor.name, agents)} "
+                        f"{actor.name!r} is not an agent of this env."
+                        f"{suggest(actor.name, missing or agents)} "
                         f"Agents: {', '.join(agents)}",
                     )
                 )
-        missing = [a for a in agents if a not in names]
         if missing:
             problems.append(
                 (

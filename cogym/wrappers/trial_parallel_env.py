@@ -22,8 +22,10 @@ class TrialParallelEnv(ParallelEnv):
 
     The other actors (bots, SB3 policies, people) act inside the trial. Each ``reset`` starts
     a new trial; ``reset(seed=s)`` gives trial seed ``s`` and the following resets ``s+1``,
-    ``s+2`` ... In turn-based worlds a ``step`` plays until every agent that was given an
-    action has acted once.
+    ``s+2`` ... In turn-based (AEC) worlds a ``step`` uses the action of the agent whose turn
+    it is, ignores the others' (as PettingZoo's turn-based conversion does), and plays on until
+    an agent's turn comes again; an agent joins at its first turn, and its observation is the
+    one it last received.
 
     >>> from cogym.wrappers import TrialParallelEnv
     >>> env = TrialParallelEnv({
