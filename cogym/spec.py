@@ -255,8 +255,22 @@ def _check_implementation(value: str) -> str:
 # -- error formatting --------------------------------------------------------------------------
 
 
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors, without the echo a bad item causes on its list ("too short")."""
+    errors = exc.errors()
+    locs = [tuple(err["loc"]) for err in errors]
+    return [
+        err
+        for err, loc in zip(errors, locs)
+        if not (
+            err["type"] == "too_short"
+            and any(other[: len(loc)] == loc and len(other) > len(loc) for other in locs)
+        )
+    ]
+
+
 def _locs(exc: ValidationError) -> list[tuple[Any, ...]]:
-    return [tuple(err["loc"]) for err in exc.errors()]
+    return [tuple(err["loc"]) for err in _errors(exc)]
 
 
 def _format_path(loc: tuple[Any, ...]) -> str:
@@ -271,7 +285,7 @@ def _format_path(loc: tuple[Any, ...]) -> str:
 
 def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
     problems = []
-    for err in exc.errors():
+    for err in _errors(exc):
         loc = tuple(err["loc"])
         message = err["msg"]
         if message.startswith("Value error, "):

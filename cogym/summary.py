@@ -74,8 +74,16 @@ class RunSummary:
             errors=errors,
         )
 
-    def table(self, title: str = "run summary"):  # noqa: ANN201  (rich.table.Table)
-        """The summary as a rich table."""
+    def describe(self) -> str:
+        """One line: trials by state, ticks, time and rates."""
+        states = ", ".join(f"{n} {state}" for state, n in sorted(self.states.items()))
+        return (
+            f"{self.trials} trials ({states}), {self.ticks:,} ticks in {self.seconds:.2f} s: "
+            f"{self.trials_per_second:,.1f} trials/s, {self.ticks_per_second:,.0f} ticks/s"
+        )
+
+    def table(self, title: str = "run summary", caption: bool = True):  # noqa: ANN201
+        """The returns per actor as a rich table, with :meth:`describe` as its caption."""
         from rich.table import Table
 
         table = Table(title=title, title_justify="left")
@@ -94,10 +102,7 @@ class RunSummary:
                 f"{entry.minimum:.2f}",
                 f"{entry.maximum:.2f}",
             )
-        states = ", ".join(f"{n} {state}" for state, n in sorted(self.states.items()))
-        table.caption = (
-            f"{self.trials} trials ({states}), {self.ticks:,} ticks in {self.seconds:.2f} s: "
-            f"{self.trials_per_second:,.1f} trials/s, {self.ticks_per_second:,.0f} ticks/s"
-        )
-        table.caption_justify = "left"
+        if caption:
+            table.caption = self.describe()
+            table.caption_justify = "left"
         return table

@@ -30,14 +30,14 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            errors.print("[red]error:[/red]", escape(str(exc)), highlight=False)
+            errors.print("[red]error:[/red]", escape(str(exc)), highlight=False, soft_wrap=True)
             sys.exit(BAD_INPUT)
         except click.exceptions.Exit:
             raise
         except click.ClickException:
             raise
         except CogymError as exc:
-            errors.print("[red]error:[/red]", escape(str(exc)), highlight=False)
+            errors.print("[red]error:[/red]", escape(str(exc)), highlight=False, soft_wrap=True)
             sys.exit(FAILURE)
 
 

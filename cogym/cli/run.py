@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from cogym.cli import console, errors, main
 
@@ -61,9 +62,15 @@ def run(
             results.append(result)
             advance(result)
     summary = RunSummary.of(results, time.perf_counter() - started)
-    console.print(summary.table(f"{spec_path}: {spec.environment.implementation}"))
+    console.print(summary.table(f"{spec_path}: {spec.environment.implementation}", caption=False))
+    console.print(summary.describe(), soft_wrap=True, highlight=False)
     for trial_id, error in summary.errors[:5]:
-        errors.print(f"[red]trial {trial_id} failed:[/red] {error.splitlines()[0]}", highlight=False)
+        errors.print(
+            f"[red]trial {trial_id} failed:[/red]",
+            escape(error.splitlines()[0]),
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(summary.errors) > 5:
         errors.print(f"... and {len(summary.errors) - 5} more failed trials", highlight=False)
 
