@@ -117,6 +117,8 @@ class Sample:
     messages: tuple[Message, ...] = ()
     env_rewards: Mapping[str, float] | None = None
     frame: Any = None
+    annotations: Mapping[str, Any] | None = None
+    """What actors noted about this tick with ``context.annotate`` (JSON values), by actor."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,10 @@ class TrialContext:
     def send_message(self, receiver: str, payload: Any) -> None:
         """Send a JSON-serialisable payload to an actor, ``"env"`` or ``"*"``; it arrives next tick."""
         self._trial._send_message(self.name, receiver, payload)
+
+    def annotate(self, note: Any) -> None:
+        """Record a JSON-serialisable note with this tick (for instance who chose the action)."""
+        self._trial._annotate(self.name, note)
 
     def __repr__(self) -> str:
         return f"TrialContext(trial={self.trial_id!r}, name={self.name!r}, tick={self.tick})"
@@ -327,6 +333,7 @@ class Trial:
         self._rewards_out: list[Reward] = []
         self._messages_out: list[Message] = []
         self._messages_in: list[Message] = []
+        self._annotations: dict[str, Any] = {}
         # everything needed to re-aggregate a tick when a reward for it arrives later
         self._env_rewards: list[Mapping[str, float]] = []
         self._history_start = 0
@@ -589,6 +596,7 @@ class Trial:
                         messages,
                         env_rewards,
                         frame,
+                        self._take_annotations(),
                     )
                     if recorder is not None:
                         recorder.append(sample)
@@ -683,6 +691,7 @@ class Trial:
                         messages,
                         {name: env_reward},
                         frame,
+                        self._take_annotations(),
                     )
                     if recorder is not None:
                         recorder.append(sample)
@@ -705,6 +714,13 @@ class Trial:
             self.tick = tick
             self._fail(exc)
             raise
+
+    def _take_annotations(self) -> dict[str, Any] | None:
+        notes = self._annotations
+        if not notes:
+            return None
+        self._annotations = {}
+        return notes
 
     def _render(self) -> Any:
         try:
@@ -776,6 +792,16 @@ class Trial:
             return entry.get(receiver)
         solo = self.cast.solo
         return entry if solo is not None and receiver == solo[0] else None
+
+    def _annotate(self, name: str, note: Any) -> None:
+        try:
+            json.dumps(note)
+        except (TypeError, ValueError) as exc:
+            raise MessageError(
+                f"trial {self.trial_id}, tick {self.tick}: {name!r} annotated the tick with a note "
+                f"that is not JSON-serialisable ({exc})"
+            ) from None
+        self._annotations[name] = note
 
     def _aggregate(self, tick: int, receiver: str) -> float:
         env_value = self._env_reward(tick, receiver)

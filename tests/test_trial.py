@@ -273,3 +273,24 @@ def test_stepping_a_finished_trial_or_running_one_with_externals_is_refused(orch
     trial.terminate()
     with pytest.raises(TrialError, match="terminated"):
         trial.step({"player": 0})
+
+
+class _Noting:
+    def reset(self, context):
+        self.context = context
+
+    def act(self, observation):
+        if self.context.tick % 2:
+            self.context.annotate({"chosen_by": "bot", "tick": self.context.tick})
+        return 0
+
+
+def test_actors_annotate_ticks_and_the_notes_are_recorded(monkeypatch):
+    import tests.helpers as helpers
+
+    monkeypatch.setattr(helpers, "Noting", _Noting, raising=False)
+    log = MemoryDatalog()
+    with Orchestrator(datastore=log) as orchestrator:
+        orchestrator.run(make_spec(PROBE, [{"name": "player", "implementation": "python:tests.helpers:Noting"}], {"episode_length": 4}, seed=0))
+    notes = [s.annotations for s in log.trials[0].samples]
+    assert notes == [None, {"player": {"chosen_by": "bot", "tick": 1}}, None, {"player": {"chosen_by": "bot", "tick": 3}}]
