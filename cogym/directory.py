@@ -306,11 +306,16 @@ def _python_actor(rest: str, actor_class: ActorClass, config: dict[str, Any], re
 
 
 def _sb3_actor(rest: str, actor_class: ActorClass, config: dict[str, Any], registry: Any) -> BuiltActor:
-    from cogym.wrappers.sb3_actor import SB3Actor
+    """``sb3:<model file>`` or ``sb3:<model>@<version, alias or latest>`` in the registry."""
+    from cogym.registry.actors import make_sb3_actor
 
-    actor = SB3Actor.from_file(rest, **config)
-    actor.check_spaces(actor_class)
-    return BuiltActor(actor, f"sb3:{rest}")
+    return make_sb3_actor(rest, actor_class, config, registry)
+
+
+def _sb3_pin(rest: str, registry: Any) -> str:
+    from cogym.registry.actors import pin_sb3
+
+    return pin_sb3(rest, registry)
 
 
 def _gym_environment(rest: str, config: dict[str, Any]) -> Environment:
@@ -361,7 +366,7 @@ directory = Directory()
 
 directory.register_actor("random", _random_actor)
 directory.register_actor_scheme("python", _python_actor)
-directory.register_actor_scheme("sb3", _sb3_actor)
+directory.register_actor_scheme("sb3", _sb3_actor, pin=_sb3_pin)
 directory.register_environment_scheme("gym", _gym_environment)
 directory.register_environment_scheme("pettingzoo", _pettingzoo_environment)
 directory.register_environment_scheme("python", _python_environment)

@@ -113,3 +113,27 @@ def suggest(name: str, known: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest known name, or an empty string."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class RegistryError(CogymError):
+    """Something went wrong in a model registry (base of the registry's errors)."""
+
+
+class ModelNameError(RegistryError, InputError, ValueError):
+    """A model name, alias or reference is malformed (or would escape the registry's root)."""
+
+
+class ModelNotFoundError(RegistryError, InputError, LookupError):
+    """No model, version or alias by that name; the message suggests close names."""
+
+
+class ProtectedVersionError(RegistryError, InputError):
+    """A version cannot be deleted because an alias points at it."""
+
+
+class ChecksumError(RegistryError):
+    """A stored model file is missing, truncated or altered: it no longer matches its meta.json."""
+
+
+class RegistryFormatError(RegistryError):
+    """A registry file is malformed or was written by a newer cogym than this one."""

@@ -32,6 +32,7 @@ from cogym.directory import BuiltActor, Directory
 from cogym.directory import directory as default_directory
 from cogym.environment import ActorClass
 from cogym.errors import CogymError, SpecError, TrialError, UnknownImplementationError
+from cogym.registry.store import ModelRegistry, as_registry
 from cogym.seeding import derive_seed
 from cogym.spec import TrialSpec
 from cogym.trial import Cast, Trial, TrialInfo, TrialResult, TrialState
@@ -106,7 +107,8 @@ class Orchestrator:
     """Runs trials: in this process, in local worker processes, or (later) on Ray.
 
     ``datastore`` is any :class:`~cogym.datalog.Datalog` (an ``HDF5Datastore`` records to
-    disk); ``hooks`` rewrite each trial's spec before it starts; ``registry`` is where
+    disk); ``hooks`` rewrite each trial's spec before it starts; ``registry`` (a
+    :class:`~cogym.registry.ModelRegistry`, or its directory or URL) is where
     ``sb3:<model>@<ref>`` actors are loaded from.
     """
 
@@ -114,13 +116,13 @@ class Orchestrator:
         self,
         *,
         datastore: Datalog | None = None,
-        registry: Any = None,
+        registry: ModelRegistry | str | os.PathLike[str] | None = None,
         hooks: Sequence[PreTrialHook] = (),
         directory: Directory | None = None,
         keep_samples: bool = False,
     ) -> None:
         self.datastore = datastore
-        self.registry = registry
+        self.registry = as_registry(registry)
         self.hooks = list(hooks)
         self.directory = directory or default_directory
         self.keep_samples = keep_samples

@@ -31,6 +31,18 @@ def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Base seed (overrides the spec's).")
 @click.option("--max-ticks", type=click.IntRange(min=1), help="Tick limit (overrides the spec's).")
+@click.option(
+    "--registry",
+    metavar="DIR",
+    envvar="COGYM_REGISTRY",
+    help="Model registry for sb3:<model>@<ref> actors (a directory or an fsspec URL).",
+)
+@click.option(
+    "--datastore",
+    metavar="DIR",
+    envvar="COGYM_DATASTORE",
+    help="Record every trial into this datastore directory (HDF5).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     spec_path: str,
@@ -39,6 +51,8 @@ def run(
     backend: str,
     seed: int | None,
     max_ticks: int | None,
+    datastore: str | None,
+    registry: str | None,
     quiet: bool,
 ) -> None:
     """Run TRIALS trials of the spec in SPEC.yaml and print a summary."""
@@ -53,7 +67,7 @@ def run(
         changes["max_ticks"] = max_ticks
     if changes:
         spec = spec.replace(**changes)
-    orchestrator = Orchestrator()
+    orchestrator = Orchestrator(registry=registry, datastore=_datastore(datastore))
     orchestrator.check(spec)
     results = []
     started = time.perf_counter()
@@ -64,6 +78,7 @@ def run(
     summary = RunSummary.of(results, time.perf_counter() - started)
     console.print(summary.table(f"{spec_path}: {spec.environment.implementation}", caption=False))
     console.print(summary.describe(), soft_wrap=True, highlight=False)
+    _print_pinned(spec, results)
     for trial_id, error in summary.errors[:5]:
         errors.print(
             f"[red]trial {trial_id} failed:[/red]",
@@ -73,6 +88,31 @@ def run(
         )
     if len(summary.errors) > 5:
         errors.print(f"... and {len(summary.errors) - 5} more failed trials", highlight=False)
+
+
+def _print_pinned(spec: Any, results: list[Any]) -> None:
+    """Which exact version each moving reference (``@latest``, an alias) ran as, by trial."""
+    for actor in spec.actors:
+        used: dict[str, list[int]] = {}
+        for result in results:
+            pinned = result.implementations.get(actor.name)
+            if pinned is not None and pinned != actor.implementation:
+                used.setdefault(pinned, []).append(result.index)
+        for pinned, indices in used.items():
+            console.print(
+                f"{actor.name}: {actor.implementation} ran as {pinned} in {len(indices)} trial(s), "
+                f"#{min(indices)}-#{max(indices)}",
+                highlight=False,
+                markup=False,
+            )
+
+
+def _datastore(path: str | None):  # noqa: ANN202  (HDF5Datastore | None)
+    if path is None:
+        return None
+    from cogym.datastore import HDF5Datastore
+
+    return HDF5Datastore(path)
 
 
 class _progress:

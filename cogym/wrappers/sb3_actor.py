@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from gymnasium import spaces
@@ -36,7 +37,7 @@ def warn_pickled_code() -> None:
         warnings.warn(PICKLE_WARNING, UserWarning, stacklevel=3)
 
 
-def detect_algorithm(path: str | Path) -> str:
+def detect_algorithm(path: str | Path | BinaryIO) -> str:
     """The SB3 algorithm that saved ``path``, read from the file's own JSON parameters."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -75,14 +76,21 @@ def algorithm_class(name: str) -> Any:
     return getattr(stable_baselines3, name.upper())
 
 
-def load_sb3_model(path: str | Path, algorithm: str | None = None, device: str = "cpu") -> Any:
-    """Load an SB3 model file, finding its algorithm if not given."""
-    path = Path(path)
-    if not path.is_file():
-        raise ImplementationError(f"no SB3 model file at {path}")
+def load_sb3_model(
+    path: str | Path | BinaryIO, algorithm: str | None = None, device: str = "cpu"
+) -> Any:
+    """Load an SB3 model from a file (or a seekable binary file object such as ``BytesIO``),
+    finding its algorithm if not given."""
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+        if not path.is_file():
+            raise ImplementationError(f"no SB3 model file at {path}")
     warn_pickled_code()
-    cls = algorithm_class(algorithm or detect_algorithm(path))
-    return cls.load(path, device=device)
+    if algorithm is None:
+        algorithm = detect_algorithm(path)
+        if not isinstance(path, Path):
+            path.seek(0)
+    return algorithm_class(algorithm).load(path, device=device)
 
 
 class SB3Actor:

@@ -1,0 +1,172 @@
+"""``cogym models ls|show|alias``: look into a model registry and move its aliases."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from cogym.cli import console, main
+
+_registry_option = click.option(
+    "--registry",
+    "registry_root",
+    required=True,
+    envvar="COGYM_REGISTRY",
+    metavar="DIR",
+    help="The registry: a directory, or an fsspec URL (s3://..., gs://...). Env: COGYM_REGISTRY.",
+)
+
+
+def _open(root: str) -> Any:
+    from cogym.registry import ModelRegistry
+
+    return ModelRegistry(root)
+
+
+@main.group()
+def models() -> None:
+    """Look into a model registry and move its aliases."""
+
+
+@models.command("ls")
+@_registry_option
+def list_models(registry_root: str) -> None:
+    """List the models: versions, latest, aliases."""
+    registry = _open(registry_root)
+    names = registry.models()
+    if not names:
+        console.print(f"no models in {registry_root}", highlight=False, markup=False)
+        return
+    table = Table(title=f"models in {registry_root}")
+    for column in ("model", "versions", "latest", "created", "algorithm", "aliases"):
+        table.add_column(column, justify="right" if column in ("versions", "latest") else "left")
+    for name in names:
+        versions = registry.versions(name)
+        latest = registry.info(name, versions[-1])
+        aliases = registry.aliases(name)
+        table.add_row(
+            name,
+            str(len(versions)),
+            str(latest.version),
+            f"{latest.created:%Y-%m-%d %H:%M}",
+            latest.algorithm,
+            ", ".join(f"{a}={v}" for a, v in sorted(aliases.items())),
+        )
+    console.print(table)
+
+
+@models.command()
+@click.argument("reference", metavar="NAME[@REF]")
+@_registry_option
+@click.option("--json", "as_json", is_flag=True, help="Print the version's meta.json (needs @REF).")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Newest versions to list for a bare NAME (0: all).",
+)
+def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
+    """Show NAME's versions and alias history, or one version with NAME@REF (3, alias, latest)."""
+    from cogym.registry import parse_ref
+
+    registry = _open(registry_root)
+    wanted = parse_ref(reference)
+    if "@" in reference or as_json:
+        info = registry.info(reference)
+        if as_json:
+            click.echo(json.dumps(info.to_dict(), indent=2))
+        else:
+            console.print(_version_table(info, registry.aliases(info.name)))
+        return
+    versions = registry.versions(wanted.name)
+    aliases = registry.aliases(wanted.name)
+    by_version: dict[int, list[str]] = {}
+    for alias, version in sorted(aliases.items()):
+        by_version.setdefault(version, []).append(alias)
+    shown = versions if limit == 0 else versions[-limit:]
+    table = Table(title=f"{wanted.name}: {len(versions)} version(s) in {registry_root}")
+    for column in ("version", "created", "algorithm", "size", "sha256", "aliases"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("metrics", overflow="fold")
+    for number in reversed(shown):
+        info = registry.info(wanted.name, number)
+        table.add_row(
+            str(number),
+            f"{info.created:%Y-%m-%d %H:%M:%S}",
+            info.algorithm,
+            f"{info.size:,}",
+            info.sha256[:12],
+            ", ".join(by_version.get(number, [])),
+            escape(_compact(info.metrics)),
+        )
+    console.print(table)
+    if len(shown) < len(versions):
+        console.print(f"... and {len(versions) - len(shown)} older version(s); --limit 0 shows all")
+    history = registry.alias_history(wanted.name)
+    if history:
+        changes = Table(title="alias changes")
+        for column in ("time", "alias", "from", "to", "by"):
+            changes.add_column(column)
+        for change in history[-20:]:
+            changes.add_row(
+                f"{change.time:%Y-%m-%d %H:%M:%S}",
+                change.alias,
+                "-" if change.previous is None else str(change.previous),
+                "removed" if change.version is None else str(change.version),
+                escape(f"{change.user}@{change.host}"),
+            )
+        console.print(changes)
+
+
+@models.command()
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version", type=click.IntRange(min=1))
+@_registry_option
+def alias(name: str, alias: str, version: int, registry_root: str) -> None:
+    """Point ALIAS of model NAME at VERSION (set it, or move it)."""
+    registry = _open(registry_root)
+    change = registry.alias(name, alias, version)
+    before = "new alias" if change.previous is None else f"was {change.previous}"
+    console.print(f"{name}@{alias} -> {change.version} ({before})", highlight=False)
+
+
+def _version_table(info: Any, aliases: dict[str, int]) -> Table:
+    from cogym.registry.meta import format_size
+
+    table = Table(title=info.ref, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    pointing = sorted(a for a, v in aliases.items() if v == info.version)
+    rows = [
+        ("aliases", ", ".join(pointing) or "-"),
+        ("created", info.created.isoformat()),
+        ("algorithm", info.algorithm),
+        ("file", info.file),
+        ("size", f"{format_size(info.size)} ({info.size:,} bytes)"),
+        ("sha256", info.sha256),
+        ("observation space", str(info.observation_space)),
+        ("action space", str(info.action_space)),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in info.libraries.items())),
+        ("metrics", _json_block(info.metrics)),
+        ("properties", _json_block(info.properties)),
+        ("lineage", _json_block(info.lineage)),
+    ]
+    for field, value in rows:
+        table.add_row(field, escape(value))
+    return table
+
+
+def _compact(values: dict[str, Any]) -> str:
+    parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()]
+    text = ", ".join(parts)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_block(values: dict[str, Any]) -> str:
+    return json.dumps(values) if values else "-"

@@ -1,0 +1,92 @@
+"""The ``sb3:`` actor implementation: a model file, or a model in the registry.
+
+- ``sb3:path/to/model.zip`` — a file saved with ``model.save(...)`` (used when the file exists);
+- ``sb3:cartpole-ppo@3``, ``sb3:cartpole-ppo@champion``, ``sb3:cartpole-ppo@latest`` or
+  ``sb3:cartpole-ppo`` — a version in the orchestrator's registry.
+
+Before every trial the orchestrator *pins* the reference (``@latest`` -> ``@7``), so a version
+published while ``cogym run`` is going is picked up at the next trial, and each trial records
+the exact version it ran with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cogym.errors import ImplementationError, InputError
+from cogym.registry.names import parse_ref
+from cogym.registry.store import ModelRegistry, as_registry
+
+if TYPE_CHECKING:
+    from cogym.directory import BuiltActor
+    from cogym.environment import ActorClass
+
+__all__ = ["make_sb3_actor", "pin_sb3"]
+
+_FILE_OPTIONS = {"deterministic", "algorithm", "device"}
+_REGISTRY_OPTIONS = {"deterministic", "device"}
+
+
+def make_sb3_actor(
+    rest: str, actor_class: ActorClass, config: dict[str, Any], registry: Any
+) -> BuiltActor:
+    """Build the actor for ``sb3:<rest>``; the model's spaces must be the actor class's."""
+    from cogym.directory import BuiltActor
+    from cogym.wrappers.sb3_actor import SB3Actor
+
+    if _is_file(rest):
+        _check_options(rest, config, _FILE_OPTIONS)
+        actor = SB3Actor.from_file(rest, **config)
+        actor.check_spaces(actor_class)
+        return BuiltActor(actor, f"sb3:{rest}")
+    _check_options(rest, config, _REGISTRY_OPTIONS)
+    models = _registry_for(rest, registry)
+    info = models.info(rest)
+    info.check_spaces(
+        actor_class.observation_space,
+        actor_class.action_space,
+        expected_by=f"actor class {actor_class.name!r}",
+    )
+    model = models.load_version(info, device=config.get("device", "cpu"))
+    actor = SB3Actor(model, deterministic=config.get("deterministic", True), source=info.ref)
+    return BuiltActor(actor, f"sb3:{info.ref}")
+
+
+def pin_sb3(rest: str, registry: Any) -> str:
+    """``rest`` with ``@latest`` or an alias replaced by the version it means now."""
+    if _is_file(rest):
+        return rest
+    exact = _registry_for(rest, registry).resolve(rest)
+    return str(exact)
+
+
+def _is_file(rest: str) -> bool:
+    return Path(rest).expanduser().is_file()
+
+
+def _registry_for(rest: str, registry: Any) -> ModelRegistry:
+    try:
+        wanted = parse_ref(rest)
+    except InputError as exc:
+        raise ImplementationError(
+            f"sb3:{rest} is neither an existing model file nor a registry reference "
+            f"('<model>@<version, alias or latest>'): {exc}"
+        ) from None
+    models = as_registry(registry)
+    if models is None:
+        raise ImplementationError(
+            f"sb3:{rest} names model {wanted.name!r} in a model registry, but none is configured: "
+            "pass --registry DIR to cogym run, or Orchestrator(registry=...) in Python "
+            "(or give the path of an SB3 .zip file instead)"
+        )
+    return models
+
+
+def _check_options(rest: str, config: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise ImplementationError(
+            f"sb3:{rest}: unknown config key(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )

@@ -1,0 +1,465 @@
+"""The model registry: numbered versions of trained models, with metadata and aliases.
+
+Layout under the root (a local directory or any fsspec URL)::
+
+    <model>/<version>/.claim        who allocated the number, and when (JSON)
+    <model>/<version>/model.zip     the model as Stable-Baselines3 saves it
+    <model>/<version>/meta.json     written last: a version exists once this file does
+    <model>/aliases/<alias>/<n>.json    the alias's n-th change (see :mod:`.aliases`)
+
+Saving a version:
+
+1. pick ``n`` one above the highest number in ``<model>/`` and create ``<n>/.claim``
+   exclusively; if another writer has it, try ``n + 1``. Numbers are never reused: a
+   deleted version keeps its claim.
+2. write ``model.zip``, then ``meta.json`` (with the model's sha256 and size) all or nothing.
+
+A writer killed before step 2 ends leaves a number with no ``meta.json``: readers skip it and
+:meth:`ModelRegistry.prune` later removes what it wrote. Renaming a finished temporary directory
+into place would give the same all-or-nothing view on local disks only: object stores have no
+rename, and a number taken by a directory rename is free again once that version is deleted.
+
+Finding ``latest`` lists ``<model>/`` once and checks for ``meta.json`` from the highest number
+down: it reads no file, whatever the number of versions. Loading reads ``meta.json`` and the
+model's bytes once, checks size and sha256 on those bytes, then hands them to SB3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from gymnasium import spaces
+
+from cogym.errors import (
+    ChecksumError,
+    InputError,
+    ModelNotFoundError,
+    ProtectedVersionError,
+    suggest,
+)
+from cogym.registry.aliases import AliasChange, AliasLog
+from cogym.registry.meta import (
+    META_FILE,
+    MODEL_FILE,
+    ModelVersion,
+    json_mapping,
+    library_versions,
+)
+from cogym.registry.names import LATEST, ModelRef, check_alias, check_name, parse_ref
+from cogym.registry.storage import Storage, open_storage
+
+__all__ = ["ModelRegistry", "as_registry"]
+
+CLAIM_FILE = ".claim"
+ABANDONED_AFTER = 3600.0
+"""Seconds after which :meth:`ModelRegistry.prune` treats an unpublished version as abandoned."""
+
+
+class ModelRegistry:
+    """Versions of trained models in a directory (or at an fsspec URL), with aliases.
+
+    >>> from stable_baselines3 import PPO
+    >>> registry = ModelRegistry("memory://doc-models")
+    >>> model = PPO("MlpPolicy", "CartPole-v1")
+    >>> registry.save("cartpole-ppo", model, metrics={"mean_return": 21.0}).ref
+    'cartpole-ppo@1'
+    >>> registry.alias("cartpole-ppo", "champion", 1).version
+    1
+    >>> registry.load("cartpole-ppo@champion").__class__.__name__   # doctest: +SKIP
+    'PPO'
+
+    ``keep_last=N`` prunes each model to its last ``N`` versions (plus aliased ones) after every
+    save. ``storage_options`` go to fsspec for URLs (credentials, endpoints...).
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        keep_last: int | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        if keep_last is not None:
+            _check_keep_last(keep_last)
+        self.root = os.fspath(root)
+        self.keep_last = keep_last
+        self.storage_options = dict(storage_options or {})
+        self._storage: Storage = open_storage(self.root, self.storage_options)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.root, self.keep_last, self.storage_options))
+
+    def __repr__(self) -> str:
+        extra = f", keep_last={self.keep_last}" if self.keep_last is not None else ""
+        return f"ModelRegistry({self.root!r}{extra})"
+
+    # -- looking up -----------------------------------------------------------------------
+
+    def models(self) -> list[str]:
+        """Names of the models with at least one version."""
+        names = []
+        for entry in self._storage.list(""):
+            try:
+                check_name(entry)
+            except InputError:
+                continue
+            if self._latest_version(entry) is not None:
+                names.append(entry)
+        return sorted(names)
+
+    def versions(self, name: str) -> list[int]:
+        """The published version numbers of model ``name``, in increasing order."""
+        check_name(name)
+        numbers = [n for n in self._numbers(name) if self._published(name, n)]
+        if not numbers:
+            self._no_model(name)
+        return numbers
+
+    def resolve(self, name: str, ref: int | str | None = None) -> ModelRef:
+        """``name@<version>`` for ``name[@ref]``: aliases and ``latest`` made exact."""
+        wanted = parse_ref(name, ref)
+        return ModelRef(wanted.name, self._version_of(wanted))
+
+    def info(self, name: str, ref: int | str | None = None) -> ModelVersion:
+        """The metadata of ``name@ref`` (``ref`` may be part of ``name``; default ``latest``)."""
+        wanted = parse_ref(name, ref)
+        return self._meta(wanted.name, self._version_of(wanted))
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """Alias -> version for the aliases of ``name`` that point somewhere now."""
+        check_name(name)
+        return AliasLog(self._storage, name).current()
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasChange]:
+        """Every change of ``alias`` (or of all aliases of ``name``), oldest first."""
+        check_name(name)
+        if alias is not None:
+            check_alias(alias)
+        return AliasLog(self._storage, name).history(alias)
+
+    # -- loading --------------------------------------------------------------------------
+
+    def load(
+        self,
+        name: str,
+        ref: int | str | None = None,
+        *,
+        observation_space: spaces.Space | None = None,
+        action_space: spaces.Space | None = None,
+        device: str = "cpu",
+    ) -> Any:
+        """Load ``name@ref`` as an SB3 model (or policy), checking checksum and spaces.
+
+        The spaces, when given, are compared with the ones recorded at save time *before* the
+        file is unpickled; a difference raises :class:`~cogym.errors.SpaceMismatchError`.
+        Loading warns once per process that SB3 files hold pickled code.
+        """
+        info = self.info(name, ref)
+        info.check_spaces(observation_space, action_space)
+        return self.load_version(info, device=device)
+
+    def load_version(self, info: ModelVersion, *, device: str = "cpu") -> Any:
+        """Load the model that ``info`` describes (from :meth:`info`), checking its checksum."""
+        from cogym.wrappers.sb3_actor import load_sb3_model
+
+        data = self.read_model(info)
+        return load_sb3_model(io.BytesIO(data), info.algorithm, device)
+
+    def read_model(self, info: ModelVersion) -> bytes:
+        """The model file's bytes, after checking them against ``meta.json``."""
+        path = f"{info.name}/{info.version}/{MODEL_FILE}"
+        try:
+            data = self._storage.read(path)
+        except FileNotFoundError:
+            raise ChecksumError(
+                f"model file {info.file} of {info.ref} is missing although its meta.json is "
+                "there; the version was deleted while being read, or the file was removed by hand"
+            ) from None
+        if len(data) != info.size:
+            raise ChecksumError(
+                f"model file {info.file} of {info.ref} has {len(data)} bytes, but meta.json "
+                f"recorded {info.size}: the file is truncated or was replaced. Save the model again"
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != info.sha256:
+            raise ChecksumError(
+                f"model file {info.file} of {info.ref} has sha256 {digest}, but meta.json recorded "
+                f"{info.sha256}: the file was altered after it was saved. Save the model again"
+            )
+        return data
+
+    # -- saving ---------------------------------------------------------------------------
+
+    def save(
+        self,
+        name: str,
+        model: Any,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Store ``model`` (an SB3 algorithm or policy) as the next version of ``name``.
+
+        ``metrics``, ``properties`` and ``lineage`` (for instance the datastore and trial ids the
+        model was trained from) must hold JSON values; they are kept in ``meta.json``.
+        """
+        check_name(name)
+        algorithm = algorithm_name(model)
+        metrics = json_mapping(metrics, "metrics")
+        properties = json_mapping(properties, "properties")
+        lineage = json_mapping(lineage, "lineage")
+        buffer = io.BytesIO()
+        model.save(buffer)
+        data = buffer.getvalue()
+        info = ModelVersion(
+            name=name,
+            version=0,
+            created=dt.datetime.now(dt.UTC),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            algorithm=algorithm,
+            observation_space=model.observation_space,
+            action_space=model.action_space,
+            libraries=library_versions(),
+            properties=properties,
+            metrics=metrics,
+            lineage=lineage,
+        )
+        info.to_json()  # spaces that JSON cannot hold are refused before a number is taken
+        version = self._claim(name)
+        info = dataclasses.replace(
+            info, version=version, file=self._storage.location(f"{name}/{version}/{MODEL_FILE}")
+        )
+        meta = info.to_json()
+        self._storage.write(f"{name}/{version}/{MODEL_FILE}", data)
+        self._storage.write(f"{name}/{version}/{META_FILE}", meta)
+        self._storage.sync(name)
+        if self.keep_last is not None:
+            self.prune(name, self.keep_last)
+        return info
+
+    def _claim(self, name: str) -> int:
+        numbers = self._numbers(name)
+        version = numbers[-1] + 1 if numbers else 1
+        claim = json.dumps(
+            {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()}
+        ).encode()
+        while not self._storage.create(f"{name}/{version}/{CLAIM_FILE}", claim):
+            version += 1
+        return version
+
+    # -- aliases --------------------------------------------------------------------------
+
+    def alias(self, name: str, alias: str, version: int) -> AliasChange:
+        """Point ``alias`` of ``name`` at ``version`` (set or move it); the change is logged."""
+        check_name(name)
+        check_alias(alias)
+        version = self._existing_version(name, version)
+        return AliasLog(self._storage, name).record(alias, version)
+
+    def unalias(self, name: str, alias: str) -> AliasChange:
+        """Remove ``alias`` of ``name`` (its history stays)."""
+        check_name(name)
+        check_alias(alias)
+        current = self.aliases(name)
+        if alias not in current:
+            raise ModelNotFoundError(
+                f"model {name!r} has no alias {alias!r}.{suggest(alias, current)} "
+                f"Its aliases: {', '.join(sorted(current)) or '(none)'}"
+            )
+        return AliasLog(self._storage, name).record(alias, None)
+
+    # -- deleting -------------------------------------------------------------------------
+
+    def delete(self, name: str, version: int) -> None:
+        """Delete one version. Its number is never given out again; aliased versions are kept.
+
+        Raises :class:`~cogym.errors.ProtectedVersionError` if an alias points at it: move or
+        remove the alias first.
+        """
+        check_name(name)
+        version = self._existing_version(name, version)
+        pointing = sorted(a for a, v in self.aliases(name).items() if v == version)
+        if pointing:
+            raise ProtectedVersionError(
+                f"cannot delete {name}@{version}: alias(es) {', '.join(pointing)} point at it; "
+                f"move them first, e.g. registry.alias({name!r}, {pointing[0]!r}, <version>), "
+                f"or remove them with registry.unalias"
+            )
+        self._remove_files(name, version)
+
+    def _remove_files(self, name: str, version: int) -> None:
+        # meta.json first: the version disappears at once, then its file goes
+        self._storage.remove(f"{name}/{version}/{META_FILE}")
+        self._storage.remove(f"{name}/{version}/{MODEL_FILE}")
+
+    def prune(self, name: str, keep_last: int) -> list[int]:
+        """Delete all but the last ``keep_last`` versions of ``name`` and the aliased ones.
+
+        Also removes what writers killed during :meth:`save` left behind (after an hour).
+        Returns the deleted version numbers.
+        """
+        check_name(name)
+        _check_keep_last(keep_last)
+        numbers = self._numbers(name)
+        published = [n for n in numbers if self._published(name, n)]
+        keep = set(published[-keep_last:]) | set(self.aliases(name).values())
+        deleted = [n for n in published if n not in keep]
+        for number in deleted:
+            self._remove_files(name, number)
+        now = time.time()
+        for number in sorted(set(numbers) - set(published)):
+            leftovers = [e for e in self._storage.list(f"{name}/{number}") if e != CLAIM_FILE]
+            if leftovers and self._abandoned(name, number, now):
+                for entry in leftovers:
+                    self._storage.remove(f"{name}/{number}/{entry}")
+        return deleted
+
+    def _abandoned(self, name: str, number: int, now: float) -> bool:
+        try:
+            claimed = json.loads(self._storage.read(f"{name}/{number}/{CLAIM_FILE}"))["time"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
+            return True
+        return now - float(claimed) > ABANDONED_AFTER
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _numbers(self, name: str) -> list[int]:
+        """Every allocated version number of ``name`` (published, being written, or deleted)."""
+        return sorted(
+            int(entry) for entry in self._storage.list(name) if entry.isascii() and entry.isdigit()
+        )
+
+    def _published(self, name: str, version: int) -> bool:
+        return self._storage.exists(f"{name}/{version}/{META_FILE}")
+
+    def _latest_version(self, name: str) -> int | None:
+        for number in reversed(self._numbers(name)):
+            if self._published(name, number):
+                return number
+        return None
+
+    def _version_of(self, wanted: ModelRef) -> int:
+        if wanted.version is not None:
+            return self._existing_version(wanted.name, wanted.version)
+        if wanted.ref == LATEST:
+            latest = self._latest_version(wanted.name)
+            if latest is None:
+                self._no_model(wanted.name)
+            return latest
+        log = AliasLog(self._storage, wanted.name)
+        change = log.last_change(str(wanted.ref))
+        if change is None or change.version is None:
+            if self._latest_version(wanted.name) is None:
+                self._no_model(wanted.name)
+            known = sorted(log.current())
+            removed = " (it was removed)" if change is not None else ""
+            raise ModelNotFoundError(
+                f"model {wanted.name!r} has no alias {wanted.ref!r}{removed}."
+                f"{suggest(str(wanted.ref), [*known, LATEST])} "
+                f"Its aliases: {', '.join(known) or '(none)'}; 'latest' is always there"
+            )
+        if not self._published(wanted.name, change.version):
+            raise ModelNotFoundError(
+                f"alias {wanted.ref!r} of model {wanted.name!r} points at version "
+                f"{change.version}, which was deleted; move it with "
+                f"registry.alias({wanted.name!r}, {wanted.ref!r}, <version>)"
+            )
+        return change.version
+
+    def _existing_version(self, name: str, version: Any) -> int:
+        if isinstance(version, bool) or not isinstance(version, int):
+            if isinstance(version, str) and version.isascii() and version.isdigit():
+                version = int(version)
+            else:
+                raise InputError(f"version of {name!r} must be a number, got {version!r}")
+        if self._published(name, version):
+            return version
+        numbers = [n for n in self._numbers(name) if self._published(name, n)]
+        if not numbers:
+            self._no_model(name)
+        raise ModelNotFoundError(
+            f"model {name!r} has no version {version}; it has {_ranges(numbers)} "
+            f"(latest {numbers[-1]})"
+        )
+
+    def _meta(self, name: str, version: int) -> ModelVersion:
+        path = f"{name}/{version}/{META_FILE}"
+        try:
+            data = self._storage.read(path)
+        except FileNotFoundError:
+            raise ModelNotFoundError(f"version {version} of model {name!r} was deleted") from None
+        return ModelVersion.from_json(
+            data,
+            where=self._storage.location(path),
+            file=self._storage.location(f"{name}/{version}/{MODEL_FILE}"),
+        )
+
+    def _no_model(self, name: str) -> NoReturn:
+        known = self.models()
+        raise ModelNotFoundError(
+            f"no model {name!r} in the registry at {self.root}.{suggest(name, known)} "
+            f"Known models: {', '.join(known[:20]) or '(none)'}"
+            + (f", and {len(known) - 20} more" if len(known) > 20 else "")
+        )
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``1-3, 5, 7-9`` for [1, 2, 3, 5, 7, 8, 9]."""
+    parts = []
+    start = previous = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == previous + 1:
+            previous = n
+            continue
+        parts.append(f"{start}" if start == previous else f"{start}-{previous}")
+        if n is not None:
+            start = previous = n
+    return "version " + parts[0] if len(numbers) == 1 else "versions " + ", ".join(parts)
+
+
+def algorithm_name(model: Any) -> str:
+    """How ``meta.json`` names the class that loads ``model``: ``PPO`` or ``<module>:<Class>``."""
+    from cogym.wrappers.sb3_actor import ALGORITHMS
+
+    cls = type(model)
+    if not (callable(getattr(model, "save", None)) and callable(getattr(cls, "load", None))):
+        raise InputError(
+            f"the registry stores Stable-Baselines3 models (PPO, DQN...) or policies, got a "
+            f"{cls.__name__}, which has no save()/load()"
+        )
+    if not (hasattr(model, "observation_space") and hasattr(model, "action_space")):
+        raise InputError(f"a {cls.__name__} has no observation_space/action_space to record")
+    if cls.__module__.startswith("stable_baselines3.") and cls.__name__ in ALGORITHMS:
+        return cls.__name__
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def as_registry(registry: ModelRegistry | str | os.PathLike[str] | None) -> ModelRegistry | None:
+    """``registry`` as a :class:`ModelRegistry`: a path or URL opens one; ``None`` stays."""
+    if registry is None or isinstance(registry, ModelRegistry):
+        return registry
+    if isinstance(registry, (str, os.PathLike)):
+        return ModelRegistry(registry)
+    raise InputError(
+        f"registry must be a ModelRegistry, a directory or a URL, got {type(registry).__name__}"
+    )
+
+
+def _check_keep_last(keep_last: Any) -> None:
+    if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+        raise InputError(f"keep_last must be a whole number of at least 1, got {keep_last!r}")
+
+
+def _rebuild(root: str, keep_last: int | None, storage_options: dict[str, Any]) -> ModelRegistry:
+    return ModelRegistry(root, keep_last=keep_last, storage_options=storage_options)

@@ -1,0 +1,153 @@
+"""``sb3:`` actors in trials: files, registry references, pinning between trials, spaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cogym import Orchestrator, TrialState
+from cogym.datalog import MemoryDatalog
+from cogym.errors import InputError, SpaceMismatchError
+from cogym.registry import ModelRegistry
+from tests.conftest import CARTPOLE, make_spec
+
+from .conftest import tiny_ppo
+
+
+def sb3_spec(implementation: str, environment: str = CARTPOLE, **config: Any) -> Any:
+    return make_spec(
+        environment,
+        [{"name": "player", "implementation": implementation, "config": config}],
+        seed=0,
+        max_ticks=20,
+    )
+
+
+@pytest.fixture
+def published(registry_dir: Path, cartpole_model: Any) -> ModelRegistry:
+    registry = ModelRegistry(registry_dir)
+    registry.save("cartpole-ppo", cartpole_model)
+    return registry
+
+
+def test_a_model_file_still_works(tmp_path: Path, cartpole_model: Any) -> None:
+    path = tmp_path / "cartpole.zip"
+    cartpole_model.save(path)
+    with Orchestrator() as orchestrator:
+        result = orchestrator.run(sb3_spec(f"sb3:{path}"))
+    assert result.state is TrialState.ENDED and result.ticks == 20
+    assert result.implementations["player"] == f"sb3:{path}"
+
+
+def test_latest_switches_to_a_new_version_at_the_next_trial(
+    published: ModelRegistry, cartpole_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = []
+    real_load = ModelRegistry.load_version
+    monkeypatch.setattr(
+        ModelRegistry,
+        "load_version",
+        lambda self, info, **kw: loads.append(info.ref) or real_load(self, info, **kw),
+    )
+    spec = sb3_spec("sb3:cartpole-ppo@latest")
+    used = []
+    with Orchestrator(registry=published.root) as orchestrator:
+        for index, result in enumerate(orchestrator.iter_run(spec, trials=6)):
+            assert result.state is TrialState.ENDED, result.error
+            used.append(result.implementations["player"])
+            if index == 2:  # a trainer publishes while the run goes on
+                published.save("cartpole-ppo", tiny_ppo(seed=1))
+    assert used == ["sb3:cartpole-ppo@1"] * 3 + ["sb3:cartpole-ppo@2"] * 3
+    assert loads == ["cartpole-ppo@1", "cartpole-ppo@2"]  # each version loaded once, then reused
+
+
+def test_a_bare_name_means_latest_and_a_number_stays_put(
+    published: ModelRegistry, cartpole_model: Any
+) -> None:
+    with Orchestrator(registry=published) as orchestrator:
+        published.save("cartpole-ppo", cartpole_model)
+        assert (
+            orchestrator.run(sb3_spec("sb3:cartpole-ppo")).implementations["player"]
+            == "sb3:cartpole-ppo@2"
+        )
+        published.save("cartpole-ppo", cartpole_model)
+        assert (
+            orchestrator.run(sb3_spec("sb3:cartpole-ppo@1")).implementations["player"]
+            == "sb3:cartpole-ppo@1"
+        )
+
+
+def test_an_alias_is_followed_when_it_moves(published: ModelRegistry, cartpole_model: Any) -> None:
+    published.save("cartpole-ppo", cartpole_model)
+    published.alias("cartpole-ppo", "champion", 1)
+    spec = sb3_spec("sb3:cartpole-ppo@champion")
+    with Orchestrator(registry=published) as orchestrator:
+        first = orchestrator.run(spec)
+        published.alias("cartpole-ppo", "champion", 2)
+        second = orchestrator.run(spec)
+    assert first.implementations["player"] == "sb3:cartpole-ppo@1"
+    assert second.implementations["player"] == "sb3:cartpole-ppo@2"
+
+
+def test_the_datalog_records_the_version_each_trial_used(published: ModelRegistry) -> None:
+    log = MemoryDatalog()
+    with Orchestrator(registry=published, datastore=log) as orchestrator:
+        orchestrator.run(sb3_spec("sb3:cartpole-ppo@latest"))
+    assert log.trials[0].info.implementations["player"] == "sb3:cartpole-ppo@1"
+    assert log.trials[0].info.spec.actors[0].implementation == "sb3:cartpole-ppo@latest"
+
+
+def test_worker_processes_get_the_registry_and_pin_versions(published: ModelRegistry) -> None:
+    with Orchestrator(registry=str(published.root)) as orchestrator:
+        results = orchestrator.run_many(sb3_spec("sb3:cartpole-ppo@latest"), 4, workers=2)
+    assert [r.state for r in results] == [TrialState.ENDED] * 4, [r.error for r in results]
+    assert {r.implementations["player"] for r in results} == {"sb3:cartpole-ppo@1"}
+
+
+def test_mismatched_spaces_fail_at_trial_start_naming_both(published: ModelRegistry) -> None:
+    spec = sb3_spec("sb3:cartpole-ppo@latest", environment="gym:MountainCar-v0")
+    with Orchestrator(registry=published) as orchestrator:
+        result = orchestrator.run(spec)
+        assert result.state is TrialState.FAILED and result.ticks == 0
+        assert "SpaceMismatchError" in result.error
+        assert "model cartpole-ppo@1 observes Box([-4.8" in result.error
+        assert "actor class 'player' expects observations in Box([-1.2" in result.error
+        with pytest.raises(SpaceMismatchError, match="actor class 'player'"):
+            orchestrator.start(spec)
+
+
+def test_a_registry_reference_without_a_registry_says_how_to_pass_one(
+    published: ModelRegistry,
+) -> None:
+    with Orchestrator() as orchestrator:
+        result = orchestrator.run(sb3_spec("sb3:cartpole-ppo@latest"))
+    assert result.state is TrialState.FAILED
+    assert "no" in result.error and "--registry DIR" in result.error
+    assert "Orchestrator(registry=...)" in result.error
+
+
+def test_a_missing_file_that_is_no_reference_either_is_explained(published: ModelRegistry) -> None:
+    with Orchestrator(registry=published) as orchestrator:
+        result = orchestrator.run(sb3_spec("sb3:models/missing.zip"))
+    assert result.state is TrialState.FAILED
+    assert "neither an existing model file nor a registry reference" in result.error
+
+
+def test_unknown_models_and_config_keys_fail_the_trial_clearly(published: ModelRegistry) -> None:
+    with Orchestrator(registry=published) as orchestrator:
+        unknown = orchestrator.run(sb3_spec("sb3:cartpole-pp@latest"))
+        bad_key = orchestrator.run(sb3_spec("sb3:cartpole-ppo", algorithm="PPO"))
+        ok = orchestrator.run(sb3_spec("sb3:cartpole-ppo", deterministic=False, device="cpu"))
+    assert "Did you mean 'cartpole-ppo'" in unknown.error
+    assert "unknown config key(s) 'algorithm'; allowed: deterministic, device" in bad_key.error
+    assert ok.state is TrialState.ENDED
+
+
+def test_the_orchestrator_accepts_a_registry_path_or_object_only(registry_dir: Path) -> None:
+    with Orchestrator(registry=registry_dir) as orchestrator:
+        assert isinstance(orchestrator.registry, ModelRegistry)
+        assert orchestrator.registry.root == str(registry_dir)
+    with pytest.raises(InputError, match="registry must be a ModelRegistry, a directory or a URL"):
+        Orchestrator(registry=42)  # type: ignore[arg-type]
