@@ -13,9 +13,9 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core
+from bench import core, registry
 
-SUITES = {**core.BENCHMARKS}
+SUITES = {**core.BENCHMARKS, **registry.BENCHMARKS}
 
 
 def main(argv: list[str] | None = None) -> int:
