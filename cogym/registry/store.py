@@ -44,6 +44,7 @@ from cogym.errors import (
     InputError,
     ModelNotFoundError,
     ProtectedVersionError,
+    RegistryFormatError,
     suggest,
 )
 from cogym.registry.aliases import AliasChange, AliasLog
@@ -169,8 +170,17 @@ class ModelRegistry:
 
     def load_version(self, info: ModelVersion, *, device: str = "cpu") -> Any:
         """Load the model that ``info`` describes (from :meth:`info`), checking its checksum."""
-        from cogym.wrappers.sb3_actor import load_sb3_model
+        from stable_baselines3.common.base_class import BaseAlgorithm
+        from stable_baselines3.common.policies import BasePolicy
 
+        from cogym.wrappers.sb3_actor import algorithm_class, load_sb3_model
+
+        cls = algorithm_class(info.algorithm)
+        if not (isinstance(cls, type) and issubclass(cls, (BaseAlgorithm, BasePolicy))):
+            raise RegistryFormatError(
+                f"meta.json of {info.ref} names {info.algorithm!r} as the model's class, which is "
+                "neither a Stable-Baselines3 algorithm nor a policy; the file was edited by hand"
+            )
         data = self.read_model(info)
         return load_sb3_model(io.BytesIO(data), info.algorithm, device)
 
@@ -326,11 +336,15 @@ class ModelRegistry:
         return deleted
 
     def _abandoned(self, name: str, number: int, now: float) -> bool:
+        """Whether the writer of an unpublished number claimed it long ago (so it is dead)."""
         try:
-            claimed = json.loads(self._storage.read(f"{name}/{number}/{CLAIM_FILE}"))["time"]
-        except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
-            return True
-        return now - float(claimed) > ABANDONED_AFTER
+            claim = json.loads(self._storage.read(f"{name}/{number}/{CLAIM_FILE}"))
+            claimed = float(claim["time"])
+        except FileNotFoundError:
+            return False  # a writer between creating the directory and its claim
+        except (ValueError, KeyError, TypeError):
+            return True  # not a claim cogym wrote
+        return now - claimed > ABANDONED_AFTER
 
     # -- internals ------------------------------------------------------------------------
 

@@ -258,6 +258,19 @@ def test_a_foreign_meta_json_is_refused(registry_dir: Path, cartpole_model: Any)
         registry.info("cartpole-ppo")
 
 
+def test_a_meta_json_naming_a_class_that_is_no_model_is_refused(
+    registry_dir: Path, cartpole_model: Any
+) -> None:
+    registry = ModelRegistry(registry_dir)
+    registry.save("cartpole-ppo", cartpole_model)
+    meta_path = registry_dir / "cartpole-ppo" / "1" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["algorithm"] = "collections:OrderedDict"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(RegistryFormatError, match="neither a Stable-Baselines3 algorithm nor"):
+        registry.load("cartpole-ppo")
+
+
 def test_loading_warns_once_about_pickled_code(
     registry: ModelRegistry, cartpole_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
