@@ -7,6 +7,7 @@ Stable-Baselines3 world.
 from __future__ import annotations
 
 from cogym.orchestrator import Orchestrator
+from cogym.registry import ModelRegistry
 from cogym.spec import ActorSpec, EnvironmentSpec, TrialSpec
 from cogym.trial import Message, Reward, TrialResult, TrialState
 
@@ -16,6 +17,7 @@ __all__ = [
     "ActorSpec",
     "EnvironmentSpec",
     "Message",
+    "ModelRegistry",
     "Orchestrator",
     "Reward",
     "TrialResult",
