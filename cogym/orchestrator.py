@@ -102,6 +102,11 @@ class _Pool:
     def give(self, key: Any, item: Any) -> None:
         self.idle.setdefault(key, []).append(item)
 
+    def retire(self, cast: Cast) -> None:
+        """Close a cast that will not be used again."""
+        self.all.remove(cast)
+        cast.close()
+
 
 class Orchestrator:
     """Runs trials: in this process, in local worker processes, or (later) on Ray.
@@ -128,6 +133,7 @@ class Orchestrator:
         self.keep_samples = keep_samples
         self._casts = _Pool()
         self._pinnable: dict[str, bool] = {}
+        self._current_pins: dict[str, str] = {}
         self._running: dict[str, Trial] = {}
         self._recent: OrderedDict[str, TrialResult] = OrderedDict()
         self._subscribers: list[Callable[[TrialEvent], None]] = []
@@ -240,6 +246,8 @@ class Orchestrator:
             )
         cast_spec = self._pin(spec) if pinnable else spec
         key = cast_spec.cast_key
+        if pinnable:
+            self._retire_stale_casts(spec.cast_key, key)
         cast = self._casts.take(key)
         if cast is None:
             cast = self._make_cast(cast_spec)
@@ -264,7 +272,10 @@ class Orchestrator:
                 raise
 
         def release(result: TrialResult) -> None:
-            self._casts.give(key, cast)
+            if pinnable and self._current_pins.get(spec.cast_key) != key:
+                self._casts.retire(cast)
+            else:
+                self._casts.give(key, cast)
             with self._lock:
                 self._running.pop(result.trial_id, None)
                 self._recent[result.trial_id] = result
@@ -295,6 +306,14 @@ class Orchestrator:
         if self._subscribers:
             self._emit(TrialEvent("started", task.trial_id, task.index, started))
         return trial
+
+    def _retire_stale_casts(self, spec_key: str, pinned_key: str) -> None:
+        """Close the idle casts of a spec's previous pin (say ``model@6`` once ``@latest`` is 7)."""
+        previous = self._current_pins.get(spec_key)
+        self._current_pins[spec_key] = pinned_key
+        if previous is not None and previous != pinned_key:
+            for cast in self._casts.idle.pop(previous, []):
+                self._casts.retire(cast)
 
     def _pin(self, spec: TrialSpec) -> TrialSpec:
         """The spec with moving implementation references (``@latest``) fixed for one trial."""

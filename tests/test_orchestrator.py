@@ -131,3 +131,42 @@ def test_environments_and_actors_are_built_once_per_process_and_reused():
         assert concurrent.cast is not second.cast
         second.run()
         concurrent.run()
+
+
+def test_casts_of_a_superseded_pin_are_closed(monkeypatch):
+    from cogym.directory import Directory
+
+    closed = []
+
+    class Versioned:
+        def __init__(self, version):
+            self.version = version
+
+        def act(self, observation):
+            return 0
+
+        def close(self):
+            closed.append(self.version)
+
+    latest = {"v": 1}
+    local = Directory()
+    local.register_actor_scheme(
+        "versioned",
+        lambda rest, actor_class, config, registry: __import__("cogym.directory").directory.BuiltActor(
+            Versioned(rest), f"versioned:{rest}"
+        ),
+        pin=lambda rest, registry: str(latest["v"]) if rest == "latest" else rest,
+    )
+    local.register_environment_scheme("gym", __import__("cogym.directory").directory._gym_environment)
+    spec = make_spec(PROBE, [{"name": "player", "implementation": "versioned:latest"}], {"episode_length": 2}, seed=0)
+    with Orchestrator(directory=local) as orchestrator:
+        first = orchestrator.run(spec)
+        latest["v"] = 2
+        second = orchestrator.run(spec, index=1)
+        assert closed == ["1"]
+        assert [first.implementations["player"], second.implementations["player"]] == ["versioned:1", "versioned:2"]
+        running = orchestrator.start(spec, index=2)
+        latest["v"] = 3
+        orchestrator.run(spec, index=3)
+        running.run()
+        assert closed == ["1", "2"]
