@@ -137,3 +137,42 @@ class ChecksumError(RegistryError):
 
 class RegistryFormatError(RegistryError):
     """A registry file is malformed or was written by a newer cogym than this one."""
+
+
+# -- the trial datastore --------------------------------------------------------------------
+
+
+class DatastoreError(CogymError):
+    """The datastore could not do what was asked (a write failed, a trial is still being written)."""
+
+
+class NotADatastoreError(InputError):
+    """A path given as a datastore is not one (missing, a file, or a directory of other things)."""
+
+
+class DatastoreFormatError(InputError):
+    """A datastore file has a format this cogym cannot read (a newer version, or another format)."""
+
+    def __init__(self, path: object, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class CorruptFileError(InputError):
+    """A shard or journal of a datastore is damaged; the message names the file."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: the file is damaged and cannot be read ({detail}). The other files of the "
+            "datastore are not affected; move this one out of the datastore directory to silence "
+            "this error"
+        )
+
+
+class TrialNotFoundError(InputError, LookupError):
+    """No trial with the given id is in the datastore."""
+
+
+class UnrecordableSpaceError(InputError):
+    """An actor's observation or action space has no fixed-shape array form to record."""

@@ -139,6 +139,7 @@ class Orchestrator:
         self._subscribers: list[Callable[[TrialEvent], None]] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._spec_datastores: dict[str, Datalog] = {}
 
     # -- events -------------------------------------------------------------------------------
 
@@ -254,9 +255,12 @@ class Orchestrator:
             self._casts.all.append(cast)
         started = time.time()
         recorder = None
-        if self.datastore is not None:
+        datastore = self.datastore
+        if datastore is None and spec.datastore is not None:
+            datastore = self._spec_datastore(spec.datastore)
+        if datastore is not None:
             try:
-                recorder = self.datastore.begin(
+                recorder = datastore.begin(
                     TrialInfo(
                         trial_id=task.trial_id,
                         spec=spec,
@@ -314,6 +318,16 @@ class Orchestrator:
         if previous is not None and previous != pinned_key:
             for cast in self._casts.idle.pop(previous, []):
                 self._casts.retire(cast)
+
+    def _spec_datastore(self, path: str) -> Datalog:
+        """The datastore a spec names (``datastore: DIR``), opened once per directory."""
+        key = os.path.abspath(path)
+        datastore = self._spec_datastores.get(key)
+        if datastore is None:
+            from cogym.datastore import HDF5Datastore
+
+            datastore = self._spec_datastores[key] = HDF5Datastore(key)
+        return datastore
 
     def _pin(self, spec: TrialSpec) -> TrialSpec:
         """The spec with moving implementation references (``@latest``) fixed for one trial."""
@@ -456,9 +470,10 @@ class Orchestrator:
         self._closed = True
         for cast in self._casts.all:
             cast.close()
-        close = getattr(self.datastore, "close", None)
-        if callable(close):
-            close()
+        for datastore in [self.datastore, *self._spec_datastores.values()]:
+            close = getattr(datastore, "close", None)
+            if callable(close):
+                close()
 
     def __getstate__(self) -> dict[str, Any]:
         """A copy sent to another process carries the configuration, not the running trials."""

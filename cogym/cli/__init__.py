@@ -53,5 +53,6 @@ def main() -> None:
 
 from cogym.cli import run as _run_commands  # noqa: E402,F401  (registers run, demo)
 from cogym.cli import models as _models_commands  # noqa: E402,F401  (registers models)
+from cogym.cli import trials as _trials_commands  # noqa: E402,F401  (registers trials)
 
 __all__ = ["main", "console", "errors", "BAD_INPUT", "FAILURE"]

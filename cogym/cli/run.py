@@ -37,6 +37,12 @@ def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
     envvar="COGYM_REGISTRY",
     help="Model registry for sb3:<model>@<ref> actors (a directory or an fsspec URL).",
 )
+@click.option(
+    "--datastore",
+    metavar="DIR",
+    envvar="COGYM_DATASTORE",
+    help="Record every trial into this datastore directory (HDF5).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     spec_path: str,
@@ -45,6 +51,7 @@ def run(
     backend: str,
     seed: int | None,
     max_ticks: int | None,
+    datastore: str | None,
     registry: str | None,
     quiet: bool,
 ) -> None:
@@ -60,7 +67,7 @@ def run(
         changes["max_ticks"] = max_ticks
     if changes:
         spec = spec.replace(**changes)
-    orchestrator = Orchestrator(registry=registry)
+    orchestrator = Orchestrator(registry=registry, datastore=_datastore(datastore))
     orchestrator.check(spec)
     results = []
     started = time.perf_counter()
@@ -98,6 +105,14 @@ def _print_pinned(spec: Any, results: list[Any]) -> None:
                 highlight=False,
                 markup=False,
             )
+
+
+def _datastore(path: str | None):  # noqa: ANN202  (HDF5Datastore | None)
+    if path is None:
+        return None
+    from cogym.datastore import HDF5Datastore
+
+    return HDF5Datastore(path)
 
 
 class _progress:

@@ -1,0 +1,381 @@
+"""``cogym trials ls|show|replay|export|plot|delete|compact``: the recorded trials of a datastore."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from cogym.cli import FAILURE, console, errors, main
+from cogym.errors import InputError
+
+_DATASTORE = click.option(
+    "--datastore",
+    "-d",
+    "datastore_dir",
+    required=True,
+    envvar="COGYM_DATASTORE",
+    type=click.Path(file_okay=False),
+    help="The datastore directory (or set COGYM_DATASTORE).",
+)
+
+
+def _open(path: str):
+    """The datastore at ``path``, checked; unreadable files are reported on stderr."""
+    from cogym.datastore import HDF5Datastore, UnreadableFileWarning
+
+    datastore = HDF5Datastore(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableFileWarning)
+        datastore.catalog()
+    for warning in caught:
+        errors.print(
+            f"[yellow]warning:[/yellow] {escape(str(warning.message))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return datastore
+
+
+def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The trial filter options, passed to the command as ``filter`` (a TrialFilter)."""
+
+    @click.option(
+        "--state",
+        multiple=True,
+        type=click.Choice(["ended", "failed", "terminated"]),
+        help="Trial state (repeatable).",
+    )
+    @click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Tag that must match (repeatable).",
+    )
+    @click.option(
+        "--env",
+        "environment",
+        metavar="PATTERN",
+        help="Environment implementation (wildcards * ?).",
+    )
+    @click.option(
+        "--implementation", metavar="PATTERN", help="An actor ran this implementation (wildcards)."
+    )
+    @click.option(
+        "--with-actor", "with_actor", metavar="NAME", help="Trials with an actor of this name."
+    )
+    @click.option("--min-return", type=float, help="Lowest return (of --with-actor, else the sum).")
+    @click.option("--max-return", type=float, help="Highest return.")
+    @click.option(
+        "--since", metavar="TIME", help="Started at or after (ISO date/time or epoch seconds)."
+    )
+    @click.option("--until", metavar="TIME", help="Started at or before.")
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        state: tuple[str, ...],
+        tags: tuple[str, ...],
+        environment: str | None,
+        implementation: str | None,
+        with_actor: str | None,
+        min_return: float | None,
+        max_return: float | None,
+        since: str | None,
+        until: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        from cogym.datastore import TrialFilter
+
+        tag_values: dict[str, str] = {}
+        for tag in tags:
+            key, sep, value = tag.partition("=")
+            if not sep or not key:
+                raise InputError(f"--tag {tag!r}: write it as KEY=VALUE")
+            tag_values[key] = value
+        returns = None if min_return is None and max_return is None else (min_return, max_return)
+        kwargs["filter"] = TrialFilter(
+            state=state or None,
+            tags=tag_values or None,
+            environment=environment,
+            implementation=implementation,
+            actor=with_actor,
+            returns=returns,
+            started_after=_when(since),
+            started_before=_when(until),
+        )
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def _when(value: str | None) -> str | float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _time(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@main.group()
+def trials() -> None:
+    """Recorded trials: list, show, replay, export, plot, delete, compact."""
+
+
+@trials.command("ls")
+@_DATASTORE
+@_filters
+@click.option(
+    "--limit",
+    "-n",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Show the newest N (0: all).",
+)
+def list_trials(datastore_dir: str, filter: Any, limit: int) -> None:
+    """List recorded trials, newest last."""
+    datastore = _open(datastore_dir)
+    found = datastore.trials(filter)
+    total = len(datastore)
+    shown = found[-limit:] if limit else found
+    table = Table(title=f"trials in {datastore_dir}", title_justify="left")
+    for column in ("id", "started", "state", "environment", "actors", "ticks", "returns", "tags"):
+        table.add_column(
+            column, justify="right" if column in ("ticks",) else "left", overflow="fold"
+        )
+    for s in shown:
+        state = {"ended": "green", "failed": "red", "terminated": "yellow"}[s.state.value]
+        actors = ", ".join(f"{n} ({s.implementations.get(n, '?')})" for n in s.actor_classes)
+        returns = ", ".join(f"{v:.2f}" for v in s.returns.values())
+        tags = ", ".join(f"{k}={v}" for k, v in s.tags.items())
+        table.add_row(
+            s.trial_id,
+            _time(s.started),
+            f"[{state}]{s.state.value}[/{state}]",
+            escape(s.environment),
+            escape(actors),
+            str(s.ticks),
+            returns,
+            escape(tags),
+        )
+    table.caption = f"{len(shown)} shown of {len(found)} matching ({total} trials recorded)"
+    table.caption_justify = "left"
+    console.print(table)
+
+
+@trials.command("show")
+@_DATASTORE
+@click.argument("trial_id")
+def show(datastore_dir: str, trial_id: str) -> None:
+    """Summarise one trial (TRIAL_ID may be a unique prefix)."""
+    datastore = _open(datastore_dir)
+    stored = datastore.trial(trial_id)
+    s = stored.summary
+    lines = [
+        f"[bold]trial {s.trial_id}[/bold]",
+        f"state        {s.state.value}",
+        f"environment  {escape(s.environment)}",
+        f"seed         {s.seed}",
+        f"ticks        {s.ticks}",
+        f"started      {_time(s.started)}   ended {_time(s.ended)}   ({s.duration:.3f} s)",
+        f"tags         {escape(', '.join(f'{k}={v}' for k, v in s.tags.items()) or '(none)')}",
+        f"stored in    {s.location}",
+    ]
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
+    table = Table(title="actors", title_justify="left")
+    for column in (
+        "actor",
+        "class",
+        "implementation",
+        "observation space",
+        "action space",
+        "return",
+    ):
+        table.add_column(column, overflow="fold")
+    for name, actor_class in stored.actor_classes.items():
+        table.add_row(
+            name,
+            actor_class.name,
+            escape(s.implementations.get(name, "?")),
+            escape(str(actor_class.observation_space)),
+            escape(str(actor_class.action_space))
+            if actor_class.action_space is not None
+            else "(observer)",
+            f"{s.returns.get(name, 0.0):.3f}",
+        )
+    console.print(table)
+    frames = stored.frames()
+    console.print(
+        f"{len(stored.rewards_sent)} reward(s) sent by participants, {len(stored.messages)} message(s), "
+        f"{0 if frames is None else len(frames)} frame(s)",
+        highlight=False,
+    )
+    if s.error:
+        console.print(f"[red]error:[/red] {escape(s.error)}", highlight=False, soft_wrap=True)
+    console.print("[bold]spec[/bold]")
+    console.print(escape(stored.spec.to_yaml()), highlight=False, soft_wrap=True)
+
+
+@trials.command("replay")
+@_DATASTORE
+@click.argument("trial_id")
+def replay(datastore_dir: str, trial_id: str) -> None:
+    """Re-execute a trial from its seed and recorded actions; exit 1 if it does not reproduce."""
+    datastore = _open(datastore_dir)
+    report = datastore.replay(trial_id)
+    colour = "green" if report.reproduced else "red"
+    console.print(f"[{colour}]{escape(str(report))}[/{colour}]", highlight=False, soft_wrap=True)
+    if not report.reproduced:
+        sys.exit(FAILURE)
+
+
+@trials.command("export")
+@_DATASTORE
+@click.argument("trial_id", required=False)
+@click.option(
+    "--video",
+    type=click.Path(dir_okay=False),
+    help="Write TRIAL_ID's frames as a video (.mp4 or .gif).",
+)
+@click.option(
+    "--fps", default=30.0, show_default=True, type=float, help="Frames per second of the video."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["npz", "minari"]),
+    help="Export many trials as a NumPy archive or a Minari dataset.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Archive to write (--format npz).")
+@click.option("--dataset-id", help="Minari dataset id, e.g. cartpole/expert-v0 (--format minari).")
+@click.option("--actor", help="The actor whose data to export (default: the only one).")
+@_filters
+def export(
+    datastore_dir: str,
+    trial_id: str | None,
+    video: str | None,
+    fps: float,
+    fmt: str | None,
+    out: str | None,
+    dataset_id: str | None,
+    actor: str | None,
+    filter: Any,
+) -> None:
+    """Export a trial's replay as a video, or trials as an npz archive or a Minari dataset."""
+    from cogym.datastore import TrialFilter
+    from cogym.datastore.export import to_minari, to_npz, to_video
+
+    datastore = _open(datastore_dir)
+    if video:
+        if trial_id is None:
+            raise InputError("--video needs a TRIAL_ID")
+        count = to_video(datastore.trial(trial_id), video, fps)
+        console.print(f"wrote {count} frames to {video}", highlight=False, soft_wrap=True)
+        return
+    if fmt is None:
+        raise InputError(
+            "say what to export: --video FILE (with a TRIAL_ID) or --format npz|minari"
+        )
+    if trial_id is not None:
+        filter = TrialFilter(**{**_filter_fields(filter), "ids": [datastore.resolve(trial_id)]})
+    if actor is None:
+        names = {a for s in datastore.trials(filter) for a in s.actor_classes}
+        if len(names) != 1:
+            raise InputError(
+                f"--actor is needed: the trials have actors {sorted(names) or '(none)'}"
+            )
+        actor = names.pop()
+    if fmt == "npz":
+        if not out:
+            raise InputError("--format npz needs --out FILE.npz")
+        data = to_npz(datastore, out, actor, filter)
+        console.print(
+            f"wrote {data.rows} rows of {len(data.trial_ids)} trials to {out}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        if not dataset_id:
+            raise InputError("--format minari needs --dataset-id, e.g. cartpole/expert-v0")
+        dataset, skipped = to_minari(datastore, dataset_id, actor, filter)
+        note = f" (skipped {skipped} without a final observation)" if skipped else ""
+        console.print(
+            f"wrote Minari dataset {dataset_id}: {dataset.total_episodes} episodes{note}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _filter_fields(flt: Any) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return {f.name: getattr(flt, f.name) for f in fields(flt) if getattr(flt, f.name) is not None}
+
+
+@trials.command("plot")
+@_DATASTORE
+@click.option(
+    "--out",
+    "-o",
+    default="returns.png",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="PNG to write.",
+)
+@click.option("--actor", "actors", multiple=True, help="Plot these actors (default: all).")
+@click.option(
+    "--window",
+    type=click.IntRange(min=1),
+    help="Moving-average window (default: a twentieth of the trials).",
+)
+@_filters
+def plot(
+    datastore_dir: str, out: str, actors: tuple[str, ...], window: int | None, filter: Any
+) -> None:
+    """Draw returns over trials into a PNG."""
+    from cogym.datastore.plot import plot_returns
+
+    datastore = _open(datastore_dir)
+    count = plot_returns(datastore.trials(filter), out, actors=actors or None, window=window)
+    console.print(
+        f"plotted the returns of {count} trials to {out}", highlight=False, soft_wrap=True
+    )
+
+
+@trials.command("delete")
+@_DATASTORE
+@click.argument("trial_ids", nargs=-1, required=True)
+def delete(datastore_dir: str, trial_ids: tuple[str, ...]) -> None:
+    """Delete trials (ids or unique prefixes)."""
+    datastore = _open(datastore_dir)
+    count = datastore.delete(list(trial_ids))
+    console.print(f"deleted {count} trial(s) from {datastore_dir}", highlight=False, soft_wrap=True)
+
+
+@trials.command("compact")
+@_DATASTORE
+@click.option(
+    "--target-mb",
+    default=128,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Size of the merged shards.",
+)
+def compact(datastore_dir: str, target_mb: int) -> None:
+    """Merge small shards (and journals of processes that died) into larger shards."""
+    datastore = _open(datastore_dir)
+    report = datastore.compact(target_mb << 20)
+    console.print(str(report), highlight=False, soft_wrap=True)

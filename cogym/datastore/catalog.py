@@ -1,0 +1,250 @@
+"""The reading side's view of a datastore directory: which files hold which trials.
+
+A scan lists the published shards and the journals, reads each one's index (shards are
+immutable, so their index is read once per process; journals are read incrementally), drops
+files that a newer shard supersedes (a compaction, a deletion, or a journal whose shard is
+published), and keeps the first copy of each trial id. A file that cannot be read is reported
+in :attr:`Catalog.problems` and does not hide the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gymnasium import spaces
+
+from cogym.datastore import layout
+from cogym.datastore.journal import JournalReader
+from cogym.datastore.query import TrialSummary
+from cogym.datastore.record import TrialRecord
+from cogym.datastore.shard import HDF5Tree, open_shard
+from cogym.datastore.tree import MemoryTree, Tree
+from cogym.datastore.writer import MARKER, read_marker
+from cogym.errors import CorruptFileError, DatastoreFormatError, NotADatastoreError
+
+__all__ = ["Catalog", "Problem", "Source"]
+
+SHARD = ".h5"
+JOURNAL = ".journal"
+_WHOLE_FILE = 16
+"""Reading more trials than this from a shard loads the whole file first."""
+
+
+def load(tree: HDF5Tree) -> MemoryTree:
+    """Every array and attribute of a shard, in memory."""
+    memory = MemoryTree()
+
+    def visit(path: str) -> None:
+        attrs = tree.attrs(path)
+        if attrs and path:
+            memory.set_attrs(path, **{k: v for k, v in attrs.items() if k != "strings"})
+        for name in tree.children(path):
+            child = f"{path}/{name}" if path else name
+            if tree.is_array(child):
+                memory.put(child, tree.read(child))
+            else:
+                visit(child)
+
+    visit("")
+    memory.set_attrs("", **tree.attrs(""))
+    return memory
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file of the datastore that could not be read, and why."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Source:
+    """One file holding trials: a published shard or a journal."""
+
+    path: Path
+    kind: str
+    summaries: list[TrialSummary]
+    supersedes: tuple[str, ...] = ()
+    records: list[TrialRecord] = field(default_factory=list)
+    """For journals: the records read so far."""
+    signature: tuple[int, ...] = ()
+    _tree: MemoryTree | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[Tree]:
+        """The file's arrays (a journal's are laid out in memory, like a shard's)."""
+        if self.kind == "journal":
+            if self._tree is None:
+                self._tree = layout.build(self.records)
+            yield self._tree
+            return
+        try:
+            tree = open_shard(self.path)
+        except FileNotFoundError:
+            raise CorruptFileError(
+                self.path,
+                "the file was removed while being read (a compaction or deletion ran); read again",
+            ) from None
+        with tree:
+            yield tree
+
+    def extract(
+        self, positions: Sequence[int], cache: dict[str, spaces.Space]
+    ) -> list[TrialRecord]:
+        """The records of the trials at ``positions``."""
+        if self.kind == "journal":
+            return [self.records[p] for p in positions]
+        with self.open() as tree:
+            if len(positions) > _WHOLE_FILE:
+                tree = load(tree)  # one read per column beats one per trial and column
+            return list(layout.extract(tree, positions, cache))
+
+
+class Catalog:
+    """Scans a datastore directory and caches what it read (one per :class:`HDF5Datastore`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sources: list[Source] = []
+        self.problems: list[Problem] = []
+        self.by_id: dict[str, tuple[Source, int]] = {}
+        self.superseded: set[str] = set()
+        self.space_cache: dict[str, spaces.Space] = {}
+        self._shards: dict[str, Source] = {}
+        self._journals: dict[str, tuple[JournalReader, Source]] = {}
+
+    def check_root(self) -> None:
+        root = self.root
+        if not root.exists():
+            raise NotADatastoreError(
+                f"no datastore at {root}: the directory does not exist. Record trials into it "
+                f"with `cogym run SPEC --datastore {root}` or Orchestrator(datastore=HDF5Datastore(...))"
+            )
+        if not root.is_dir():
+            raise NotADatastoreError(f"{root} is a file, not a datastore directory")
+        if not (root / MARKER).exists():
+            raise NotADatastoreError(
+                f"{root} is not a cogym datastore: it has no {MARKER}. Point --datastore at the "
+                "directory that trials were recorded into"
+            )
+        read_marker(root)
+
+    def scan(self) -> None:
+        """Bring the view up to date with the directory."""
+        self.check_root()
+        for _attempt in range(5):
+            try:
+                self._scan()
+                return
+            except FileNotFoundError:
+                continue  # a file went away between listing and reading: list again
+        self._scan()
+
+    def _scan(self) -> None:
+        names = os.listdir(self.root)
+        shard_names = sorted(n for n in names if n.endswith(SHARD))
+        journal_names = sorted(n for n in names if n.endswith(JOURNAL))
+        problems: list[Problem] = []
+        shards: list[Source] = []
+        for name in shard_names:
+            source = self._shard(name, problems)
+            if source is not None:
+                shards.append(source)
+        published = {n[: -len(SHARD)] for n in shard_names}
+        journals: list[Source] = []
+        for name in journal_names:
+            if name[: -len(JOURNAL)] in published:
+                continue  # its shard is out: the journal is about to be deleted
+            source = self._journal(name, problems)
+            if source is not None:
+                journals.append(source)
+        superseded = {n for s in shards for n in s.supersedes}
+        self.superseded = superseded
+        sources = [s for s in shards + journals if s.name not in superseded]
+        by_id: dict[str, tuple[Source, int]] = {}
+        for source in sources:
+            for position, summary in enumerate(source.summaries):
+                by_id.setdefault(summary.trial_id, (source, position))
+        self.sources = sources
+        self.by_id = by_id
+        self.problems = problems
+        self._shards = {k: v for k, v in self._shards.items() if k in shard_names}
+        self._journals = {k: v for k, v in self._journals.items() if k in journal_names}
+
+    def _shard(self, name: str, problems: list[Problem]) -> Source | None:
+        path = self.root / name
+        stat = path.stat()
+        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        cached = self._shards.get(name)
+        if cached is not None and cached.signature == signature:
+            return cached
+        try:
+            with open_shard(path) as tree:
+                source = self._read_shard_index(tree, path)
+        except (CorruptFileError, DatastoreFormatError) as exc:
+            problems.append(Problem(path, str(exc)))
+            return None
+        source.signature = signature
+        self._shards[name] = source
+        return source
+
+    @staticmethod
+    def _read_shard_index(tree: HDF5Tree, path: Path) -> Source:
+        try:
+            attrs = tree.attrs("")
+            supersedes = tuple(json.loads(attrs.get("supersedes", "[]")))
+            index = tree.read("index")
+            trial_spec = tree.read("trial_spec")
+            specs = tree.read("specs")
+            summaries = [
+                TrialSummary.of(json.loads(text), specs[spec], path.name)
+                for text, spec in zip(index, trial_spec.tolist())
+            ]
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise CorruptFileError(path, f"its index cannot be read: {exc!r}") from None
+        return Source(path, "shard", summaries, supersedes)
+
+    def _journal(self, name: str, problems: list[Problem]) -> Source | None:
+        path = self.root / name
+        entry = self._journals.get(name)
+        if entry is None:
+            reader = JournalReader(path)
+            source = Source(path, "journal", [])
+            entry = self._journals[name] = (reader, source)
+        reader, source = entry
+        size = path.stat().st_size
+        if size != reader.offset:
+            try:
+                records = reader.read()
+            except DatastoreFormatError as exc:
+                problems.append(Problem(path, str(exc)))
+                return None
+            if records:
+                source.records += records
+                source.summaries += [TrialSummary.of(r.summary, r.spec_json, name) for r in records]
+                source._tree = None
+        if reader.damaged:
+            problems.append(
+                Problem(
+                    path,
+                    f"{path}: the journal is damaged after its first {len(source.records)} trials "
+                    f"({reader.damaged}); those trials are read, the rest is lost",
+                )
+            )
+        return source
+
+    def locate(self, trial_id: str) -> tuple[Source, int] | None:
+        return self.by_id.get(trial_id)

@@ -1,0 +1,277 @@
+"""``HDF5Datastore``: record trials into a directory of HDF5 files, find, read and replay them."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cogym.datastore import arrays as training
+from cogym.datastore.catalog import Catalog, Problem
+from cogym.datastore.query import TrialFilter, TrialSummary, as_filter
+from cogym.datastore.shard import COMPRESSION_CHOICES
+from cogym.datastore.stored import StoredTrial
+from cogym.datastore.writer import ProcessWriter
+from cogym.errors import InputError, TrialNotFoundError
+from cogym.trial import TrialInfo, TrialRecorder
+
+if TYPE_CHECKING:
+    from cogym.datastore.maintenance import CompactReport
+    from cogym.datastore.replay import ReplayReport
+
+__all__ = ["HDF5Datastore", "UnreadableFileWarning"]
+
+
+class UnreadableFileWarning(UserWarning):
+    """A file of the datastore could not be read; the other files were."""
+
+
+class HDF5Datastore:
+    """A trial datastore: a directory of HDF5 shards that any number of processes record into.
+
+    >>> # with Orchestrator(datastore=HDF5Datastore("trials/")) as orchestrator:
+    >>> #     orchestrator.run_many(spec, 100, workers=4)
+    >>> # ds = HDF5Datastore("trials/")
+    >>> # ds.trials(state="ended", returns=(400, None))
+    >>> # data = ds.arrays(actor="player", fields=("observations", "actions"))
+
+    Recording: ``begin`` (called by the orchestrator) gives each trial a recorder; a trial is
+    journaled the moment it ends and lands in a shard when this process has gathered
+    ``shard_bytes`` of trials, ``shard_seconds`` after the first of them ended, or on
+    :meth:`flush` / :meth:`close`. A killed process loses only its running trials (see
+    :mod:`cogym.datastore.writer`). ``compression`` is ``auto`` (gzip level 1 with byte
+    shuffle), ``gzip`` (level 4), ``lzf`` or ``none``.
+
+    The object can be pickled to worker processes; each process writes its own files.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        compression: str = "auto",
+        shard_bytes: int = 64 << 20,
+        shard_seconds: float = 300.0,
+        commit_seconds: float = 0.1,
+    ) -> None:
+        if compression not in COMPRESSION_CHOICES:
+            raise InputError(
+                f"compression must be one of {', '.join(COMPRESSION_CHOICES)}, got {compression!r}"
+            )
+        if shard_bytes < 1 or shard_seconds < 0 or commit_seconds < 0:
+            raise InputError(
+                "shard_bytes must be positive, shard_seconds and commit_seconds not negative"
+            )
+        self.path = Path(path)
+        self.compression = compression
+        self.shard_bytes = int(shard_bytes)
+        self.shard_seconds = float(shard_seconds)
+        self.commit_seconds = float(commit_seconds)
+        self._writer: ProcessWriter | None = None
+        self._catalog: Catalog | None = None
+        self._warned: set[Problem] = set()
+        self._lock = threading.Lock()
+
+    # -- pickling: configuration only; files are opened by whichever process uses them ----------
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "compression": self.compression,
+            "shard_bytes": self.shard_bytes,
+            "shard_seconds": self.shard_seconds,
+            "commit_seconds": self.commit_seconds,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(
+            state["path"],
+            compression=state["compression"],  # type: ignore[misc]
+            shard_bytes=state["shard_bytes"],
+            shard_seconds=state["shard_seconds"],
+            commit_seconds=state["commit_seconds"],
+        )
+
+    def __repr__(self) -> str:
+        return f"HDF5Datastore({str(self.path)!r})"
+
+    # -- recording (the Datalog protocol) ---------------------------------------------------------
+
+    def begin(self, info: TrialInfo) -> TrialRecorder:
+        """Start recording a trial (called by the orchestrator)."""
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():
+            writer = self._open_writer()
+        return writer.begin(info)
+
+    def _open_writer(self) -> ProcessWriter:
+        with self._lock:
+            if self._writer is None or self._writer.pid != os.getpid():
+                self._writer = ProcessWriter(
+                    self.path,
+                    compression=self.compression,
+                    shard_bytes=self.shard_bytes,
+                    shard_seconds=self.shard_seconds,
+                    commit_seconds=self.commit_seconds,
+                )
+                _close_at_exit(self)
+            return self._writer
+
+    def flush(self) -> Path | None:
+        """Publish this process's ended trials as a shard (fsynced); return its path, if any."""
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():
+            return None
+        return writer.publish()
+
+    def close(self) -> None:
+        """Flush, and release this process's files. Reading (and recording again) still works."""
+        writer = self._writer
+        if writer is not None and writer.pid == os.getpid():
+            writer.close()
+        self._writer = None
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def catalog(self) -> Catalog:
+        """Scan the directory (cheap when nothing changed) and return the up-to-date view."""
+        if self._catalog is None:
+            self._catalog = Catalog(self.path)
+        catalog = self._catalog
+        catalog.scan()
+        for problem in catalog.problems:
+            if problem not in self._warned:
+                self._warned.add(problem)
+                warnings.warn(str(problem), UnreadableFileWarning, stacklevel=3)
+        return catalog
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Files that could not be read at the last scan, and why."""
+        return list(self.catalog().problems)
+
+    def trials(
+        self, filter: TrialFilter | Mapping[str, Any] | None = None, **criteria: Any
+    ) -> list[TrialSummary]:
+        """Summaries of the trials passing ``filter`` / ``criteria``, oldest first.
+
+        Criteria are those of :class:`TrialFilter`: ``ids``, ``tags``, ``environment``,
+        ``implementation``, ``actor``, ``state``, ``returns``, ``started_after``,
+        ``started_before``. Read from the index only, never from tick data.
+        """
+        flt = as_filter(filter, criteria)
+        catalog = self.catalog()
+        found = [source.summaries[p] for source, p in catalog.by_id.values()]
+        return sorted((s for s in found if flt(s)), key=lambda s: (s.started, s.trial_id))
+
+    def __len__(self) -> int:
+        return len(self.catalog().by_id)
+
+    def __contains__(self, trial_id: object) -> bool:
+        return isinstance(trial_id, str) and trial_id in self.catalog().by_id
+
+    def resolve(self, trial_id: str) -> str:
+        """The full id of ``trial_id``, which may be a unique prefix."""
+        catalog = self.catalog()
+        if trial_id in catalog.by_id:
+            return trial_id
+        matches = [i for i in catalog.by_id if i.startswith(trial_id)] if trial_id else []
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise TrialNotFoundError(
+                f"trial id prefix {trial_id!r} is ambiguous in {self.path}: it matches "
+                f"{', '.join(sorted(matches)[:5])}{' ...' if len(matches) > 5 else ''}"
+            )
+        message = f"no trial {trial_id!r} in datastore {self.path} ({len(catalog.by_id)} trials"
+        if catalog.problems:
+            unreadable = ", ".join(p.path.name for p in catalog.problems)
+            message += f"; it may be in an unreadable file: {unreadable}"
+        raise TrialNotFoundError(message + "). List trials with `cogym trials ls --datastore ...`")
+
+    def trial(self, trial_id: str) -> StoredTrial:
+        """One recorded trial (``trial_id`` may be a unique prefix)."""
+        trial_id = self.resolve(trial_id)
+        catalog = self.catalog()
+        source, position = catalog.by_id[trial_id]
+        record = source.extract([position], catalog.space_cache)[0]
+        return StoredTrial(source.summaries[position], record)
+
+    def arrays(
+        self,
+        actor: str,
+        fields: Sequence[str] = ("observations", "actions"),
+        filter: TrialFilter | Mapping[str, Any] | None = None,
+        **criteria: Any,
+    ) -> training.TrialArrays:
+        """``actor``'s rows across every trial passing the filter, as contiguous arrays.
+
+        Fields: ``observations``, ``actions``, ``rewards``, ``terminated``, ``truncated``,
+        ``tick`` (one row per tick the actor acted on) and ``final_observations`` (one row per
+        trial). See :mod:`cogym.datastore.arrays`.
+        """
+        return training.gather(self.catalog(), actor, fields, as_filter(filter, criteria))
+
+    def iter_batches(
+        self,
+        actor: str,
+        fields: Sequence[str] = ("observations", "actions"),
+        batch_size: int = 256,
+        filter: TrialFilter | Mapping[str, Any] | None = None,
+        *,
+        shuffle: bool = False,
+        seed: int | None = None,
+        drop_last: bool = False,
+        **criteria: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Like :meth:`arrays`, as minibatches read one file at a time (for data larger than memory)."""
+        return training.batches(
+            self.catalog(),
+            actor,
+            fields,
+            as_filter(filter, criteria),
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=drop_last,
+        )
+
+    # -- replay and maintenance -------------------------------------------------------------------
+
+    def replay(self, trial_id: str) -> ReplayReport:
+        """Re-execute a recorded trial from its seed and recorded actions; report if it reproduces."""
+        from cogym.datastore.replay import replay
+
+        return replay(self.trial(trial_id))
+
+    def delete(self, trial_ids: Iterable[str]) -> int:
+        """Delete trials; return how many were deleted. See :mod:`cogym.datastore.maintenance`."""
+        from cogym.datastore.maintenance import delete
+
+        ids = [self.resolve(i) for i in ([trial_ids] if isinstance(trial_ids, str) else trial_ids)]
+        return delete(self, ids)
+
+    def compact(self, target_bytes: int = 256 << 20) -> CompactReport:
+        """Merge small shards (and journals of processes that died) into shards of about ``target_bytes``."""
+        from cogym.datastore.maintenance import compact
+
+        return compact(self, target_bytes)
+
+
+_open: weakref.WeakSet[HDF5Datastore] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for datastore in list(_open):
+        datastore.close()
+
+
+def _close_at_exit(datastore: HDF5Datastore) -> None:
+    if not _open:
+        atexit.register(_close_all)
+    _open.add(datastore)

@@ -1,0 +1,190 @@
+"""Deleting trials and compacting files, without ever leaving a trial half-gone.
+
+Published shards are never modified. Deleting trials from a shard, or merging several files
+into one, writes a new shard that names the files it *supersedes* and publishes it with an
+atomic rename; only then are the old files removed. A reader that sees both skips the
+superseded ones, so at every instant each trial is in exactly one readable place, and a crash
+at any point leaves a datastore that reads correctly (the next compaction removes leftovers).
+
+Writers keep recording meanwhile; a journal still being written (its process holds its lock)
+is left alone. Deletions and compactions take a lock on the datastore against each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cogym.datastore.catalog import JOURNAL, SHARD, Catalog, Source
+from cogym.datastore.journal import is_live
+from cogym.datastore.layout import build
+from cogym.datastore.record import TrialRecord
+from cogym.datastore.shard import write_shard
+from cogym.datastore.writer import new_stem
+from cogym.errors import DatastoreError
+
+if TYPE_CHECKING:
+    from cogym.datastore.datastore import HDF5Datastore
+
+__all__ = ["CompactReport", "compact", "delete"]
+
+LOCK = ".maintenance.lock"
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What a compaction did."""
+
+    files_before: int
+    files_after: int
+    trials: int
+    merged: tuple[str, ...]
+    written: tuple[str, ...]
+    removed_leftovers: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.files_before} files -> {self.files_after} files ({self.trials} trials); merged "
+            f"{len(self.merged)} into {len(self.written)}, removed {len(self.removed_leftovers)} leftover file(s)"
+        )
+
+
+@contextlib.contextmanager
+def _maintenance_lock(root: Path) -> Iterator[None]:
+    fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatastoreError(
+                f"another deletion or compaction is running on {root}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _publish(
+    catalog: Catalog, records: list[TrialRecord], supersedes: Sequence[str], compression: str
+) -> str:
+    stem = new_stem()
+    path = catalog.root / f"{stem}{SHARD}"
+    write_shard(
+        build(records),
+        path,
+        compression=compression,
+        attrs={"supersedes": json.dumps(list(supersedes))},
+    )
+    return path.name
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _all_records(catalog: Catalog, source: Source) -> list[TrialRecord]:
+    return source.extract(range(len(source.summaries)), catalog.space_cache)
+
+
+def delete(datastore: HDF5Datastore, trial_ids: Sequence[str]) -> int:
+    """Delete the trials ``trial_ids`` (full ids); return how many were deleted."""
+    doomed = set(trial_ids)
+    with _maintenance_lock(datastore.path):
+        catalog = datastore.catalog()
+        affected = [s for s in catalog.sources if any(t.trial_id in doomed for t in s.summaries)]
+        for source in affected:
+            if source.kind == "journal" and is_live(source.path):
+                ids = sorted(t.trial_id for t in source.summaries if t.trial_id in doomed)
+                raise DatastoreError(
+                    f"trial(s) {', '.join(ids)} are still in the journal of a running process "
+                    f"({source.name}); delete them once it has closed its datastore (or flushed)"
+                )
+        deleted = {t.trial_id for s in affected for t in s.summaries if t.trial_id in doomed}
+        for source in affected:
+            keep = [r for r in _all_records(catalog, source) if r.trial_id not in doomed]
+            if keep:
+                _publish(catalog, keep, [source.name], datastore.compression)
+            _remove([source.path])
+        catalog.scan()
+        return len(deleted)
+
+
+def compact(datastore: HDF5Datastore, target_bytes: int = 128 << 20) -> CompactReport:
+    """Merge shards smaller than half of ``target_bytes``, and journals of processes that died,
+    into shards of about ``target_bytes``; remove leftovers of interrupted writes."""
+    root = datastore.path
+    with _maintenance_lock(root):
+        catalog = datastore.catalog()
+        before = len(catalog.sources)
+        leftovers = _leftovers(catalog)
+        _remove(leftovers)
+        candidates: list[Source] = []
+        for source in catalog.sources:
+            if source.kind == "journal":
+                if not is_live(source.path):
+                    candidates.append(source)
+            elif source.path.stat().st_size < target_bytes // 2:
+                candidates.append(source)
+        groups: list[list[Source]] = []
+        size = 0
+        for source in candidates:
+            source_size = source.path.stat().st_size
+            if not groups or size + source_size > target_bytes:
+                groups.append([])
+                size = 0
+            groups[-1].append(source)
+            size += source_size
+        merged: list[str] = []
+        written: list[str] = []
+        for group in groups:
+            if len(group) < 2 and all(s.kind == "shard" for s in group):
+                continue
+            records: list[TrialRecord] = []
+            seen: set[str] = set()
+            for source in group:
+                for record in _all_records(catalog, source):
+                    if record.trial_id not in seen:
+                        seen.add(record.trial_id)
+                        records.append(record)
+            names = [s.name for s in group]
+            if records:
+                written.append(_publish(catalog, records, names, datastore.compression))
+            _remove([s.path for s in group])
+            merged += names
+        catalog.scan()
+        return CompactReport(
+            files_before=before,
+            files_after=len(catalog.sources),
+            trials=len(catalog.by_id),
+            merged=tuple(merged),
+            written=tuple(written),
+            removed_leftovers=tuple(p.name for p in leftovers),
+        )
+
+
+def _leftovers(catalog: Catalog) -> list[Path]:
+    """Files no reader uses: superseded ones, journals whose shard is out, abandoned ``.tmp``."""
+    root = catalog.root
+    names = os.listdir(root)
+    published = {n[: -len(SHARD)] for n in names if n.endswith(SHARD)}
+    out = []
+    for name in names:
+        if (
+            name in catalog.superseded
+            or name.endswith(JOURNAL)
+            and name[: -len(JOURNAL)] in published
+        ):
+            out.append(root / name)
+        elif name.endswith(".tmp") and not name.startswith("."):
+            stem = name.split(".")[0]
+            if not is_live(root / f"{stem}{JOURNAL}"):
+                out.append(root / name)
+    return out

@@ -1,0 +1,501 @@
+"""One trial in memory: the recorder that collects its ticks, and the record it produces.
+
+The recorder's :meth:`~TrialBuffer.append` runs on every tick of every recorded trial, so it
+only keeps the sample and copies of its arrays (an env may reuse its buffers); columns are
+built later, for a group of ended trials at once, into :class:`TrialRecord` objects that the
+process's writer journals and then writes into a shard.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from cogym.datastore import spaces as leafs
+from cogym.environment import ActorClass
+from cogym.errors import DatastoreError
+from cogym.spaces import space_to_dict
+from cogym.trial import Sample, TrialInfo, TrialResult
+
+__all__ = [
+    "NOT_ENDED",
+    "TERMINATED",
+    "TRUNCATED",
+    "ActorRecord",
+    "ActorSchema",
+    "CastPlan",
+    "Schemas",
+    "TrialBuffer",
+    "TrialRecord",
+]
+
+NOT_ENDED, TERMINATED, TRUNCATED = 0, 1, 2
+"""How an actor's part of a trial ended (``ended_how``)."""
+
+Columns = dict[tuple[str, ...], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ActorSchema:
+    """What every trial of an actor with these spaces shares; its ``key`` names its stream."""
+
+    name: str
+    actor_class: str
+    observation_space: spaces.Space
+    action_space: spaces.Space | None
+    key: str
+
+    @classmethod
+    def of(cls, name: str, actor_class: ActorClass) -> ActorSchema:
+        what = f"actor {name!r}"
+        leafs.check_recordable(actor_class.observation_space, f"{what}'s observation space")
+        if actor_class.action_space is not None:
+            leafs.check_recordable(actor_class.action_space, f"{what}'s action space")
+        key = json.dumps(
+            [
+                name,
+                actor_class.name,
+                space_to_dict(actor_class.observation_space),
+                None
+                if actor_class.action_space is None
+                else space_to_dict(actor_class.action_space),
+            ]
+        )
+        return cls(
+            name, actor_class.name, actor_class.observation_space, actor_class.action_space, key
+        )
+
+    @functools.cached_property
+    def capture_observation(self) -> Callable[[Any], Any]:
+        return leafs.capture(self.observation_space)
+
+    @functools.cached_property
+    def capture_action(self) -> Callable[[Any], Any]:
+        return leafs.capture(self.action_space) if self.action_space is not None else _identity
+
+    @functools.cached_property
+    def stack_observations(self) -> Callable[[Any], Columns]:
+        return leafs.stacker(self.observation_space)
+
+    @functools.cached_property
+    def stack_actions(self) -> Callable[[Any], Columns]:
+        return leafs.stacker(self.action_space) if self.action_space is not None else _no_columns
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _no_columns(values: Any) -> Columns:
+    return {}
+
+
+@dataclass
+class ActorRecord:
+    """One actor's part of one trial, as columns.
+
+    Rows are the ticks on which the actor had an observation (it acted, or watched); rewards
+    are one entry per tick on which the actor received a reward, revisions applied.
+    """
+
+    schema: ActorSchema
+    ticks: np.ndarray
+    observations: Columns
+    actions: Columns | None
+    reward_ticks: np.ndarray
+    rewards: np.ndarray
+    env_rewards: np.ndarray
+    """The environment's own reward on that tick; NaN where it gave none."""
+    final_observation: Columns | None
+    """One row: the observation the actor was left with when its part ended, if any."""
+    ended_tick: int = -1
+    ended_how: int = NOT_ENDED
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+    @property
+    def rows(self) -> int:
+        return len(self.ticks)
+
+
+@dataclass
+class TrialRecord:
+    """A finished trial: its summary (the index entry, as JSON too), its spec, and its data."""
+
+    summary: dict[str, Any]
+    spec_json: str
+    actors: list[ActorRecord]
+    frame_ticks: np.ndarray | None = None
+    frames: np.ndarray | None = None
+    rewards_sent: list[tuple[int, int, str, str, float, float]] = field(default_factory=list)
+    """``(tick sent, tick named, sender, receiver, value, confidence)``."""
+    messages: list[tuple[int, str, str, str]] = field(default_factory=list)
+    """``(tick, sender, receiver, payload as JSON)``."""
+    annotations: list[tuple[int, str, str]] = field(default_factory=list)
+    """``(tick, actor, note as JSON)``."""
+    summary_json: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.summary_json:
+            self.summary_json = json.dumps(self.summary)
+
+    @property
+    def trial_id(self) -> str:
+        return self.summary["id"]
+
+    @property
+    def nbytes(self) -> int:
+        total = 0
+        for actor in self.actors:
+            total += actor.ticks.nbytes + 3 * actor.rewards.nbytes
+            total += sum(a.nbytes for a in actor.observations.values())
+            if actor.actions is not None:
+                total += sum(a.nbytes for a in actor.actions.values())
+        if self.frames is not None:
+            total += self.frames.nbytes
+        notes = len(self.rewards_sent) + len(self.messages) + len(self.annotations)
+        return total + 64 * notes + len(self.summary_json)
+
+
+@dataclass(frozen=True)
+class CastPlan:
+    """What the recorder needs per actor of a cast, worked out once per cast."""
+
+    schemas: dict[str, ActorSchema]
+    capture_observation: dict[str, Callable[[Any], Any]]
+    capture_action: dict[str, Callable[[Any], Any]]
+
+
+class Schemas:
+    """Per-process caches of what trials of the same cast share (actor schemas, spec JSON)."""
+
+    def __init__(self) -> None:
+        self._actors: dict[int, tuple[ActorClass, dict[str, ActorSchema]]] = {}
+        self._plans: dict[int, tuple[Mapping[str, ActorClass], CastPlan]] = {}
+        self._specs: dict[Any, str] = {}
+
+    def actor(self, name: str, actor_class: ActorClass) -> ActorSchema:
+        entry = self._actors.get(id(actor_class))
+        if entry is None or entry[0] is not actor_class:
+            entry = self._actors[id(actor_class)] = (actor_class, {})
+        schema = entry[1].get(name)
+        if schema is None:
+            schema = entry[1][name] = ActorSchema.of(name, actor_class)
+        return schema
+
+    def plan(self, actor_classes: Mapping[str, ActorClass]) -> CastPlan:
+        entry = self._plans.get(id(actor_classes))
+        if entry is not None and entry[0] is actor_classes:
+            return entry[1]
+        schemas = {name: self.actor(name, c) for name, c in actor_classes.items()}
+        plan = CastPlan(
+            schemas,
+            {name: s.capture_observation for name, s in schemas.items()},
+            {name: s.capture_action for name, s in schemas.items()},
+        )
+        self._plans[id(actor_classes)] = (actor_classes, plan)
+        return plan
+
+    def spec_json(self, spec: Any) -> str:
+        """The spec as JSON without its seed (trials of one run share one string)."""
+        key = (
+            spec.cast_key,
+            spec.max_ticks,
+            spec.max_seconds,
+            tuple(sorted(spec.tags.items())),
+            spec.datastore,
+            spec.record_frames,
+        )
+        text = self._specs.get(key)
+        if text is None:
+            data = spec.to_dict()
+            data.pop("seed", None)
+            text = self._specs[key] = json.dumps(data, sort_keys=True)
+        return text
+
+
+class _ActorColumns:
+    __slots__ = (
+        "actions",
+        "ended_how",
+        "ended_tick",
+        "env_rewards",
+        "observations",
+        "reward_ticks",
+        "rewards",
+        "schema",
+        "ticks",
+    )
+
+    def __init__(self, schema: ActorSchema) -> None:
+        self.schema = schema
+        self.ticks: list[int] = []
+        self.observations: list[Any] = []
+        self.actions: list[Any] = []
+        self.reward_ticks: list[int] = []
+        self.rewards: list[float] = []
+        self.env_rewards: list[float] = []
+        self.ended_tick = -1
+        self.ended_how = NOT_ENDED
+
+
+_NAN = math.nan
+POLL_TICKS = 512
+"""The recorder lets its writer check its commit deadline every this many ticks."""
+
+
+class TrialBuffer:
+    """The recorder of one trial (see :class:`cogym.trial.TrialRecorder`).
+
+    On each tick it keeps the sample and a copy of its arrays (observations, actions, frame),
+    nothing more; :meth:`record` turns them into columns later, when the writer commits a group
+    of ended trials, so that the per-tick cost stays a few list appends. ``sink`` receives the
+    buffer when the trial finishes; ``poll`` is called every :data:`POLL_TICKS` ticks.
+    """
+
+    def __init__(
+        self,
+        info: TrialInfo,
+        plan: CastPlan,
+        sink: Callable[[TrialBuffer], None],
+        poll: Callable[[], None],
+    ) -> None:
+        self.info = info
+        self.plan = plan
+        self._sink = sink
+        self._poll = poll
+        self._countdown = POLL_TICKS
+        self.samples: list[Sample] = []
+        self.captured: list[Any] = []
+        self.frames: list[np.ndarray] = []
+        self.revisions: list[tuple[str, int, float]] = []
+        self.result: TrialResult | None = None
+        self.final_observations: Mapping[str, Any] = {}
+
+    def append(self, sample: Sample) -> None:
+        self.samples.append(sample)
+        keep = self.captured.append
+        capture = self.plan.capture_observation
+        for name, observation in sample.observations.items():
+            keep(capture[name](observation))
+        capture = self.plan.capture_action
+        for name, action in sample.actions.items():
+            keep(capture[name](action))
+        if sample.frame is not None:
+            self.frames.append(np.array(sample.frame, copy=True))
+        self._countdown -= 1
+        if not self._countdown:
+            self._countdown = POLL_TICKS
+            self._poll()
+
+    def revise_reward(self, actor: str, tick: int, value: float) -> None:
+        self.revisions.append((actor, tick, float(value)))
+
+    def finish(self, result: TrialResult, final_observations: Mapping[str, Any]) -> None:
+        if self.result is not None:
+            return
+        self.result = result
+        capture = self.plan.capture_observation
+        self.final_observations = {
+            name: capture[name](value)
+            for name, value in final_observations.items()
+            if value is not None and name in capture
+        }
+        self._sink(self)
+
+    @property
+    def ticks(self) -> int:
+        return len(self.samples)
+
+    # -- building the record ------------------------------------------------------------------
+
+    def record(self, schemas: Schemas) -> TrialRecord:
+        """The finished trial as columns; raises :class:`DatastoreError` if a value misfits."""
+        assert self.result is not None, "record() is for finished trials"
+        try:
+            return self._record(schemas)
+        except ValueError as exc:
+            raise DatastoreError(
+                f"trial {self.result.trial_id}: cannot record it: {exc}. Make the environment's "
+                "values fit the spaces it declares"
+            ) from exc
+
+    def _record(self, schemas: Schemas) -> TrialRecord:
+        result = self.result
+        assert result is not None
+        columns = {name: _ActorColumns(schema) for name, schema in self.plan.schemas.items()}
+        rewards_sent: list[tuple[int, int, str, str, float, float]] = []
+        messages: list[tuple[int, str, str, str]] = []
+        annotations: list[tuple[int, str, str]] = []
+        frame_ticks: list[int] = []
+        captured = iter(self.captured)
+        for sample in self.samples:
+            tick = sample.tick
+            for name in sample.observations:
+                actor = columns[name]
+                actor.ticks.append(tick)
+                actor.observations.append(next(captured))
+            for name in sample.actions:
+                columns[name].actions.append(next(captured))
+            env_rewards = sample.env_rewards or {}
+            for name, value in sample.rewards.items():
+                actor = columns[name]
+                actor.reward_ticks.append(tick)
+                actor.rewards.append(value)
+                actor.env_rewards.append(env_rewards.get(name, _NAN))
+            for name in sample.terminated:
+                columns[name].ended_tick = tick
+                columns[name].ended_how = TERMINATED
+            for name in sample.truncated:
+                columns[name].ended_tick = tick
+                columns[name].ended_how = TRUNCATED
+            for r in sample.rewards_sent:
+                rewards_sent.append(
+                    (tick, int(r.tick), r.sender, r.receiver, float(r.value), float(r.confidence))
+                )
+            for m in sample.messages:
+                messages.append((int(m.tick), m.sender, m.receiver, json.dumps(m.payload)))
+            if sample.annotations:
+                for name, note in sample.annotations.items():
+                    annotations.append((tick, name, json.dumps(note)))
+            if sample.frame is not None:
+                frame_ticks.append(tick)
+        revisions: dict[str, list[tuple[int, float]]] = {}
+        for name, tick, value in self.revisions:
+            revisions.setdefault(name, []).append((tick, value))
+        actors = [
+            _actor_record(c, self.final_observations, revisions.get(n)) for n, c in columns.items()
+        ]
+        summary = _summary(
+            self, {a.schema.name: a.schema.actor_class for a in actors}, bool(self.frames)
+        )
+        record = TrialRecord(
+            summary,
+            schemas.spec_json(self.info.spec),
+            actors,
+            rewards_sent=rewards_sent,
+            messages=messages,
+            annotations=annotations,
+        )
+        if self.frames:
+            record.frame_ticks = np.asarray(frame_ticks, dtype=np.int64)
+            try:
+                record.frames = np.stack(self.frames)
+            except ValueError as exc:
+                raise ValueError(f"the rendered frames differ in shape ({exc})") from None
+        return record
+
+
+def _actor_record(
+    columns: _ActorColumns,
+    final_observations: Mapping[str, Any],
+    revisions: list[tuple[int, float]] | None,
+) -> ActorRecord:
+    schema = columns.schema
+    where = f"actor {schema.name!r}"
+    try:
+        observations = schema.stack_observations(columns.observations)
+    except ValueError as exc:
+        raise ValueError(
+            f"{where}'s observations do not fit {schema.observation_space}: {exc}"
+        ) from None
+    actions = None
+    if schema.action_space is not None:
+        try:
+            actions = schema.stack_actions(columns.actions)
+        except ValueError as exc:
+            raise ValueError(f"{where}'s actions do not fit {schema.action_space}: {exc}") from None
+    ticks = _int_array(columns.ticks)
+    reward_ticks, rewards, env_rewards = columns.reward_ticks, columns.rewards, columns.env_rewards
+    if revisions:
+        reward_ticks, rewards, env_rewards = _revise(reward_ticks, rewards, env_rewards, revisions)
+    reward_array = np.array(rewards, dtype=np.float64)
+    final = None
+    if schema.name in final_observations:
+        try:
+            final = schema.stack_observations([final_observations[schema.name]])
+        except ValueError as exc:
+            raise ValueError(f"{where}'s final observation does not fit: {exc}") from None
+    return ActorRecord(
+        schema=schema,
+        ticks=ticks,
+        observations=observations,
+        actions=actions,
+        reward_ticks=ticks if reward_ticks == columns.ticks else _int_array(reward_ticks),
+        rewards=reward_array,
+        env_rewards=reward_array
+        if env_rewards == rewards
+        else np.array(env_rewards, dtype=np.float64),
+        final_observation=final,
+        ended_tick=columns.ended_tick,
+        ended_how=columns.ended_how,
+    )
+
+
+def _int_array(values: list[int]) -> np.ndarray:
+    """Ticks as int64; a run of consecutive ticks (the usual case) without a Python loop."""
+    if values and values[-1] - values[0] == len(values) - 1:
+        return np.arange(values[0], values[-1] + 1, dtype=np.int64)
+    return np.array(values, dtype=np.int64)
+
+
+def _revise(
+    ticks: list[int], values: list[float], env: list[float], revisions: list[tuple[int, float]]
+) -> tuple[list[int], list[float], list[float]]:
+    by_tick = {t: i for i, t in enumerate(ticks)}
+    ticks, values, env = list(ticks), list(values), list(env)
+    added = False
+    for tick, value in revisions:
+        i = by_tick.get(tick)
+        if i is None:
+            by_tick[tick] = len(ticks)
+            ticks.append(tick)
+            values.append(value)
+            env.append(_NAN)
+            added = True
+        else:
+            values[i] = value
+    if added:
+        order = sorted(range(len(ticks)), key=ticks.__getitem__)
+        ticks = [ticks[i] for i in order]
+        values = [values[i] for i in order]
+        env = [env[i] for i in order]
+    return ticks, values, env
+
+
+def _summary(buffer: TrialBuffer, actors: dict[str, str], frames: bool) -> dict[str, Any]:
+    result = buffer.result
+    assert result is not None
+    spec = buffer.info.spec
+    return {
+        "id": result.trial_id,
+        "state": result.state.value,
+        "seed": result.seed,
+        "ticks": result.ticks,
+        "started": result.started,
+        "ended": result.ended,
+        "error": result.error,
+        "index": result.index,
+        "returns": {k: float(v) for k, v in result.returns.items()},
+        "tags": spec.tags,
+        "environment": spec.environment.implementation,
+        "implementations": dict(result.implementations or buffer.info.implementations),
+        "actors": actors,
+        "frames": frames,
+    }
+
+
+def unrecordable(buffer: TrialBuffer, schemas: Schemas, reason: str) -> TrialRecord:
+    """The record of a trial whose values could not be stored: its summary, no ticks."""
+    summary = _summary(buffer, {n: s.actor_class for n, s in buffer.plan.schemas.items()}, False)
+    summary["recording_error"] = reason
+    return TrialRecord(summary, schemas.spec_json(buffer.info.spec), [])

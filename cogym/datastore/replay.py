@@ -1,0 +1,245 @@
+"""Re-execute a recorded trial from its seed and recorded actions, and compare tick by tick.
+
+The trial's spec is run again with every acting actor made ``external`` and fed the recorded
+actions (observers watch through :class:`Watcher`); each tick's observations, the
+environment's own rewards and the terminated / truncated flags are compared with the record.
+Rewards and messages that *actors* sent are not re-sent (the actors do not run), so an
+environment that reacts to messages from actors may legitimately diverge.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cogym.actors import EXTERNAL
+from cogym.datastore.stored import StoredTrial
+from cogym.environment import OBSERVER
+from cogym.errors import CogymError, InputError
+from cogym.trial import Sample, TrialState
+
+__all__ = ["Difference", "ReplayReport", "Watcher", "replay", "same_value"]
+
+WATCHER = "python:cogym.datastore.replay:Watcher"
+
+
+class Watcher:
+    """The stand-in for observers during a replay: watches, does nothing."""
+
+    def act(self, observation: Any) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The first place where the replay differs from the record."""
+
+    tick: int
+    actor: str | None
+    field: str
+    recorded: Any
+    replayed: Any
+
+    def __str__(self) -> str:
+        who = f", actor {self.actor!r}" if self.actor is not None else ""
+        return (
+            f"tick {self.tick}{who}, {self.field}: recorded {_short(self.recorded)}, "
+            f"replayed {_short(self.replayed)}"
+        )
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """Whether a replay reproduced the record; ``difference`` says where it first did not."""
+
+    trial_id: str
+    reproduced: bool
+    ticks: int
+    """Ticks compared."""
+    recorded_ticks: int
+    difference: Difference | None = None
+    notes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.reproduced:
+            text = f"trial {self.trial_id} reproduces: {self.ticks} of {self.recorded_ticks} ticks identical"
+        else:
+            text = (
+                f"trial {self.trial_id} does not reproduce: first difference at {self.difference}"
+            )
+        return "\n".join([text, *self.notes])
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Exact equality of observations: arrays element-wise (NaN equals NaN), dicts and tuples by part."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(same_value(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return (
+            isinstance(a, tuple)
+            and isinstance(b, tuple)
+            and len(a) == len(b)
+            and all(same_value(x, y) for x, y in zip(a, b))
+        )
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        return False
+    if x.dtype.kind in "fc" or y.dtype.kind in "fc":
+        return bool(np.array_equal(x, y, equal_nan=True))
+    return bool(np.array_equal(x, y))
+
+
+def _same_number(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def _compare(recorded: Sample, replayed: Sample) -> Difference | None:
+    tick = recorded.tick
+    if recorded.observations.keys() != replayed.observations.keys():
+        return Difference(
+            tick,
+            None,
+            "actors observing",
+            sorted(recorded.observations),
+            sorted(replayed.observations),
+        )
+    for name, value in recorded.observations.items():
+        if not same_value(value, replayed.observations[name]):
+            return Difference(tick, name, "observation", value, replayed.observations[name])
+    env = replayed.env_rewards or {}
+    recorded_env = recorded.env_rewards or {}
+    for name in sorted(set(env) | set(recorded_env)):
+        a, b = recorded_env.get(name), env.get(name)
+        if a is None or b is None or not _same_number(float(a), float(b)):
+            return Difference(tick, name, "environment reward", a, b)
+    for field in ("terminated", "truncated"):
+        a, b = getattr(recorded, field), getattr(replayed, field)
+        if set(a) != set(b):
+            return Difference(tick, None, field, sorted(a), sorted(b))
+    return None
+
+
+def _replay_spec(stored: StoredTrial) -> Any:
+    spec = stored.spec
+    actors = []
+    for actor in spec.actors:
+        data = actor.model_dump(mode="json")
+        if (
+            stored.actor_classes.get(actor.name) is not None
+            and stored.actor_classes[actor.name].action_space is None
+            or actor.actor_class == OBSERVER
+        ):
+            data.update(implementation=WATCHER, config={})
+        else:
+            data.update(implementation=EXTERNAL, config={})
+        actors.append(data)
+    return spec.replace(actors=actors, datastore=None, record_frames=False, max_seconds=None)
+
+
+def replay(stored: StoredTrial, orchestrator: Any = None) -> ReplayReport:
+    """Re-execute ``stored`` and compare; see the module docstring."""
+    from cogym.orchestrator import Orchestrator
+
+    summary = stored.summary
+    if summary.seed is None:
+        raise InputError(
+            f"trial {summary.trial_id} was recorded without a seed, so it cannot be replayed"
+        )
+    notes = []
+    if stored.rewards_sent or stored.messages:
+        notes.append(
+            f"note: actors sent {len(stored.rewards_sent)} reward(s) and {len(stored.messages)} "
+            "message(s) in the recorded trial; the replay does not send them again"
+        )
+    if summary.state is not TrialState.ENDED:
+        notes.append(
+            f"note: the recorded trial {summary.state.value} at tick {summary.ticks}: {summary.error or ''}".rstrip(
+                ": "
+            )
+        )
+    spec = _replay_spec(stored)
+    owned = orchestrator is None
+    orchestrator = orchestrator or Orchestrator(keep_samples=True)
+    if not orchestrator.keep_samples:
+        raise InputError("replay needs an orchestrator built with keep_samples=True")
+    try:
+        trial = orchestrator.start(spec, seed=summary.seed, trial_id=f"replay-{summary.trial_id}")
+        return _drive(trial, stored, notes)
+    finally:
+        if owned:
+            orchestrator.close()
+
+
+def _drive(trial: Any, stored: StoredTrial, notes: list[str]) -> ReplayReport:
+    summary = stored.summary
+    recorded: Iterator[Sample] = stored.samples()
+    compared = 0
+
+    def report(difference: Difference | None) -> ReplayReport:
+        if trial.error and difference is not None and "trial error" not in notes:
+            notes.append(f"replay error: {trial.error.splitlines()[0]}")
+        return ReplayReport(
+            summary.trial_id, difference is None, compared, summary.ticks, difference, tuple(notes)
+        )
+
+    for expected in recorded:
+        while len(trial.samples) <= compared and not trial.done:
+            pending = trial.pending
+            if set(pending) - set(expected.actions) or not pending:
+                return report(
+                    Difference(
+                        expected.tick,
+                        None,
+                        "actors to act",
+                        sorted(expected.actions),
+                        sorted(pending),
+                    )
+                )
+            try:
+                trial.step({name: expected.actions[name] for name in pending})
+            except CogymError as exc:
+                return report(
+                    Difference(
+                        expected.tick, None, "step", "a tick", f"{type(exc).__name__}: {exc}"
+                    )
+                )
+        if len(trial.samples) <= compared:
+            return report(
+                Difference(
+                    expected.tick,
+                    None,
+                    "trial",
+                    "goes on",
+                    f"{trial.state.value} ({trial.error or 'no error'})",
+                )
+            )
+        difference = _compare(expected, trial.samples[compared])
+        compared += 1
+        if difference is not None:
+            return report(difference)
+    if summary.state is TrialState.ENDED and not trial.done:
+        return report(Difference(summary.ticks, None, "trial", "ended", "goes on"))
+    if trial.done and summary.state is TrialState.ENDED:
+        for name, value in stored.final_observations.items():
+            replayed = trial.final_observations.get(name)
+            if replayed is not None and not same_value(value, replayed):
+                return report(Difference(summary.ticks, name, "final observation", value, replayed))
+    if not trial.done:
+        trial.terminate("replay compared every recorded tick")
+    return report(None)

@@ -1,0 +1,198 @@
+"""Shard files: a laid-out tree written to HDF5 and published atomically; reading one back.
+
+A shard is written under a temporary name, flushed to disk (fsync) and renamed into place, so
+a reader never sees a half-written shard, and a process killed while writing leaves only a
+``.tmp`` file that readers ignore. Published shards are never modified again.
+
+Compression is chosen per column (see :func:`filters`); string columns (the index, specs,
+text observations, message payloads) are stored as compressed JSON lines in ``uint8`` arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Self
+
+import h5py
+import numpy as np
+
+from cogym.datastore.tree import MemoryTree
+from cogym.errors import CorruptFileError, DatastoreFormatError
+
+__all__ = ["SHARD_FORMAT", "SHARD_VERSION", "HDF5Tree", "filters", "open_shard", "write_shard"]
+
+SHARD_FORMAT = "cogym.datastore.shard"
+SHARD_VERSION = 1
+CHUNK_BYTES = 1 << 18
+"""Target size of a chunk before compression (256 KiB)."""
+SMALL = 1 << 12
+"""Arrays smaller than this are stored contiguous and uncompressed: filters would not pay."""
+COMPRESSION_CHOICES = ("auto", "gzip", "lzf", "none")
+
+
+def filters(array: np.ndarray, compression: str = "auto") -> dict[str, Any]:
+    """h5py dataset options for ``array``.
+
+    ``auto`` (the default) uses gzip level 1 for every dtype, with the byte-shuffle filter for
+    multi-byte dtypes (it groups the bytes of equal significance, which is what makes float and
+    int columns compress); ``gzip`` is level 4; ``lzf`` is h5py's fast filter; ``none`` stores
+    raw bytes. ``bench/datastore.py`` measures the choice.
+    """
+    if compression == "none" or array.nbytes < SMALL or array.size == 0:
+        return {}
+    row_bytes = max(1, array.nbytes // max(1, len(array)))
+    rows = max(1, min(len(array), CHUNK_BYTES // row_bytes))
+    options: dict[str, Any] = {"chunks": (rows, *array.shape[1:])}
+    if compression == "lzf":
+        options["compression"] = "lzf"
+    else:
+        options["compression"] = "gzip"
+        options["compression_opts"] = 1 if compression == "auto" else 4
+    if array.dtype.itemsize > 1:
+        options["shuffle"] = True
+    return options
+
+
+def _encode_strings(values: np.ndarray) -> np.ndarray:
+    text = "\n".join(json.dumps(str(v), ensure_ascii=False) for v in values)
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _decode_strings(data: np.ndarray, count: int) -> np.ndarray:
+    out = np.empty(count, dtype=object)
+    if count:
+        out[:] = [json.loads(line) for line in data.tobytes().decode("utf-8").split("\n")]
+    return out
+
+
+def write_shard(
+    tree: MemoryTree, path: Path, *, compression: str = "auto", attrs: dict[str, Any] | None = None
+) -> int:
+    """Write ``tree`` to ``path`` atomically (temporary file, fsync, rename); return its size."""
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w", libver=("v110", "latest")) as f:
+        f.attrs["format"] = SHARD_FORMAT
+        f.attrs["version"] = SHARD_VERSION
+        f.attrs["created"] = time.time()
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value
+        for name, array in tree.walk():
+            if array.dtype == object:
+                data = _encode_strings(array)
+                dataset = f.create_dataset(name, data=data, **filters(data, compression))
+                dataset.attrs["strings"] = len(array)
+            else:
+                f.create_dataset(name, data=array, **filters(array, compression))
+        for name, values in tree.attributes.items():
+            if not values:
+                continue
+            node = f[name] if name else f
+            for key, value in values.items():
+                node.attrs[key] = value
+    _fsync(tmp)
+    os.replace(tmp, path)
+    _fsync_directory(path.parent)
+    return path.stat().st_size
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+class HDF5Tree:
+    """A published shard, open for reading (see :class:`cogym.datastore.tree.Tree`)."""
+
+    def __init__(self, file: h5py.File, path: Path) -> None:
+        self.file = file
+        self.path = path
+
+    def has(self, path: str) -> bool:
+        return path in self.file
+
+    def is_array(self, path: str) -> bool:
+        return isinstance(self.file.get(path), h5py.Dataset)
+
+    def children(self, path: str) -> list[str]:
+        node = self.file[path] if path else self.file
+        return list(node.keys())
+
+    def attrs(self, path: str) -> dict[str, Any]:
+        node = self.file[path] if path else self.file
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in node.attrs.items()}
+
+    def read(self, path: str, selection: slice | None = None) -> np.ndarray:
+        try:
+            dataset = self.file[path]
+            count = dataset.attrs.get("strings")
+            if count is not None:
+                values = _decode_strings(dataset[()], int(count))
+                return values if selection is None else values[selection]
+            return dataset[()] if selection is None else dataset[selection]
+        except (OSError, KeyError, ValueError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptFileError(self.path, f"reading {path!r}: {exc}") from None
+
+    def rows(self, path: str) -> int:
+        dataset = self.file[path]
+        count = dataset.attrs.get("strings")
+        return int(count) if count is not None else len(dataset)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_shard(path: Path) -> HDF5Tree:
+    """Open a published shard, checking that it is one and that its version is readable."""
+    try:
+        file = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CorruptFileError(path, f"not a readable HDF5 file: {exc}") from None
+    try:
+        fmt = file.attrs.get("format")
+        version = file.attrs.get("version")
+    except (OSError, KeyError) as exc:
+        file.close()
+        raise CorruptFileError(path, f"its attributes cannot be read: {exc}") from None
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode()
+    if fmt != SHARD_FORMAT or version is None:
+        file.close()
+        raise DatastoreFormatError(
+            path,
+            f"not a cogym datastore shard (format attribute {fmt!r}, expected {SHARD_FORMAT!r})",
+        )
+    if int(version) > SHARD_VERSION:
+        file.close()
+        raise DatastoreFormatError(
+            path,
+            f"written in shard format version {int(version)}, and this cogym reads versions up "
+            f"to {SHARD_VERSION}; upgrade cogym to read it",
+        )
+    return HDF5Tree(file, path)

@@ -1,0 +1,222 @@
+"""The writing side of a datastore in one process: journal each ended trial, publish shards.
+
+Every process that records owns its files, named by a *stem* unique to it
+(``<time>-<host>-<pid>-<random>``), so processes never write the same file and need no lock:
+
+1. A trial's ticks collect in memory while it runs (:class:`~cogym.datastore.record.TrialBuffer`).
+2. Ended trials are *committed*: turned into columns and appended to the process's journal
+   ``<stem>.journal`` (``writev``; from then on a crash of the process cannot lose them). A
+   commit happens at the first trial end or tick at least ``commit_seconds`` after the oldest
+   uncommitted trial ended (``0``: as each trial ends), and on :meth:`flush` / :meth:`close`.
+3. When the committed trials reach ``shard_bytes``, or ``shard_seconds`` after the first of
+   them was committed, or on :meth:`flush` / :meth:`close`, they are written into the shard
+   ``<stem>.h5`` (temporary file, fsync, atomic rename) and the journal is deleted. The next
+   trials go to a new stem.
+
+What a crash loses: a SIGKILL (or any death of the process) loses the trials still running
+and those that ended less than ``commit_seconds`` before it (plus at most the ticks played in
+:data:`~cogym.datastore.record.POLL_TICKS` ticks); with ``commit_seconds=0``, only the
+running ones. A power failure or kernel crash can also lose what was journaled since the last
+shard was published, since journals are not fsynced: call :meth:`flush` where that matters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import time
+from pathlib import Path
+
+from cogym.datastore.journal import JournalWriter
+from cogym.datastore.layout import build
+from cogym.datastore.record import Schemas, TrialBuffer, TrialRecord, unrecordable
+from cogym.datastore.shard import write_shard
+from cogym.errors import DatastoreError, DatastoreFormatError, NotADatastoreError
+from cogym.trial import TrialInfo
+
+__all__ = [
+    "DATASTORE_FORMAT",
+    "DATASTORE_VERSION",
+    "MARKER",
+    "ProcessWriter",
+    "ensure_datastore",
+    "new_stem",
+]
+
+MARKER = "cogym-datastore.json"
+DATASTORE_FORMAT = "cogym.datastore"
+DATASTORE_VERSION = 1
+
+_HOST = re.sub(r"[^A-Za-z0-9]+", "-", socket.gethostname())[:24].strip("-") or "host"
+
+
+def new_stem() -> str:
+    """A file stem unique to this process and moment; stems sort by creation time."""
+    return f"{time.time_ns() // 1000:013x}-{_HOST}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def read_marker(root: Path) -> dict:
+    path = root / MARKER
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatastoreFormatError(path, f"cannot read the datastore marker: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != DATASTORE_FORMAT:
+        raise DatastoreFormatError(
+            path, f"not a cogym datastore marker (expected format {DATASTORE_FORMAT!r})"
+        )
+    version = data.get("version")
+    if not isinstance(version, int) or version > DATASTORE_VERSION:
+        raise DatastoreFormatError(
+            path,
+            f"the datastore has format version {version!r}, and this cogym reads versions up to "
+            f"{DATASTORE_VERSION}; upgrade cogym to use it",
+        )
+    return data
+
+
+def ensure_datastore(root: Path) -> None:
+    """Create the datastore directory and its marker if they are missing; check them if not."""
+    if root.exists() and not root.is_dir():
+        raise NotADatastoreError(
+            f"{root} is a file, not a datastore directory; choose another path"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / MARKER
+    if not marker.exists():
+        tmp = root / f".{MARKER}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+        tmp.write_text(
+            json.dumps(
+                {"format": DATASTORE_FORMAT, "version": DATASTORE_VERSION, "created": time.time()}
+            ),
+            encoding="utf-8",
+        )
+        try:
+            os.link(tmp, marker)  # fails if another process created it first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    read_marker(root)
+
+
+class ProcessWriter:
+    """Writes the trials of one process; see the module docstring."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        compression: str,
+        shard_bytes: int,
+        shard_seconds: float,
+        commit_seconds: float,
+    ) -> None:
+        ensure_datastore(root)
+        self.root = root
+        self.pid = os.getpid()
+        self.compression = compression
+        self.shard_bytes = shard_bytes
+        self.shard_seconds = shard_seconds
+        self.commit_seconds = commit_seconds
+        self.schemas = Schemas()
+        self.published: list[Path] = []
+        self._ended_buffers: list[TrialBuffer] = []
+        self._first_ended = 0.0
+        self._pending: list[TrialRecord] = []
+        self._pending_bytes = 0
+        self._first_pending = 0.0
+        self._journal: JournalWriter | None = None
+        self._stem: str | None = None
+
+    def begin(self, info: TrialInfo) -> TrialBuffer:
+        return TrialBuffer(info, self.schemas.plan(info.actor_classes), self._ended, self._poll)
+
+    def _ended(self, buffer: TrialBuffer) -> None:
+        if not self._ended_buffers:
+            self._first_ended = time.monotonic()
+        self._ended_buffers.append(buffer)
+        self._poll()
+
+    def _poll(self) -> None:
+        if self._ended_buffers and time.monotonic() - self._first_ended >= self.commit_seconds:
+            self.commit()
+
+    @property
+    def pending(self) -> int:
+        """Ended trials not yet in a published shard (journaled or about to be)."""
+        return len(self._pending) + len(self._ended_buffers)
+
+    def commit(self) -> None:
+        """Journal the trials that ended since the last commit; publish a shard if one is due."""
+        buffers, self._ended_buffers = self._ended_buffers, []
+        if not buffers:
+            return
+        records = [self._record(buffer) for buffer in buffers]
+        if self._journal is None:
+            self._stem = new_stem()
+            try:
+                self._journal = JournalWriter(self.root / f"{self._stem}.journal")
+            except OSError as exc:
+                self._ended_buffers = buffers + self._ended_buffers
+                raise DatastoreError(
+                    f"cannot create a journal in {self.root}: {exc.strerror}; check that the "
+                    "directory is writable"
+                ) from exc
+        try:
+            self._journal.append(records)
+        except DatastoreError:
+            self._ended_buffers = buffers + self._ended_buffers
+            raise
+        if not self._pending:
+            self._first_pending = time.monotonic()
+        self._pending += records
+        self._pending_bytes += sum(r.nbytes for r in records)
+        if (
+            self._pending_bytes >= self.shard_bytes
+            or time.monotonic() - self._first_pending >= self.shard_seconds
+        ):
+            self.publish()
+
+    def _record(self, buffer: TrialBuffer) -> TrialRecord:
+        try:
+            return buffer.record(self.schemas)
+        except DatastoreError as exc:
+            # The trial's values do not fit its spaces: keep its summary and say why its ticks
+            # are missing, rather than failing whichever trial happens to trigger the commit.
+            return unrecordable(buffer, self.schemas, str(exc))
+
+    def publish(self) -> Path | None:
+        """Write the pending trials into a shard, publish it, and retire the journal."""
+        self.commit()
+        if not self._pending:
+            return None
+        assert self._journal is not None and self._stem is not None
+        path = self.root / f"{self._stem}.h5"
+        journal = self._journal.path
+        try:
+            write_shard(
+                build(self._pending),
+                path,
+                compression=self.compression,
+                attrs={"writer": f"{_HOST}:{self.pid}", "supersedes": json.dumps([journal.name])},
+            )
+        except OSError as exc:
+            raise DatastoreError(
+                f"cannot write shard {path}: {exc}; the {len(self._pending)} trials stay in "
+                f"journal {journal.name}, which readers read too"
+            ) from exc
+        self._journal.close()
+        journal.unlink(missing_ok=True)  # a compaction may have removed it already
+        self._journal = None
+        self._stem = None
+        self._pending = []
+        self._pending_bytes = 0
+        self.published.append(path)
+        return path
+
+    def close(self) -> None:
+        self.publish()

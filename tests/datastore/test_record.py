@@ -1,0 +1,198 @@
+"""Recording trials: what each trial leaves in the datastore, and reading it back tick by tick."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cogym import Orchestrator
+from cogym.datalog import MemoryDatalog
+from cogym.datastore import HDF5Datastore
+from cogym.trial import TrialState
+from cogym.wrappers import TrialGymEnv, TrialParallelEnv
+from tests.conftest import CARTPOLE, NIM, PROBE, RENDEZVOUS, make_spec
+from tests.datastore.conftest import assert_same_samples, same
+
+
+def test_cartpole_trials_are_recorded_with_their_summary(record):
+    spec = make_spec(CARTPOLE, seed=7, tags={"experiment": "demo", "round": 2})
+    datastore, results = record(spec, trials=4)
+    summaries = datastore.trials()
+    assert [s.trial_id for s in summaries] == [r.trial_id for r in results]
+    for summary, result in zip(summaries, results):
+        assert summary.state is TrialState.ENDED
+        assert summary.seed == result.seed == 7 + result.index
+        assert summary.ticks == result.ticks
+        assert summary.returns == pytest.approx(result.returns)
+        assert summary.started == pytest.approx(result.started)
+        assert summary.ended == pytest.approx(result.ended)
+        assert summary.tags == {"experiment": "demo", "round": 2}
+        assert summary.environment == CARTPOLE
+        assert summary.implementations == {"player": "random"}
+        assert summary.spec == result.spec
+        assert summary.error is None
+
+
+def test_samples_read_back_equal_those_the_trial_produced(kept):
+    datastore, played = kept(make_spec(CARTPOLE, seed=3), trials=3)
+    for trial in played:
+        stored = datastore.trial(trial.trial_id)
+        assert_same_samples(list(stored.samples()), trial.samples)
+        assert [s.rewards for s in stored.samples()] == [dict(s.rewards) for s in trial.samples]
+        assert same(stored.final_observations["player"], trial.final_observations["player"])
+        assert stored.returns() == pytest.approx(trial.result.returns)
+
+
+def test_rewards_messages_and_notes_of_participants_are_recorded(kept):
+    spec = make_spec(
+        CARTPOLE,
+        [
+            {"name": "player", "implementation": "random"},
+            {
+                "name": "critic",
+                "implementation": "python:tests.datastore.actors:Critic",
+                "actor_class": "observer",
+            },
+        ],
+        seed=1,
+    )
+    memory = MemoryDatalog()
+    with Orchestrator(datastore=memory) as orchestrator:
+        reference = orchestrator.run(spec)
+    datastore, (trial,) = kept(spec)
+    stored = datastore.trial(trial.trial_id)
+    assert_same_samples(list(stored.samples()), trial.samples)
+    # every individual reward, retroactive ones at the tick they name
+    sent = stored.rewards_sent
+    assert len(sent) == trial.result.ticks - 1
+    assert all(r.sender == "critic" and r.receiver == "player" and r.value == 2.0 for r in sent)
+    assert [r.tick for r in sent] == list(range(trial.result.ticks - 1))
+    # aggregated rewards as known at the end: revisions applied
+    recorded = [s.rewards["player"] for s in stored.samples()]
+    assert recorded == pytest.approx(memory.trials[0].rewards("player"))
+    assert sum(recorded) == pytest.approx(reference.returns["player"])
+    assert [m.payload for m in stored.messages] == [{"seen": t} for t in range(trial.result.ticks)]
+    assert stored.annotations[0] == {"critic": {"critic": 0}}
+
+
+def test_a_failed_environment_is_recorded_with_its_error_and_every_tick_before(record):
+    spec = make_spec(PROBE, config={"episode_length": 20, "fail_at": 5}, seed=0)
+    datastore, _ = record(spec, trials=1)
+    (summary,) = datastore.trials()
+    assert summary.state is TrialState.FAILED
+    assert "ProbeEnv fails at step 5" in summary.error
+    assert summary.ticks == 5
+    samples = list(datastore.trial(summary.trial_id).samples())
+    assert [s.tick for s in samples] == [0, 1, 2, 3, 4]
+
+
+def test_a_failed_actor_is_recorded_with_its_error(record):
+    spec = make_spec(
+        CARTPOLE,
+        [{"name": "player", "implementation": "python:tests.helpers:Crash", "config": {"at": 3}}],
+        seed=0,
+    )
+    datastore, _ = record(spec, trials=1)
+    (summary,) = datastore.trials(state="failed")
+    assert "crash at tick 3" in summary.error
+    assert len(list(datastore.trial(summary.trial_id).samples())) == 3
+
+
+def test_observations_of_an_env_that_reuses_its_buffer_are_copied(record):
+    spec = make_spec("python:tests.datastore.actors:reusing", seed=0)
+    datastore, _ = record(spec, trials=1)
+    (summary,) = datastore.trials()
+    observations = [s.observations["player"] for s in datastore.trial(summary.trial_id).samples()]
+    assert [float(o[0]) for o in observations] == [0, 1, 2, 3, 4, 5]
+
+
+def test_parallel_env_with_agents_leaving(kept):
+    spec = make_spec(
+        RENDEZVOUS,
+        [
+            {"name": f"walker_{i}", "implementation": "python:cogym.bots:GreedyWalker"}
+            for i in range(3)
+        ],
+        {"walkers": 3, "size": 7},
+        seed=4,
+    )
+    datastore, (trial,) = kept(spec)
+    stored = datastore.trial(trial.trial_id)
+    samples = list(stored.samples())
+    assert_same_samples(samples, trial.samples)
+    ended = {name: s.tick for s in samples for name in s.terminated}
+    assert sorted(ended) == ["walker_0", "walker_1", "walker_2"]
+    assert len(set(ended.values())) > 1, "walkers should leave at different ticks"
+
+
+def test_turn_based_env(kept):
+    spec = make_spec(NIM, [{"name": "player_0"}, {"name": "player_1"}], {"stones": 9}, seed=2)
+    datastore, (trial,) = kept(spec)
+    samples = list(datastore.trial(trial.trial_id).samples())
+    assert_same_samples(samples, trial.samples)
+    assert all(len(s.actions) == 1 for s in samples)
+
+
+def test_frames_are_recorded_when_the_spec_asks(record):
+    spec = make_spec(
+        PROBE, config={"episode_length": 6, "render_mode": "rgb_array"}, seed=0, record_frames=True
+    )
+    datastore, _ = record(spec, trials=2)
+    for summary in datastore.trials():
+        assert summary.frames
+        frames = datastore.trial(summary.trial_id).frames()
+        assert frames.shape == (6, 32, 32, 3) and frames.dtype == np.uint8
+        assert [int(f[0, :, 0].sum() // 255) for f in frames] == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_spec_that_names_a_datastore_is_recorded_by_any_orchestrator(datastore_dir):
+    spec = make_spec(CARTPOLE, seed=0, datastore=str(datastore_dir))
+    with Orchestrator() as orchestrator:
+        results = orchestrator.run_many(spec, 3)
+    assert sorted(s.trial_id for s in HDF5Datastore(datastore_dir).trials()) == sorted(
+        r.trial_id for r in results
+    )
+
+
+def test_trials_played_through_the_gym_adapter_are_recorded(datastore_dir):
+    spec = make_spec(
+        CARTPOLE, [{"name": "player", "implementation": "external"}], datastore=str(datastore_dir)
+    )
+    env = TrialGymEnv(spec)
+    env.reset(seed=0)
+    steps = 0
+    for _ in range(60):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated:
+            env.reset()
+    env.close()
+    summaries = HDF5Datastore(datastore_dir).trials()
+    assert sum(s.ticks for s in summaries) == steps
+    assert summaries[-1].state is TrialState.TERMINATED  # the episode cut short by close()
+
+
+def test_trials_played_through_the_parallel_adapter_are_recorded(datastore_dir):
+    spec = make_spec(
+        RENDEZVOUS,
+        [
+            {"name": "walker_0", "implementation": "external"},
+            {"name": "walker_1", "implementation": "random"},
+        ],
+        {"walkers": 2},
+    )
+    env = TrialParallelEnv(spec, datastore=HDF5Datastore(datastore_dir))
+    env.reset(seed=0)
+    while env.agents:
+        env.step({a: env.action_space(a).sample() for a in env.agents})
+    env.close()
+    (summary,) = HDF5Datastore(datastore_dir).trials()
+    assert summary.implementations == {"walker_0": "external", "walker_1": "random"}
+
+
+def test_an_unrecordable_space_fails_the_trial_with_a_clear_error(datastore_dir):
+    spec = make_spec("python:tests.datastore.actors:sequences", seed=0)
+    with Orchestrator(datastore=HDF5Datastore(datastore_dir)) as orchestrator:
+        result = orchestrator.run(spec)
+    assert result.state is TrialState.FAILED
+    assert "actor 'player'" in result.error and "Sequence" in result.error
