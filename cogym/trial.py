@@ -530,39 +530,27 @@ class Trial:
                         try:
                             action = act(observation)
                         except Exception as exc:
-                            raise ActorFailure(
-                                f"trial {self.trial_id}, tick {tick}: actor {name!r} "
-                                f"({self.implementations.get(name, '?')}) raised {exc!r}"
-                            ) from exc
+                            raise self._actor_failed(name, tick, exc) from exc
                     elif name in observer_acts:
                         try:
                             observer_acts[name](observation)
                         except Exception as exc:
-                            raise ActorFailure(
-                                f"trial {self.trial_id}, tick {tick}: observer {name!r} "
-                                f"raised {exc!r}"
-                            ) from exc
+                            raise self._actor_failed(name, tick, exc) from exc
                         continue
                     else:
                         action = provided[name]  # type: ignore[index]
                         used.add(name)
                     check = checks[name]
                     if check is not None and not check(action):
-                        raise InvalidActionError(
-                            name, tick, self.actor_classes[name].action_space, action, self.trial_id
-                        )
+                        raise self._invalid_action(name, tick, action)
                     actions[name] = action
                 try:
                     next_obs, rewards, terminated, truncated, infos = env_step(actions)
                 except Exception as exc:
-                    raise EnvironmentFailure(
-                        f"trial {self.trial_id}, tick {tick}: environment "
-                        f"{self.spec.environment.implementation} raised {exc!r}"
-                    ) from exc
+                    raise self._environment_failed(tick, exc) from exc
                 env_rewards_log(rewards)
                 if tick - self._history_start >= 2 * REWARD_HISTORY:
-                    del self._env_rewards[:REWARD_HISTORY]
-                    self._history_start += REWARD_HISTORY
+                    self._trim_reward_history()
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
                 env_rewards = rewards
@@ -653,25 +641,16 @@ class Trial:
                 try:
                     action = act(observation)
                 except Exception as exc:
-                    raise ActorFailure(
-                        f"trial {self.trial_id}, tick {tick}: actor {name!r} "
-                        f"({self.implementations.get(name, '?')}) raised {exc!r}"
-                    ) from exc
+                    raise self._actor_failed(name, tick, exc) from exc
                 if check is not None and not check(action):
-                    raise InvalidActionError(
-                        name, tick, self.actor_classes[name].action_space, action, self.trial_id
-                    )
+                    raise self._invalid_action(name, tick, action)
                 try:
                     next_observation, reward, terminated, truncated, _ = env_step(action)
                 except Exception as exc:
-                    raise EnvironmentFailure(
-                        f"trial {self.trial_id}, tick {tick}: environment "
-                        f"{self.spec.environment.implementation} raised {exc!r}"
-                    ) from exc
+                    raise self._environment_failed(tick, exc) from exc
                 env_rewards_log(reward)
                 if tick - self._history_start >= 2 * REWARD_HISTORY:
-                    del self._env_rewards[:REWARD_HISTORY]
-                    self._history_start += REWARD_HISTORY
+                    self._trim_reward_history()
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
                 env_reward = reward
@@ -714,6 +693,27 @@ class Trial:
             self.tick = tick
             self._fail(exc)
             raise
+
+    def _actor_failed(self, name: str, tick: int, exc: Exception) -> ActorFailure:
+        role = "observer" if name in self.cast.observer_acts else "actor"
+        return ActorFailure(
+            f"trial {self.trial_id}, tick {tick}: {role} {name!r} "
+            f"({self.implementations.get(name, '?')}) raised {exc!r}"
+        )
+
+    def _environment_failed(self, tick: int, exc: Exception) -> EnvironmentFailure:
+        return EnvironmentFailure(
+            f"trial {self.trial_id}, tick {tick}: environment "
+            f"{self.spec.environment.implementation} raised {exc!r}"
+        )
+
+    def _invalid_action(self, name: str, tick: int, action: Any) -> InvalidActionError:
+        space = self.actor_classes[name].action_space
+        return InvalidActionError(name, tick, space, action, self.trial_id)
+
+    def _trim_reward_history(self) -> None:
+        del self._env_rewards[:REWARD_HISTORY]
+        self._history_start += REWARD_HISTORY
 
     def _take_annotations(self) -> dict[str, Any] | None:
         notes = self._annotations
