@@ -18,10 +18,18 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cogym.errors import SpecError, suggest
 
@@ -48,6 +56,28 @@ class _Value(BaseModel):
             yield name, value
 
 
+def _check_implementation(value: str) -> str:
+    if not _IMPLEMENTATION.match(value):
+        raise ValueError(f"implementation {value!r} must be a name without spaces, such as 'random'")
+    if value.startswith("python:") and value.count(":") != 2:
+        raise ValueError(
+            f"implementation {value!r} must have the form 'python:<module>:<factory>', "
+            "for instance 'python:mybots:make_bot'"
+        )
+    if value.startswith("pettingzoo:") and value.count(":") != 2:
+        raise ValueError(
+            f"implementation {value!r} must have the form 'pettingzoo:<module>:<env function>', "
+            "for instance 'pettingzoo:pettingzoo.classic.rps_v2:parallel_env'"
+        )
+    if value.endswith(":"):
+        raise ValueError(f"implementation {value!r} ends with ':'; what comes after it is missing")
+    return value
+
+
+Implementation = Annotated[str, Field(min_length=1), AfterValidator(_check_implementation)]
+"""An implementation string: a name, or ``<scheme>:<rest>``."""
+
+
 class EnvironmentSpec(_Value):
     """The environment of a trial: an implementation string and constructor keyword arguments.
 
@@ -55,13 +85,8 @@ class EnvironmentSpec(_Value):
     ``python:<module>:<factory>``, or a name registered in the directory.
     """
 
-    implementation: str = Field(min_length=1)
+    implementation: Implementation
     config: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("implementation")
-    @classmethod
-    def _implementation_syntax(cls, value: str) -> str:
-        return _check_implementation(value)
 
     @functools.cached_property
     def key(self) -> str:
@@ -79,7 +104,7 @@ class ActorSpec(_Value):
     """
 
     name: str = Field(min_length=1, max_length=64)
-    implementation: str = "random"
+    implementation: Implementation = "random"
     actor_class: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
 
@@ -92,11 +117,6 @@ class ActorSpec(_Value):
                 "and may not start with '-' or '.'"
             )
         return value
-
-    @field_validator("implementation")
-    @classmethod
-    def _implementation_syntax(cls, value: str) -> str:
-        return _check_implementation(value)
 
     @functools.cached_property
     def key(self) -> str:
@@ -232,24 +252,6 @@ class TrialSpec(_Value):
             for a in self.actors
         ]
         return self.replace(actors=actors)
-
-
-def _check_implementation(value: str) -> str:
-    if not _IMPLEMENTATION.match(value):
-        raise ValueError(f"implementation {value!r} must be a name without spaces, such as 'random'")
-    if value.startswith("python:") and value.count(":") != 2:
-        raise ValueError(
-            f"implementation {value!r} must have the form 'python:<module>:<factory>', "
-            "for instance 'python:mybots:make_bot'"
-        )
-    if value.startswith("pettingzoo:") and value.count(":") != 2:
-        raise ValueError(
-            f"implementation {value!r} must have the form 'pettingzoo:<module>:<env function>', "
-            "for instance 'pettingzoo:pettingzoo.classic.rps_v2:parallel_env'"
-        )
-    if value.endswith(":"):
-        raise ValueError(f"implementation {value!r} ends with ':'; what comes after it is missing")
-    return value
 
 
 # -- error formatting --------------------------------------------------------------------------
