@@ -71,6 +71,22 @@ class TrialTask:
     spec: TrialSpec
     seed: int | None
 
+    def failed(self, error: str) -> TrialResult:
+        """The result of this trial when it could not run at all."""
+        now = time.time()
+        return TrialResult(
+            trial_id=self.trial_id,
+            state=TrialState.FAILED,
+            ticks=0,
+            returns={a.name: 0.0 for a in self.spec.actors},
+            seed=self.seed,
+            spec=self.spec,
+            started=now,
+            ended=now,
+            error=error,
+            index=self.index,
+        )
+
 
 @dataclass(frozen=True)
 class TrialEvent:
@@ -397,20 +413,8 @@ class Orchestrator:
         return trial.run()
 
     def _failed_before_start(self, task: TrialTask, exc: BaseException) -> TrialResult:
-        now = time.time()
-        result = TrialResult(
-            trial_id=task.trial_id,
-            state=TrialState.FAILED,
-            ticks=0,
-            returns={a.name: 0.0 for a in task.spec.actors},
-            seed=task.seed,
-            spec=task.spec,
-            started=now,
-            ended=now,
-            error=f"{type(exc).__name__}: {exc}",
-            index=task.index,
-        )
-        self._emit(TrialEvent("failed", task.trial_id, task.index, now, result))
+        result = task.failed(f"{type(exc).__name__}: {exc}")
+        self._emit(TrialEvent("failed", task.trial_id, task.index, result.ended, result))
         return result
 
     def iter_run(

@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from cogym.orchestrator import Orchestrator, TrialEvent, TrialTask
-from cogym.trial import TrialResult, TrialState
+from cogym.trial import TrialResult
 
 __all__ = ["LocalPool"]
 
@@ -202,23 +202,11 @@ class LocalPool:
         for position, task in enumerate(worker.assigned):
             deaths[task.index] = deaths.get(task.index, 0) + (position == 0)
             if task.index in worker.started or deaths[task.index] >= _ATTEMPTS:
-                now = time.time()
-                result = TrialResult(
-                    trial_id=task.trial_id,
-                    state=TrialState.FAILED,
-                    ticks=0,
-                    returns={a.name: 0.0 for a in task.spec.actors},
-                    seed=task.seed,
-                    spec=task.spec,
-                    started=now,
-                    ended=now,
-                    error=(
-                        f"worker process {worker.worker_id} died (exit code {code}) while "
-                        f"running trial {task.trial_id}"
-                    ),
-                    index=task.index,
+                result = task.failed(
+                    f"worker process {worker.worker_id} died (exit code {code}) while "
+                    f"running trial {task.trial_id}"
                 )
-                emit(TrialEvent("failed", task.trial_id, task.index, now, result, worker.worker_id))
+                emit(TrialEvent("failed", task.trial_id, task.index, result.ended, result, worker.worker_id))
                 yield result
             else:
                 todo.append(task)
