@@ -19,6 +19,7 @@ from pathlib import Path
 from gymnasium import spaces
 
 from cogym.datastore import layout
+from cogym.datastore.builder import ShardBuilder
 from cogym.datastore.journal import JournalReader
 from cogym.datastore.query import TrialSummary
 from cogym.datastore.record import TrialRecord
@@ -74,9 +75,9 @@ class Source:
     kind: str
     summaries: list[TrialSummary]
     supersedes: tuple[str, ...] = ()
-    records: list[TrialRecord] = field(default_factory=list)
-    """For journals: the records read so far."""
     signature: tuple[int, ...] = ()
+    groups: list[MemoryTree] = field(default_factory=list, repr=False)
+    """For journals: the groups of trials read so far."""
     _tree: MemoryTree | None = field(default=None, repr=False)
 
     @property
@@ -88,7 +89,10 @@ class Source:
         """The file's arrays (a journal's are laid out in memory, like a shard's)."""
         if self.kind == "journal":
             if self._tree is None:
-                self._tree = layout.build(self.records)
+                builder = ShardBuilder()
+                for group in self.groups:
+                    builder.add_tree(group)
+                self._tree = builder.tree()
             yield self._tree
             return
         try:
@@ -105,10 +109,8 @@ class Source:
         self, positions: Sequence[int], cache: dict[str, spaces.Space]
     ) -> list[TrialRecord]:
         """The records of the trials at ``positions``."""
-        if self.kind == "journal":
-            return [self.records[p] for p in positions]
         with self.open() as tree:
-            if len(positions) > _WHOLE_FILE:
+            if self.kind == "shard" and len(positions) > _WHOLE_FILE:
                 tree = load(tree)  # one read per column beats one per trial and column
             return list(layout.extract(tree, positions, cache))
 
@@ -206,13 +208,7 @@ class Catalog:
         try:
             attrs = tree.attrs("")
             supersedes = tuple(json.loads(attrs.get("supersedes", "[]")))
-            index = tree.read("index")
-            trial_spec = tree.read("trial_spec")
-            specs = tree.read("specs")
-            summaries = [
-                TrialSummary.of(json.loads(text), specs[spec], path.name)
-                for text, spec in zip(index, trial_spec.tolist())
-            ]
+            summaries = _summaries(tree, path.name)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise CorruptFileError(path, f"its index cannot be read: {exc!r}") from None
         return Source(path, "shard", summaries, supersedes)
@@ -228,19 +224,19 @@ class Catalog:
         size = path.stat().st_size
         if size != reader.offset:
             try:
-                records = reader.read()
+                groups = reader.read()
             except DatastoreFormatError as exc:
                 problems.append(Problem(path, str(exc)))
                 return None
-            if records:
-                source.records += records
-                source.summaries += [TrialSummary.of(r.summary, r.spec_json, name) for r in records]
+            for group in groups:
+                source.groups.append(group)
+                source.summaries += _summaries(group, name)
                 source._tree = None
         if reader.damaged:
             problems.append(
                 Problem(
                     path,
-                    f"{path}: the journal is damaged after its first {len(source.records)} trials "
+                    f"{path}: the journal is damaged after its first {len(source.summaries)} trials "
                     f"({reader.damaged}); those trials are read, the rest is lost",
                 )
             )
@@ -248,3 +244,13 @@ class Catalog:
 
     def locate(self, trial_id: str) -> tuple[Source, int] | None:
         return self.by_id.get(trial_id)
+
+
+def _summaries(tree: Tree, location: str) -> list[TrialSummary]:
+    index = tree.read("index")
+    trial_spec = tree.read("trial_spec")
+    specs = tree.read("specs")
+    return [
+        TrialSummary.of(json.loads(text), specs[spec], location)
+        for text, spec in zip(index, trial_spec.tolist())
+    ]

@@ -32,20 +32,28 @@ class UnreadableFileWarning(UserWarning):
 
 
 class HDF5Datastore:
-    """A trial datastore: a directory of HDF5 shards that any number of processes record into.
+    """A trial datastore: a directory of HDF5 files that any number of processes record into.
 
-    >>> # with Orchestrator(datastore=HDF5Datastore("trials/")) as orchestrator:
-    >>> #     orchestrator.run_many(spec, 100, workers=4)
-    >>> # ds = HDF5Datastore("trials/")
-    >>> # ds.trials(state="ended", returns=(400, None))
-    >>> # data = ds.arrays(actor="player", fields=("observations", "actions"))
+    >>> import tempfile
+    >>> from cogym import Orchestrator, TrialSpec
+    >>> spec = TrialSpec.from_dict({"environment": {"implementation": "gym:CartPole-v1"},
+    ...                             "actors": [{"name": "player"}], "seed": 0})
+    >>> root = tempfile.mkdtemp()
+    >>> with Orchestrator(datastore=HDF5Datastore(root)) as orchestrator:
+    ...     results = orchestrator.run_many(spec, 3)
+    >>> ds = HDF5Datastore(root)
+    >>> [s.state.value for s in ds.trials()]
+    ['ended', 'ended', 'ended']
+    >>> ds.arrays("player", ("observations", "actions"))["observations"].shape[1]
+    4
 
-    Recording: ``begin`` (called by the orchestrator) gives each trial a recorder; a trial is
-    journaled the moment it ends and lands in a shard when this process has gathered
-    ``shard_bytes`` of trials, ``shard_seconds`` after the first of them ended, or on
-    :meth:`flush` / :meth:`close`. A killed process loses only its running trials (see
-    :mod:`cogym.datastore.writer`). ``compression`` is ``auto`` (gzip level 1 with byte
-    shuffle), ``gzip`` (level 4), ``lzf`` or ``none``.
+    Recording: ``begin`` (called by the orchestrator) gives each trial a recorder. Ended
+    trials are journaled (safe from a crash of the process) as they end, or in groups within
+    ``commit_seconds``; they land in a shard once this process has gathered ``shard_bytes``
+    of them, ``shard_seconds`` after the first, or on :meth:`flush` / :meth:`close`. What a
+    killed process can lose is said in :mod:`cogym.datastore.writer`. ``compression`` is
+    ``auto`` (chosen per dtype, see :func:`cogym.datastore.shard.filters`), ``gzip``, ``lzf``
+    or ``none``.
 
     The object can be pickled to worker processes; each process writes its own files.
     """

@@ -1,15 +1,17 @@
-"""Journals: each writing process appends every trial that ends to its own journal file.
+"""Journals: each writing process appends the trials that end to its own journal file.
 
-A journal makes an ended trial safe from a crash of its process at once, for the price of one
+A journal makes ended trials safe from a crash of their process at once, for the price of one
 ``writev`` (the kernel holds the bytes even if the process is killed the next instant), while
 the process gathers many trials before it writes them into an HDF5 shard. Once the shard is
 published the journal is deleted; readers read journals too, so a trial is visible as soon as
-it ends.
+it is journaled.
 
-File: a 16-byte header (magic, format version), then records. A record is a 20-byte prefix
-(magic ``CGJR``, header length, body length, CRC-32 of header and body), a JSON header, and the
-raw bytes of the record's arrays. A record cut short (its process was killed while writing it)
-or failing its checksum ends the readable part of the journal.
+File: a 16-byte header (magic, format version), then records. A record is one committed group
+of trials laid out as a shard is (:mod:`cogym.datastore.layout`): a 20-byte prefix (magic
+``CGJR``, header length, body length, CRC-32 of header and body), a JSON header (array names,
+dtypes and shapes, the string columns, the attributes) and the raw bytes of the arrays. A
+record cut short (its process was killed while writing it) or failing its checksum ends the
+readable part of the journal.
 
 The writer holds an exclusive ``flock`` on its journal while it lives, which is how maintenance
 tells a journal whose process died from one still being written.
@@ -22,17 +24,14 @@ import json
 import os
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 
-from cogym.datastore import spaces as leafs
-from cogym.datastore.record import ActorRecord, ActorSchema, TrialRecord
+from cogym.datastore.tree import MemoryTree
 from cogym.errors import DatastoreError, DatastoreFormatError
-from cogym.spaces import space_from_dict
 
 __all__ = ["JOURNAL_VERSION", "JournalReader", "JournalWriter", "is_live"]
 
@@ -43,90 +42,23 @@ _RECORD = struct.Struct("<4sIQI")
 _RECORD_MAGIC = b"CGJR"
 
 
-_SAME_TICKS = 1
-"""Flag: the actor's reward ticks equal its row ticks (not stored twice)."""
-_SAME_ENV = 2
-"""Flag: the environment's rewards equal the aggregated rewards (not stored twice)."""
-
-
-def _leaf_names(
-    space: spaces.Space | None,
-) -> list[tuple[tuple[str, ...], np.dtype, tuple[int, ...], bool]]:
-    if space is None:
-        return []
-    return [(leaf.path, leaf.dtype, leaf.shape, leaf.is_text) for leaf in leafs.leaves(space)]
-
-
-def _encode(
-    record: TrialRecord, defs: dict[str, int], new_defs: dict[int, str]
-) -> tuple[bytes, list[Any]]:
-    """The record's header (JSON) and body buffers; array shapes follow from the schemas."""
-
-    def ref(text: str) -> int:
-        number = defs.get(text)
-        if number is None:
-            number = defs[text] = len(defs)
-            new_defs[number] = text
-        return number
-
+def _encode(tree: MemoryTree) -> tuple[bytes, list[Any]]:
+    """A laid-out group of trials as a JSON header (names, dtypes, shapes, strings, attributes)
+    and the raw bytes of its arrays."""
+    arrays: list[list[Any]] = []
+    strings: dict[str, list[str]] = {}
     buffers: list[Any] = []
-    text: dict[str, list[str]] = {}
-
-    def add(columns: dict[tuple[str, ...], np.ndarray], name: str) -> None:
-        for path, array in columns.items():
-            if array.dtype == object:
-                text[f"{name}/{'/'.join(path)}"] = [str(v) for v in array]
-            else:
-                buffers.append(memoryview(np.ascontiguousarray(array)).cast("B"))
-
-    actors = []
-    for i, actor in enumerate(record.actors):
-        flags = 0
-        buffers.append(memoryview(actor.ticks).cast("B"))
-        add(actor.observations, f"{i}/observations")
-        if actor.actions is not None:
-            add(actor.actions, f"{i}/actions")
-        if actor.reward_ticks is actor.ticks or np.array_equal(actor.reward_ticks, actor.ticks):
-            flags |= _SAME_TICKS
-        else:
-            buffers.append(memoryview(actor.reward_ticks).cast("B"))
-        buffers.append(memoryview(actor.rewards).cast("B"))
-        if actor.env_rewards is actor.rewards:
-            flags |= _SAME_ENV
-        else:
-            buffers.append(memoryview(actor.env_rewards).cast("B"))
-        final = actor.final_observation
-        if final is not None:
-            add(final, f"{i}/final_observations")
-        actors.append(
-            [
-                ref(actor.schema.key),
-                actor.ended_tick,
-                actor.ended_how,
-                actor.rows,
-                len(actor.rewards),
-                flags,
-                final is not None,
-            ]
-        )
-    header: dict[str, Any] = {"spec": ref(record.spec_json), "actors": actors}
-    if record.frames is not None and record.frame_ticks is not None:
-        frames = np.ascontiguousarray(record.frames)
-        header["frames"] = [frames.dtype.str, list(frames.shape)]
-        buffers.append(memoryview(record.frame_ticks).cast("B"))
-        buffers.append(memoryview(frames).cast("B"))
-    if text:
-        header["text"] = text
-    if record.rewards_sent:
-        header["rewards_sent"] = record.rewards_sent
-    if record.messages:
-        header["messages"] = record.messages
-    if record.annotations:
-        header["annotations"] = record.annotations
-    if new_defs:
-        header["defs"] = new_defs
-    encoded = '{"summary": ' + record.summary_json + ", " + json.dumps(header)[1:]
-    return encoded.encode("utf-8"), buffers
+    for path, array in tree.walk():
+        if array.dtype == object:
+            strings[path] = [str(v) for v in array]
+            continue
+        array = np.ascontiguousarray(array)
+        arrays.append([path, array.dtype.str, list(array.shape)])
+        if array.nbytes:
+            buffers.append(memoryview(array).cast("B"))
+    attrs = {path: values for path, values in tree.attributes.items() if values}
+    header = json.dumps({"arrays": arrays, "strings": strings, "attrs": attrs})
+    return header.encode("utf-8"), buffers
 
 
 class JournalWriter:
@@ -134,7 +66,6 @@ class JournalWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._defs: dict[str, int] = {}
         self.records = 0
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         try:
@@ -145,31 +76,23 @@ class JournalWriter:
             raise
         self.size = _FILE_HEADER.size
 
-    def append(self, records: list[TrialRecord]) -> None:
-        """Append records (as few ``writev`` calls as the system's vector limit allows)."""
-        parts: list[Any] = []
-        defs_before = dict(self._defs)
-        total = 0
-        for record in records:
-            new_defs: dict[int, str] = {}
-            header, buffers = _encode(record, self._defs, new_defs)
-            crc = zlib.crc32(header)
-            body = 0
-            for buffer in buffers:
-                crc = zlib.crc32(buffer, crc)
-                body += buffer.nbytes
-            parts += [_RECORD.pack(_RECORD_MAGIC, len(header), body, crc), header, *buffers]
-            total += _RECORD.size + len(header) + body
+    def append(self, tree: MemoryTree) -> None:
+        """Append one group of trials (one record: it is read whole or not at all)."""
+        header, buffers = _encode(tree)
+        crc = zlib.crc32(header)
+        body = 0
+        for buffer in buffers:
+            crc = zlib.crc32(buffer, crc)
+            body += buffer.nbytes
+        parts = [_RECORD.pack(_RECORD_MAGIC, len(header), body, crc), header, *buffers]
+        total = _RECORD.size + len(header) + body
         try:
             _write_all(self.fd, parts)
         except OSError as exc:
-            self._defs = defs_before
             os.ftruncate(self.fd, self.size)
-            raise DatastoreError(
-                f"cannot journal {len(records)} trial(s) to {self.path}: {exc.strerror}"
-            ) from exc
+            raise DatastoreError(f"cannot journal trials to {self.path}: {exc.strerror}") from exc
         self.size += total
-        self.records += len(records)
+        self.records += 1
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -212,12 +135,10 @@ class JournalReader:
 
     path: Path
     offset: int = 0
-    defs: dict[int, str] = field(default_factory=dict)
-    schemas: dict[int, ActorSchema] = field(default_factory=dict)
     damaged: str | None = None
     """Why reading stopped before the end of the file, if the rest is not just being written."""
 
-    def read(self) -> list[TrialRecord]:
+    def read(self) -> list[MemoryTree]:
         with open(self.path, "rb") as f:
             if self.offset == 0:
                 head = f.read(_FILE_HEADER.size)
@@ -254,94 +175,20 @@ class JournalReader:
         self.offset += position
         return records
 
-    def _decode(self, chunk: memoryview, header_size: int) -> TrialRecord:
+    def _decode(self, chunk: memoryview, header_size: int) -> MemoryTree:
         header = json.loads(bytes(chunk[:header_size]))
-        for number, text in header.get("defs", {}).items():
-            self.defs[int(number)] = text
         body = chunk[header_size:]
-        text = header.get("text", {})
+        tree = MemoryTree()
         offset = 0
-
-        def take(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
-            nonlocal offset
+        for path, dtype, shape in header["arrays"]:
+            dt = np.dtype(dtype)
             count = int(np.prod(shape, dtype=np.int64))
-            array = np.frombuffer(body, dtype=dtype, count=count, offset=offset).reshape(shape)
-            offset += count * dtype.itemsize
-            return array
-
-        def columns(
-            space: spaces.Space | None, rows: int, name: str
-        ) -> dict[tuple[str, ...], np.ndarray]:
-            out = {}
-            for path, dtype, shape, is_text in _leaf_names(space):
-                if is_text:
-                    array = np.empty(rows, dtype=object)
-                    array[:] = text[f"{name}/{'/'.join(path)}"]
-                    out[path] = array
-                else:
-                    out[path] = take(dtype, (rows, *shape))
-            return out
-
-        actors = []
-        int64, float64 = np.dtype(np.int64), np.dtype(np.float64)
-        for i, (ref, ended_tick, ended_how, rows, reward_rows, flags, has_final) in enumerate(
-            header["actors"]
-        ):
-            schema = self._schema(ref)
-            ticks = take(int64, (rows,))
-            observations = columns(schema.observation_space, rows, f"{i}/observations")
-            actions = (
-                columns(schema.action_space, rows, f"{i}/actions")
-                if schema.action_space is not None
-                else None
-            )
-            reward_ticks = ticks if flags & _SAME_TICKS else take(int64, (reward_rows,))
-            rewards = take(float64, (reward_rows,))
-            env_rewards = rewards if flags & _SAME_ENV else take(float64, (reward_rows,))
-            final = (
-                columns(schema.observation_space, 1, f"{i}/final_observations")
-                if has_final
-                else None
-            )
-            actors.append(
-                ActorRecord(
-                    schema,
-                    ticks,
-                    observations,
-                    actions,
-                    reward_ticks,
-                    rewards,
-                    env_rewards,
-                    final,
-                    ended_tick,
-                    ended_how,
-                )
-            )
-        record = TrialRecord(
-            header["summary"],
-            self.defs[header["spec"]],
-            actors,
-            rewards_sent=[tuple(r) for r in header.get("rewards_sent", ())],
-            messages=[tuple(m) for m in header.get("messages", ())],
-            annotations=[tuple(a) for a in header.get("annotations", ())],
-            summary_json=json.dumps(header["summary"]),
-        )
-        if "frames" in header:
-            dtype, shape = header["frames"]
-            record.frame_ticks = take(int64, (shape[0],))
-            record.frames = take(np.dtype(dtype), tuple(shape))
-        return record
-
-    def _schema(self, number: int) -> ActorSchema:
-        schema = self.schemas.get(number)
-        if schema is None:
-            key = self.defs[number]
-            name, actor_class, observation_space, action_space = json.loads(key)
-            schema = self.schemas[number] = ActorSchema(
-                name,
-                actor_class,
-                space_from_dict(observation_space),
-                None if action_space is None else space_from_dict(action_space),
-                key,
-            )
-        return schema
+            tree.put(path, np.frombuffer(body, dtype=dt, count=count, offset=offset).reshape(shape))
+            offset += count * dt.itemsize
+        for path, values in header["strings"].items():
+            array = np.empty(len(values), dtype=object)
+            array[:] = values
+            tree.put(path, array)
+        for path, values in header["attrs"].items():
+            tree.set_attrs(path, **values)
+        return tree

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cogym.datastore.catalog import JOURNAL, SHARD, Catalog, Source
+from cogym.datastore.builder import ShardBuilder
+from cogym.datastore.catalog import JOURNAL, SHARD, Catalog, Source, load
 from cogym.datastore.journal import is_live
-from cogym.datastore.layout import build
-from cogym.datastore.record import TrialRecord
-from cogym.datastore.shard import write_shard
+from cogym.datastore.shard import HDF5Tree, write_shard
 from cogym.datastore.writer import new_stem
 from cogym.errors import DatastoreError
 
@@ -70,17 +69,10 @@ def _maintenance_lock(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _publish(
-    catalog: Catalog, records: list[TrialRecord], supersedes: Sequence[str], compression: str
-) -> str:
-    stem = new_stem()
-    path = catalog.root / f"{stem}{SHARD}"
-    write_shard(
-        build(records),
-        path,
-        compression=compression,
-        attrs={"supersedes": json.dumps(list(supersedes))},
-    )
+def _publish(builder: ShardBuilder, root: Path, supersedes: Sequence[str], compression: str) -> str:
+    path = root / f"{new_stem()}{SHARD}"
+    attrs = {"supersedes": json.dumps(list(supersedes))}
+    write_shard(builder.tree(), path, compression=compression, attrs=attrs)
     return path.name
 
 
@@ -90,14 +82,19 @@ def _remove(paths: Sequence[Path]) -> None:
             path.unlink()
 
 
-def _all_records(catalog: Catalog, source: Source) -> list[TrialRecord]:
-    return source.extract(range(len(source.summaries)), catalog.space_cache)
+def _add(builder: ShardBuilder, source: Source, keep: Sequence[int]) -> None:
+    """Add the trials of ``source`` at positions ``keep`` (the whole file is read once)."""
+    with source.open() as tree:
+        if isinstance(tree, HDF5Tree):
+            tree = load(tree)
+        builder.add_tree(tree, keep, [source.summaries[i].trial_id for i in keep])
 
 
 def delete(datastore: HDF5Datastore, trial_ids: Sequence[str]) -> int:
     """Delete the trials ``trial_ids`` (full ids); return how many were deleted."""
     doomed = set(trial_ids)
-    with _maintenance_lock(datastore.path):
+    root = datastore.path
+    with _maintenance_lock(root):
         catalog = datastore.catalog()
         affected = [s for s in catalog.sources if any(t.trial_id in doomed for t in s.summaries)]
         for source in affected:
@@ -109,9 +106,11 @@ def delete(datastore: HDF5Datastore, trial_ids: Sequence[str]) -> int:
                 )
         deleted = {t.trial_id for s in affected for t in s.summaries if t.trial_id in doomed}
         for source in affected:
-            keep = [r for r in _all_records(catalog, source) if r.trial_id not in doomed]
+            keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in doomed]
             if keep:
-                _publish(catalog, keep, [source.name], datastore.compression)
+                builder = ShardBuilder()
+                _add(builder, source, keep)
+                _publish(builder, root, [source.name], datastore.compression)
             _remove([source.path])
         catalog.scan()
         return len(deleted)
@@ -147,16 +146,13 @@ def compact(datastore: HDF5Datastore, target_bytes: int = 128 << 20) -> CompactR
         for group in groups:
             if len(group) < 2 and all(s.kind == "shard" for s in group):
                 continue
-            records: list[TrialRecord] = []
-            seen: set[str] = set()
+            builder = ShardBuilder()
             for source in group:
-                for record in _all_records(catalog, source):
-                    if record.trial_id not in seen:
-                        seen.add(record.trial_id)
-                        records.append(record)
+                keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in builder.ids]
+                _add(builder, source, keep)
             names = [s.name for s in group]
-            if records:
-                written.append(_publish(catalog, records, names, datastore.compression))
+            if len(builder):
+                written.append(_publish(builder, root, names, datastore.compression))
             _remove([s.path for s in group])
             merged += names
         catalog.scan()

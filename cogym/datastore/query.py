@@ -2,7 +2,7 @@
 
 >>> f = TrialFilter(state="ended", tags={"experiment": "demo"}, returns=(400, None))
 >>> f
-TrialFilter(state=('ended',), tags={'experiment': 'demo'}, returns=(400, None))
+TrialFilter(tags={'experiment': 'demo'}, state=('ended',), returns=(400.0, None))
 """
 
 from __future__ import annotations

@@ -173,6 +173,8 @@ class CastPlan:
     schemas: dict[str, ActorSchema]
     capture_observation: dict[str, Callable[[Any], Any]]
     capture_action: dict[str, Callable[[Any], Any]]
+    solo: tuple[str, Callable[[Any], Any], Callable[[Any], Any]] | None = None
+    """For a cast of one acting actor: its name and capture functions (the fast path)."""
 
 
 class Schemas:
@@ -182,6 +184,7 @@ class Schemas:
         self._actors: dict[int, tuple[ActorClass, dict[str, ActorSchema]]] = {}
         self._plans: dict[int, tuple[Mapping[str, ActorClass], CastPlan]] = {}
         self._specs: dict[Any, str] = {}
+        self._summary_tails: dict[Any, tuple[Any, str]] = {}
 
     def actor(self, name: str, actor_class: ActorClass) -> ActorSchema:
         entry = self._actors.get(id(actor_class))
@@ -197,13 +200,46 @@ class Schemas:
         if entry is not None and entry[0] is actor_classes:
             return entry[1]
         schemas = {name: self.actor(name, c) for name, c in actor_classes.items()}
+        solo = None
+        if len(schemas) == 1:
+            ((name, schema),) = schemas.items()
+            if schema.action_space is not None:
+                solo = (name, schema.capture_observation, schema.capture_action)
         plan = CastPlan(
             schemas,
             {name: s.capture_observation for name, s in schemas.items()},
             {name: s.capture_action for name, s in schemas.items()},
+            solo,
         )
         self._plans[id(actor_classes)] = (actor_classes, plan)
         return plan
+
+    def summary_tail(
+        self, spec: Any, implementations: Mapping[str, str], actors: Mapping[str, str], frames: bool
+    ) -> str:
+        """The JSON of the summary fields that trials of one cast share (cached)."""
+        key = (
+            id(spec.tags),
+            spec.environment.implementation,
+            tuple(implementations.items()),
+            tuple(actors.items()),
+            frames,
+        )
+        entry = self._summary_tails.get(key)
+        if entry is None or entry[0] is not spec.tags:
+            tail = json.dumps(
+                {
+                    "tags": spec.tags,
+                    "environment": spec.environment.implementation,
+                    "implementations": dict(implementations),
+                    "actors": dict(actors),
+                    "frames": frames,
+                }
+            )[1:-1]
+            if len(self._summary_tails) > 4096:
+                self._summary_tails.clear()
+            entry = self._summary_tails[key] = (spec.tags, tail)
+        return entry[1]
 
     def spec_json(self, spec: Any) -> str:
         """The spec as JSON without its seed (trials of one run share one string)."""
@@ -276,20 +312,31 @@ class TrialBuffer:
         self._countdown = POLL_TICKS
         self.samples: list[Sample] = []
         self.captured: list[Any] = []
+        self._keep_sample = self.samples.append
+        self._keep = self.captured.append
+        self._solo = plan.solo
         self.frames: list[np.ndarray] = []
         self.revisions: list[tuple[str, int, float]] = []
         self.result: TrialResult | None = None
         self.final_observations: Mapping[str, Any] = {}
 
     def append(self, sample: Sample) -> None:
-        self.samples.append(sample)
-        keep = self.captured.append
-        capture = self.plan.capture_observation
-        for name, observation in sample.observations.items():
-            keep(capture[name](observation))
-        capture = self.plan.capture_action
-        for name, action in sample.actions.items():
-            keep(capture[name](action))
+        self._keep_sample(sample)
+        keep = self._keep
+        observations = sample.observations
+        actions = sample.actions
+        solo = self._solo
+        if solo is not None and len(observations) == 1 and len(actions) == 1:
+            name, capture_observation, capture_action = solo
+            keep(capture_observation(observations[name]))
+            keep(capture_action(actions[name]))
+        else:
+            capture = self.plan.capture_observation
+            for name, observation in observations.items():
+                keep(capture[name](observation))
+            capture = self.plan.capture_action
+            for name, action in actions.items():
+                keep(capture[name](action))
         if sample.frame is not None:
             self.frames.append(np.array(sample.frame, copy=True))
         self._countdown -= 1
@@ -375,13 +422,14 @@ class TrialBuffer:
         actors = [
             _actor_record(c, self.final_observations, revisions.get(n)) for n, c in columns.items()
         ]
-        summary = _summary(
-            self, {a.schema.name: a.schema.actor_class for a in actors}, bool(self.frames)
+        text = summary_of(
+            self, schemas, {a.schema.name: a.schema.actor_class for a in actors}, bool(self.frames)
         )
         record = TrialRecord(
-            summary,
+            json.loads(text),
             schemas.spec_json(self.info.spec),
             actors,
+            summary_json=text,
             rewards_sent=rewards_sent,
             messages=messages,
             annotations=annotations,
@@ -472,30 +520,36 @@ def _revise(
     return ticks, values, env
 
 
-def _summary(buffer: TrialBuffer, actors: dict[str, str], frames: bool) -> dict[str, Any]:
+def _json_number(value: float | None) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    value = float(value)
+    return repr(value) if math.isfinite(value) else json.dumps(value)
+
+
+def summary_of(buffer: TrialBuffer, schemas: Schemas, actors: dict[str, str], frames: bool) -> str:
+    """The trial's index entry as JSON (written by hand: it is made for every trial, and the
+    fields that trials of one cast share come from a cache)."""
     result = buffer.result
     assert result is not None
-    spec = buffer.info.spec
-    return {
-        "id": result.trial_id,
-        "state": result.state.value,
-        "seed": result.seed,
-        "ticks": result.ticks,
-        "started": result.started,
-        "ended": result.ended,
-        "error": result.error,
-        "index": result.index,
-        "returns": {k: float(v) for k, v in result.returns.items()},
-        "tags": spec.tags,
-        "environment": spec.environment.implementation,
-        "implementations": dict(result.implementations or buffer.info.implementations),
-        "actors": actors,
-        "frames": frames,
-    }
+    implementations = result.implementations or buffer.info.implementations
+    returns = ", ".join(f"{json.dumps(k)}: {_json_number(v)}" for k, v in result.returns.items())
+    return (
+        f'{{"id": {json.dumps(result.trial_id)}, "state": "{result.state.value}", '
+        f'"seed": {_json_number(result.seed)}, "ticks": {int(result.ticks)}, '
+        f'"started": {_json_number(result.started)}, "ended": {_json_number(result.ended)}, '
+        f'"error": {json.dumps(result.error)}, "index": {_json_number(result.index)}, '
+        f'"returns": {{{returns}}}, '
+        f"{schemas.summary_tail(buffer.info.spec, implementations, actors, frames)}}}"
+    )
 
 
 def unrecordable(buffer: TrialBuffer, schemas: Schemas, reason: str) -> TrialRecord:
     """The record of a trial whose values could not be stored: its summary, no ticks."""
-    summary = _summary(buffer, {n: s.actor_class for n, s in buffer.plan.schemas.items()}, False)
-    summary["recording_error"] = reason
+    text = summary_of(
+        buffer, schemas, {n: s.actor_class for n, s in buffer.plan.schemas.items()}, False
+    )
+    summary = {**json.loads(text), "recording_error": reason}
     return TrialRecord(summary, schemas.spec_json(buffer.info.spec), [])

@@ -8,7 +8,7 @@ the leaf's values over ticks::
     >>> from gymnasium import spaces
     >>> space = spaces.Dict({"pos": spaces.Box(-1, 1, (2,)), "id": spaces.Discrete(3)})
     >>> [(leaf.path, leaf.shape) for leaf in leaves(space)]
-    [(('pos',), (2,)), (('id',), ())]
+    [(('id',), ()), (('pos',), (2,))]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 TEXT = np.dtype(object)
+_BYTES = {bytes}
 """Text leaves are object arrays of ``str`` in memory (variable-length strings on disk)."""
 
 
@@ -186,7 +187,7 @@ def _leaf_stacker(leaf: Leaf) -> Callable[[Sequence[Any]], np.ndarray]:
         return stack_scalars
 
     def stack_leaf(column: Sequence[Any]) -> np.ndarray:
-        if column and all(type(v) is bytes for v in column):
+        if column and set(map(type, column)) == _BYTES:
             joined = b"".join(column)
             if len(joined) == row_bytes * len(column):
                 return np.frombuffer(joined, dtype=dtype).reshape(len(column), *shape)

@@ -6,17 +6,20 @@ Every process that records owns its files, named by a *stem* unique to it
 1. A trial's ticks collect in memory while it runs (:class:`~cogym.datastore.record.TrialBuffer`).
 2. Ended trials are *committed*: turned into columns and appended to the process's journal
    ``<stem>.journal`` (``writev``; from then on a crash of the process cannot lose them). A
-   commit happens at the first trial end or tick at least ``commit_seconds`` after the oldest
-   uncommitted trial ended (``0``: as each trial ends), and on :meth:`flush` / :meth:`close`.
+   trial that lasted at least ``commit_seconds`` is committed as it ends; shorter ones are
+   grouped, and committed at the first trial start, trial end or tick (checked every
+   :data:`~cogym.datastore.record.POLL_TICKS` ticks) at least ``commit_seconds`` after the
+   oldest of them ended; ``commit_seconds=0`` commits every trial as it ends. :meth:`flush`
+   and :meth:`close` commit too.
 3. When the committed trials reach ``shard_bytes``, or ``shard_seconds`` after the first of
    them was committed, or on :meth:`flush` / :meth:`close`, they are written into the shard
    ``<stem>.h5`` (temporary file, fsync, atomic rename) and the journal is deleted. The next
    trials go to a new stem.
 
 What a crash loses: a SIGKILL (or any death of the process) loses the trials still running
-and those that ended less than ``commit_seconds`` before it (plus at most the ticks played in
-:data:`~cogym.datastore.record.POLL_TICKS` ticks); with ``commit_seconds=0``, only the
-running ones. A power failure or kernel crash can also lose what was journaled since the last
+and the short trials that ended less than ``commit_seconds`` before it (or, if the process
+was idle since, that ended after its last tick); with ``commit_seconds=0``, only the running
+ones. A power failure or kernel crash can also lose what was journaled since the last
 shard was published, since journals are not fsynced: call :meth:`flush` where that matters.
 """
 
@@ -30,10 +33,11 @@ import socket
 import time
 from pathlib import Path
 
+from cogym.datastore.builder import ShardBuilder
 from cogym.datastore.journal import JournalWriter
-from cogym.datastore.layout import build
 from cogym.datastore.record import Schemas, TrialBuffer, TrialRecord, unrecordable
 from cogym.datastore.shard import write_shard
+from cogym.datastore.tree import MemoryTree
 from cogym.errors import DatastoreError, DatastoreFormatError, NotADatastoreError
 from cogym.trial import TrialInfo
 
@@ -126,20 +130,28 @@ class ProcessWriter:
         self.published: list[Path] = []
         self._ended_buffers: list[TrialBuffer] = []
         self._first_ended = 0.0
-        self._pending: list[TrialRecord] = []
+        self._pending: list[MemoryTree] = []
+        self._pending_trials = 0
         self._pending_bytes = 0
         self._first_pending = 0.0
         self._journal: JournalWriter | None = None
         self._stem: str | None = None
 
     def begin(self, info: TrialInfo) -> TrialBuffer:
+        if self._ended_buffers:
+            self._poll()
         return TrialBuffer(info, self.schemas.plan(info.actor_classes), self._ended, self._poll)
 
     def _ended(self, buffer: TrialBuffer) -> None:
+        now = time.monotonic()
         if not self._ended_buffers:
-            self._first_ended = time.monotonic()
+            self._first_ended = now
         self._ended_buffers.append(buffer)
-        self._poll()
+        result = buffer.result
+        if result is not None and result.ended - result.started >= self.commit_seconds:
+            self.commit()  # a long trial: journaling it costs little next to playing it
+        elif now - self._first_ended >= self.commit_seconds:
+            self.commit()
 
     def _poll(self) -> None:
         if self._ended_buffers and time.monotonic() - self._first_ended >= self.commit_seconds:
@@ -148,14 +160,17 @@ class ProcessWriter:
     @property
     def pending(self) -> int:
         """Ended trials not yet in a published shard (journaled or about to be)."""
-        return len(self._pending) + len(self._ended_buffers)
+        return self._pending_trials + len(self._ended_buffers)
 
     def commit(self) -> None:
         """Journal the trials that ended since the last commit; publish a shard if one is due."""
         buffers, self._ended_buffers = self._ended_buffers, []
         if not buffers:
             return
-        records = [self._record(buffer) for buffer in buffers]
+        builder = ShardBuilder()
+        for buffer in builder.add_plain(buffers, self.schemas):
+            builder.add_record(self._record(buffer))
+        tree = builder.tree()
         if self._journal is None:
             self._stem = new_stem()
             try:
@@ -167,14 +182,15 @@ class ProcessWriter:
                     "directory is writable"
                 ) from exc
         try:
-            self._journal.append(records)
+            self._journal.append(tree)
         except DatastoreError:
             self._ended_buffers = buffers + self._ended_buffers
             raise
         if not self._pending:
             self._first_pending = time.monotonic()
-        self._pending += records
-        self._pending_bytes += sum(r.nbytes for r in records)
+        self._pending.append(tree)
+        self._pending_trials += len(builder)
+        self._pending_bytes += tree.nbytes
         if (
             self._pending_bytes >= self.shard_bytes
             or time.monotonic() - self._first_pending >= self.shard_seconds
@@ -198,15 +214,18 @@ class ProcessWriter:
         path = self.root / f"{self._stem}.h5"
         journal = self._journal.path
         try:
+            builder = ShardBuilder()
+            for tree in self._pending:
+                builder.add_tree(tree)
             write_shard(
-                build(self._pending),
+                builder.tree(),
                 path,
                 compression=self.compression,
                 attrs={"writer": f"{_HOST}:{self.pid}", "supersedes": json.dumps([journal.name])},
             )
         except OSError as exc:
             raise DatastoreError(
-                f"cannot write shard {path}: {exc}; the {len(self._pending)} trials stay in "
+                f"cannot write shard {path}: {exc}; the {self._pending_trials} trials stay in "
                 f"journal {journal.name}, which readers read too"
             ) from exc
         self._journal.close()
@@ -214,6 +233,7 @@ class ProcessWriter:
         self._journal = None
         self._stem = None
         self._pending = []
+        self._pending_trials = 0
         self._pending_bytes = 0
         self.published.append(path)
         return path

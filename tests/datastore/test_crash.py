@@ -45,10 +45,10 @@ def _record_then_kill(
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(child.stdout), daemon=True)
     reader.start()
-    deadline = time.monotonic() + 60
-    while "ready\n" not in lines:
+    deadline = time.monotonic() + 120
+    while not any(line.startswith("ended ") for line in lines):
         assert child.poll() is None, "the recording process died on its own"
-        assert time.monotonic() < deadline, "the recording process did not start"
+        assert time.monotonic() < deadline, "the recording process ended no trial"
         time.sleep(0.01)
     time.sleep(rng.uniform(0.2, 1.2))
     if during_shard_write:
@@ -107,6 +107,5 @@ def test_sigkill_with_grouped_commits_leaves_a_consistent_datastore(tmp_path):
     root = tmp_path / "trials"
     rng = random.Random(99)
     for round_ in range(2):
-        ended = _record_then_kill(root, 0.05, seed=1000 * round_, rng=rng)
-        found = _check_complete(HDF5Datastore(root))
-        assert len(found) > 0 or not ended
+        _record_then_kill(root, 0.05, seed=1000 * round_, rng=rng)
+        _check_complete(HDF5Datastore(root))  # whatever was journaled is whole, and readable
