@@ -1,4 +1,4 @@
-"""``cogym demo``: CartPole as trials, a random actor against a scripted expert."""
+"""``cogym demo``: the whole loop on CartPole: record an expert, clone it, register, play the clone."""
 
 from __future__ import annotations
 
@@ -14,48 +14,111 @@ from cogym.summary import RunSummary
 
 __all__ = ["run_demo", "demo_spec"]
 
+MODEL = "cartpole-bc"
 
-def demo_spec(implementation: str, seed: int = 0) -> TrialSpec:
-    """CartPole-v1 with one actor, ``player``, played by ``implementation``."""
+
+def demo_spec(implementation: str, role: str, seed: int) -> TrialSpec:
+    """CartPole-v1 with one actor, ``player``, played by ``implementation``, tagged with its role."""
     return TrialSpec.from_dict(
         {
             "environment": {"implementation": "gym:CartPole-v1"},
             "actors": [{"name": "player", "implementation": implementation}],
             "seed": seed,
-            "tags": {"demo": "cartpole"},
+            "tags": {"demo": "cartpole", "role": role},
         }
     )
 
 
-def run_demo(out: Path, *, trials: int = 20, workers: int = 2, console: Console | None = None) -> dict[str, RunSummary]:
-    """Run the demo, write its spec files under ``out`` and print what happened."""
+def run_demo(
+    out: Path,
+    *,
+    trials: int = 50,
+    evaluation_trials: int = 20,
+    epochs: int = 30,
+    workers: int = 2,
+    console: Console | None = None,
+) -> dict[str, RunSummary]:
+    """Run the demo into ``out`` (datastore, registry, plot, specs) and print what happened."""
+    from cogym.datastore import HDF5Datastore
+    from cogym.datastore.plot import plot_returns
+    from cogym.learn.clone import clone_and_register
+    from cogym.registry import ModelRegistry
+
     console = console or Console()
     out.mkdir(parents=True, exist_ok=True)
+    datastore = HDF5Datastore(out / "trials")
+    registry = ModelRegistry(out / "models")
+    random = demo_spec("random", "random", seed=0)
+    expert = demo_spec("python:cogym.bots:CartPoleExpert", "expert", seed=0)
+    clone = demo_spec(f"sb3:{MODEL}@latest", "clone", seed=1_000_000)
+    (out / "expert.yaml").write_text(expert.to_yaml(), encoding="utf-8")
+    (out / "clone.yaml").write_text(clone.to_yaml(), encoding="utf-8")
     summaries: dict[str, RunSummary] = {}
-    players = {"random": "random", "expert": "python:cogym.bots:CartPoleExpert"}
-    console.print(f"[bold]cogym demo[/bold]: CartPole-v1 as trials, {trials} trials per actor, {workers} worker(s)")
-    with Orchestrator() as orchestrator:
-        for label, implementation in players.items():
-            spec = demo_spec(implementation, seed=1000)
-            (out / f"{label}.yaml").write_text(spec.to_yaml(), encoding="utf-8")
-            started = time.perf_counter()
-            results = orchestrator.run_many(spec, trials, workers=workers)
-            summaries[label] = RunSummary.of(results, time.perf_counter() - started)
-    table = Table(title="CartPole-v1, one actor swapped by one line of YAML", title_justify="left")
-    for column in ("player", "implementation", "trials", "mean return", "min", "max", "ticks", "trials/s"):
+    started = time.perf_counter()
+
+    console.print(
+        f"[bold]1.[/bold] CartPole-v1 as trials, recorded: {evaluation_trials} with a random actor, "
+        f"then {trials} with a scripted expert (one line of the spec changed)"
+    )
+    with Orchestrator(datastore=datastore) as orchestrator:
+        for role, spec, count in (("random", random, evaluation_trials), ("expert", expert, trials)):
+            t0 = time.perf_counter()
+            results = orchestrator.run_many(spec, count, workers=workers)
+            summaries[role] = RunSummary.of(results, time.perf_counter() - t0)
+
+    console.print(f"[bold]2.[/bold] behaviour cloning of the expert ({epochs} epochs at most)")
+    report = clone_and_register(
+        datastore,
+        "player",
+        MODEL,
+        registry,
+        {"tags": {"role": "expert"}},
+        evaluation_trials=0,
+        epochs=epochs,
+        on_epoch=lambda s: console.print(
+            f"   epoch {s.epoch:2d}  loss {s.train_loss:.4f}  validation {s.score_name} "
+            f"{s.validation_score:.3f}",
+            highlight=False,
+        ),
+    )
+    console.print(f"[bold]3.[/bold] registered as {report.ref}")
+
+    console.print(
+        f"[bold]4.[/bold] the clone plays {evaluation_trials} new trials as sb3:{MODEL}@latest, recorded"
+    )
+    with Orchestrator(datastore=datastore, registry=registry) as orchestrator:
+        t0 = time.perf_counter()
+        results = orchestrator.run_many(clone, evaluation_trials, workers=workers)
+        summaries["clone"] = RunSummary.of(results, time.perf_counter() - t0)
+    datastore.close()
+
+    plot = out / "returns.png"
+    reader = HDF5Datastore(out / "trials")
+    plot_returns(
+        reader.trials(tags={"demo": "cartpole"}),
+        plot,
+        actors=["player"],
+        title="CartPole trials in start order: random actor, scripted expert, then its clone",
+    )
+    files = [p for p in out.rglob("*") if p.is_file()]
+    table = Table(title="cogym demo: record, clone, register, play", title_justify="left")
+    for column in ("", "value"):
         table.add_column(column)
-    for label, summary in summaries.items():
-        returns = summary.actor("player")
-        table.add_row(
-            label,
-            players[label],
-            str(summary.trials),
-            f"{returns.mean:.1f}",
-            f"{returns.minimum:.0f}",
-            f"{returns.maximum:.0f}",
-            f"{summary.ticks:,}",
-            f"{summary.trials_per_second:.1f}",
-        )
+    table.add_row(
+        "random mean return", f"{summaries['random'].actor('player').mean:.1f} ({evaluation_trials} trials)"
+    )
+    table.add_row("expert mean return", f"{summaries['expert'].actor('player').mean:.1f} ({trials} trials)")
+    table.add_row(
+        "clone mean return", f"{summaries['clone'].actor('player').mean:.1f} ({evaluation_trials} new trials)"
+    )
+    table.add_row("ticks recorded", f"{sum(s.ticks for s in summaries.values()):,}")
+    table.add_row("files written", f"{len(files)} ({sum(p.stat().st_size for p in files) / 1e6:.1f} MB)")
+    table.add_row("time", f"{time.perf_counter() - started:.0f} s")
     console.print(table)
-    console.print(f"specs written to {out.resolve()} (run one with: cogym run {out / 'expert.yaml'} --trials 100)")
+    for line in (
+        f"datastore: {reader.path}   (cogym trials ls --datastore {reader.path})",
+        f"registry:  {registry.root}   (cogym models ls --registry {registry.root})",
+        f"plot:      {plot.resolve()}",
+    ):
+        console.print(line, highlight=False, soft_wrap=True)
     return summaries

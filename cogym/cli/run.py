@@ -1,9 +1,8 @@
-"""``cogym run`` and ``cogym demo``."""
+"""``cogym run``."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -160,15 +159,3 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.__exit__(*exc)
-
-
-@main.command()
-@click.option("--trials", default=20, show_default=True, type=click.IntRange(min=1), help="Trials per actor.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Processes running trials.")
-@click.option("--out", default="cogym-demo", show_default=True, type=click.Path(file_okay=False), help="Where files go.")
-def demo(trials: int, workers: int, out: str) -> None:
-    """Run the whole loop on an embedded default (CartPole), in about a minute."""
-    from cogym.demo import run_demo
-
-    run_demo(Path(out), trials=trials, workers=workers, console=console)
-

@@ -1,0 +1,115 @@
+"""``cogym bc``: clone an actor of recorded trials into the model registry, then evaluate it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from cogym.cli import console, errors, main
+from cogym.cli.trials import _DATASTORE, _filters
+
+
+@main.command()
+@_DATASTORE
+@click.option("--actor", "-a", required=True, help="The actor whose actions to clone.")
+@click.option("--model", "-m", "model_name", required=True, help="Registry name for the clone.")
+@click.option(
+    "--registry",
+    "-r",
+    required=True,
+    envvar="COGYM_REGISTRY",
+    help="Model registry (a directory or an fsspec URL; or set COGYM_REGISTRY).",
+)
+@click.option("--algo", default="ppo", show_default=True, type=click.Choice(["ppo", "a2c"]), help="SB3 algorithm of the policy.")
+@click.option("--epochs", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
+@click.option("--learning-rate", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--validation", default=0.1, show_default=True, type=click.FloatRange(0, 1, max_open=True), help="Share of trials held out.")
+@click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1), help="Epochs without improvement before stopping.")
+@click.option("--eval-trials", default=20, show_default=True, type=click.IntRange(min=0), help="New trials to evaluate the clone in (0: none).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Processes for the evaluation trials.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_filters
+def bc(
+    datastore_dir: str,
+    actor: str,
+    model_name: str,
+    registry: str,
+    algo: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    validation: float,
+    patience: int,
+    eval_trials: int,
+    workers: int,
+    seed: int,
+    quiet: bool,
+    filter: Any,
+) -> None:
+    """Clone ACTOR's recorded actions into an SB3 policy saved as MODEL in the registry."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cogym.cli.trials import _open
+    from cogym.learn.clone import clone_and_register
+
+    datastore = _open(datastore_dir)
+    progress = Progress(
+        TextColumn("[bold]epochs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("validation {task.fields[score]}"),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=quiet,
+    )
+    task = progress.add_task("epochs", total=epochs, loss="-", score="-")
+
+    def report(stats: Any) -> None:
+        if stats.epoch == 1:
+            progress.start()
+        progress.update(
+            task,
+            completed=stats.epoch,
+            loss=f"{stats.train_loss:.4f}",
+            score=f"{stats.score_name} {stats.validation_score:.3f}",
+        )
+
+    try:
+        result = clone_and_register(
+            datastore,
+            actor,
+            model_name,
+            registry,
+            filter,
+            evaluation_trials=eval_trials,
+            workers=workers,
+            on_epoch=report,
+            algo=algo,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            validation=validation,
+            patience=patience,
+            seed=seed,
+        )
+    finally:
+        progress.stop()
+    table = Table(title=f"behaviour cloning of {actor!r} from {datastore_dir}", title_justify="left")
+    for column in ("", "mean return", "trials", "rows"):
+        table.add_column(column, justify="right" if column else "left")
+    table.add_row("demonstrators", f"{result.demonstrator_return:.2f}", str(result.trials), f"{result.rows:,}")
+    if result.clone_return is not None:
+        table.add_row(f"clone ({result.ref})", f"{result.clone_return:.2f}", str(result.evaluation_trials), "")
+    console.print(table)
+    last = result.epochs[-1]
+    console.print(
+        f"saved {result.ref} in {registry} after {len(result.epochs)} epoch(s) "
+        f"(validation {last.score_name} {last.validation_score:.3f}) in {result.seconds:.1f} s",
+        soft_wrap=True,
+        highlight=False,
+    )

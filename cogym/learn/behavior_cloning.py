@@ -1,0 +1,285 @@
+"""Behaviour cloning: an SB3 policy trained by supervised learning on recorded trials.
+
+    >>> from cogym.learn import behavior_cloning
+    >>> # model = behavior_cloning("trials/", actor="player", tags={"who": "expert"}, epochs=30)
+    >>> # model.save("clone.zip"); model.set_env(env); model.learn(50_000)   # fine-tune with PPO
+
+The policy is an SB3 actor-critic policy (the one PPO and A2C train) chosen for the actor's
+spaces: ``MlpPolicy`` or ``MultiInputPolicy`` for Dict observations, with a categorical,
+multi-categorical, Bernoulli or Gaussian action head. Training minimises the negative
+log-likelihood of the recorded actions, on a shuffled split of the rows; a held-out share of
+the trials measures validation loss and accuracy (or mean squared error for continuous
+actions), and training stops early when the validation loss stops improving, keeping the best
+weights.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from cogym.errors import InputError, SpaceMismatchError
+
+__all__ = ["EpochStats", "behavior_cloning", "ALGORITHMS"]
+
+ALGORITHMS = ("ppo", "a2c")
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one epoch of cloning measured."""
+
+    epoch: int
+    train_loss: float
+    validation_loss: float
+    validation_score: float
+    """Accuracy of the policy's deterministic action (discrete actions), or its mean squared
+    error against the recorded action (continuous actions)."""
+    score_name: str
+    seconds: float
+    best: bool
+
+
+class _Spaces(gym.Env):
+    """An env that only carries spaces, so that an SB3 algorithm can be built without one."""
+
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space) -> None:
+        self.observation_space = observation_space
+        self.action_space = action_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # noqa: ANN201
+        raise RuntimeError("this env only carries spaces; give the model a real env with set_env()")
+
+    def step(self, action: Any):  # noqa: ANN201
+        raise RuntimeError("this env only carries spaces; give the model a real env with set_env()")
+
+
+def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space, actor: str) -> None:
+    supported = (spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)
+    if not isinstance(action_space, supported):
+        raise SpaceMismatchError(
+            f"actor {actor!r} acts in {action_space}; SB3 policies need Discrete, Box, "
+            "MultiDiscrete or MultiBinary actions"
+        )
+    starts = getattr(action_space, "start", 0)
+    if np.any(np.asarray(starts) != 0):
+        raise SpaceMismatchError(
+            f"actor {actor!r} acts in {action_space}, which starts at {starts}; SB3 policies "
+            "only produce actions starting at 0"
+        )
+    if isinstance(observation_space, spaces.Tuple) or (
+        isinstance(observation_space, spaces.Dict)
+        and any(isinstance(s, (spaces.Dict, spaces.Tuple)) for s in observation_space.spaces.values())
+    ):
+        raise SpaceMismatchError(
+            f"actor {actor!r} observes {observation_space}; SB3 policies take Box, Discrete, "
+            "MultiDiscrete, MultiBinary or a flat Dict of those"
+        )
+
+
+def _split(trial_count: int, validation: float, seed: int | None) -> np.ndarray:
+    """Which trials are held out (a boolean per trial)."""
+    held = np.zeros(trial_count, dtype=bool)
+    if validation <= 0 or trial_count < 2:
+        return held
+    count = max(1, int(round(validation * trial_count)))
+    count = min(count, trial_count - 1)
+    order = np.random.default_rng(seed).permutation(trial_count)
+    held[order[:count]] = True
+    return held
+
+
+def _rows(offsets: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    return np.concatenate(
+        [np.arange(offsets[k], offsets[k + 1]) for k in np.flatnonzero(chosen)]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+
+
+def _take(observations: Any, index: Any) -> Any:
+    if isinstance(observations, dict):
+        return {k: _take(v, index) for k, v in observations.items()}
+    return observations[index]
+
+
+def behavior_cloning(
+    datastore: Any,
+    actor: str,
+    filter: Any = None,
+    *,
+    algo: str = "ppo",
+    epochs: int = 30,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    validation: float = 0.1,
+    patience: int = 5,
+    entropy_weight: float = 1e-3,
+    policy_kwargs: Mapping[str, Any] | None = None,
+    seed: int | None = 0,
+    device: str = "cpu",
+    on_epoch: Callable[[EpochStats], None] | None = None,
+    **criteria: Any,
+) -> Any:
+    """Train an SB3 ``algo`` model to act as ``actor`` did in the recorded trials.
+
+    ``datastore`` is an :class:`~cogym.datastore.HDF5Datastore` or its directory; ``filter``
+    and ``criteria`` choose trials as in :meth:`HDF5Datastore.trials` (tags, returns,
+    implementation, ...). ``on_epoch`` receives an :class:`EpochStats` after every epoch.
+    Returns the SB3 model (with ``model.cogym_trial_ids`` naming the trials it learnt from);
+    give it an env with ``set_env`` to fine-tune it with ``learn``.
+    """
+    if algo.lower() not in ALGORITHMS:
+        raise InputError(f"algo {algo!r} is not supported for cloning; use one of {', '.join(ALGORITHMS)}")
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("patience", patience, 1)):
+        if not isinstance(value, int) or value < low:
+            raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not 0 <= validation < 1:
+        raise InputError(f"validation must be a share in [0, 1), got {validation!r}")
+
+    from cogym.datastore import HDF5Datastore
+
+    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
+    data = store.arrays(actor, ("observations", "actions"), filter, **criteria)
+    if data.rows == 0:
+        raise InputError(
+            f"no recorded rows for actor {actor!r} in {store.path} with filter "
+            f"{filter or criteria or '(none)'}; check the filter with `cogym trials ls`"
+        )
+    observation_space, action_space = data.observation_space, data.action_space
+    _check_spaces(observation_space, action_space, actor)
+
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small networks and batches: one thread is fastest, and fair to others
+    try:
+        return _train(
+            torch, store, data, actor, algo, epochs, batch_size, learning_rate, validation,
+            patience, entropy_weight, policy_kwargs, seed, device, on_epoch,
+        )
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(  # noqa: PLR0913
+    torch: Any,
+    store: Any,
+    data: Any,
+    actor: str,
+    algo: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    validation: float,
+    patience: int,
+    entropy_weight: float,
+    policy_kwargs: Mapping[str, Any] | None,
+    seed: int | None,
+    device: str,
+    on_epoch: Callable[[EpochStats], None] | None,
+) -> Any:
+    from stable_baselines3 import A2C, PPO
+    from stable_baselines3.common.utils import obs_as_tensor, set_random_seed
+
+    observation_space, action_space = data.observation_space, data.action_space
+    if seed is not None:
+        set_random_seed(seed)
+    policy = "MultiInputPolicy" if isinstance(observation_space, spaces.Dict) else "MlpPolicy"
+    cls = {"ppo": PPO, "a2c": A2C}[algo.lower()]
+    model = cls(
+        policy,
+        _Spaces(observation_space, action_space),
+        policy_kwargs=dict(policy_kwargs or {}),
+        learning_rate=learning_rate,
+        seed=seed,
+        device=device,
+        verbose=0,
+    )
+    net = model.policy
+    held = _split(len(data.trial_ids), validation, seed)
+    train_rows = _rows(data.offsets, ~held)
+    val_rows = _rows(data.offsets, held)
+
+    observations = obs_as_tensor(data["observations"], net.device)
+    actions = torch.as_tensor(np.asarray(data["actions"]), device=net.device)
+    if isinstance(action_space, spaces.Box):
+        actions = actions.float()
+    else:
+        actions = actions.long()
+    train_index = torch.as_tensor(train_rows, device=net.device)
+    val_index = torch.as_tensor(val_rows, device=net.device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    generator = torch.Generator().manual_seed(seed if seed is not None else int(time.time()))
+    discrete = not isinstance(action_space, spaces.Box)
+
+    def loss_of(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        obs = _take(observations, index)
+        _, log_prob, entropy = net.evaluate_actions(obs, actions[index])
+        entropy_term = entropy.mean() if entropy is not None else torch.zeros((), device=net.device)
+        return -log_prob.mean() - entropy_weight * entropy_term, obs
+
+    def validate() -> tuple[float, float]:
+        if len(val_rows) == 0:
+            return math.nan, math.nan
+        net.set_training_mode(False)
+        with torch.no_grad():
+            loss, obs = loss_of(val_index)
+            predicted = net.get_distribution(obs).get_actions(deterministic=True)
+            target = actions[val_index]
+            if discrete:
+                score = (predicted.reshape(target.shape) == target).float().mean().item()
+            else:
+                low = torch.as_tensor(action_space.low, device=net.device)
+                high = torch.as_tensor(action_space.high, device=net.device)
+                clipped = torch.clamp(predicted.reshape(target.shape), low, high)
+                score = ((clipped - target) ** 2).mean().item()
+        return loss.item(), score
+
+    best_loss, best_state, waited = math.inf, None, 0
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        net.set_training_mode(True)
+        order = train_index[torch.randperm(len(train_index), generator=generator).to(net.device)]
+        total, batches = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            loss, _ = loss_of(order[start : start + batch_size])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            batches += 1
+        val_loss, score = validate()
+        judged = val_loss if len(val_rows) else total / max(1, batches)
+        improved = judged < best_loss - 1e-6
+        if improved:
+            best_loss, waited = judged, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            waited += 1
+        if on_epoch is not None:
+            on_epoch(
+                EpochStats(
+                    epoch=epoch,
+                    train_loss=total / max(1, batches),
+                    validation_loss=val_loss,
+                    validation_score=score,
+                    score_name="accuracy" if discrete else "mse",
+                    seconds=time.perf_counter() - started,
+                    best=improved,
+                )
+            )
+        if waited >= patience:
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.set_training_mode(False)
+    model.cogym_trial_ids = tuple(data.trial_ids)
+    return model
