@@ -1,6 +1,7 @@
 """Where implementations are found by name, as Gymnasium's registry finds envs.
 
-Built in: actors ``random``, ``external``, ``sb3:<model>``, ``python:<module>:<factory>``;
+Built in: actors ``random``, ``external``, ``human`` (a person in a web page, see
+:mod:`cogym.web`), ``sb3:<model>``, ``python:<module>:<factory>``;
 environments ``gym:<env id>``, ``pettingzoo:<module>:<env function>``,
 ``python:<module>:<factory>``. Other packages add names with :func:`register_actor` /
 :func:`register_environment`, or without any import through entry points in the groups
@@ -361,10 +362,18 @@ def _random_actor(actor_class: ActorClass) -> RandomActor:
     return RandomActor(actor_class.action_space)
 
 
+def _human_actor(actor_class: ActorClass, **config: Any) -> Any:
+    """``human``: a person acting or watching through a web page (the ``web`` extra)."""
+    from cogym.web.actor import HumanActor
+
+    return HumanActor(actor_class, **config)
+
+
 directory = Directory()
 """The directory that trials resolve implementations in."""
 
 directory.register_actor("random", _random_actor)
+directory.register_actor("human", _human_actor)
 directory.register_actor_scheme("python", _python_actor)
 directory.register_actor_scheme("sb3", _sb3_actor, pin=_sb3_pin)
 directory.register_environment_scheme("gym", _gym_environment)

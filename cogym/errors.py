@@ -176,3 +176,22 @@ class TrialNotFoundError(InputError, LookupError):
 
 class UnrecordableSpaceError(InputError):
     """An actor's observation or action space has no fixed-shape array form to record."""
+
+
+# -- the human actor's web page -------------------------------------------------------------
+
+
+class WebError(CogymError):
+    """The human actor's web server could not do what was asked (base of the web errors)."""
+
+
+class RemoteBindError(WebError, InputError):
+    """The web server was asked to listen beyond this machine without ``allow_remote``."""
+
+
+class PageMessageError(WebError, ValueError):
+    """A message from a human actor's page is malformed; it is refused and shown on the page."""
+
+
+class PageTimeoutError(WebError, TimeoutError):
+    """Nobody opened (or came back to) a human actor's page in the time its config allows."""

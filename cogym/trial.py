@@ -214,6 +214,15 @@ class TrialContext:
         """Record a JSON-serialisable note with this tick (for instance who chose the action)."""
         self._trial._annotate(self.name, note)
 
+    def render(self) -> Any:
+        """The environment's frame of the state being observed (an RGB array), or ``None``."""
+        return self._trial.environment.render()
+
+    def terminate(self, reason: str) -> None:
+        """End the trial as ``terminated`` once the tick being played is over."""
+        if not self._trial.done and self._trial._stop is None:
+            self._trial._stop = (TrialState.TERMINATED, reason)
+
     def __repr__(self) -> str:
         return f"TrialContext(trial={self.trial_id!r}, name={self.name!r}, tick={self.tick})"
 

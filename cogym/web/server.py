@@ -1,0 +1,412 @@
+"""The web server of human actors: Starlette on uvicorn, in a thread beside the trials.
+
+One server serves the pages of every human actor of a process that asks for the same host and
+port; each actor has its own channel, URL and token::
+
+    http://127.0.0.1:PORT/play/<channel>?token=<token>      the page
+    http://127.0.0.1:PORT/static/<file>?token=<token>        its script and style
+    ws://127.0.0.1:PORT/ws/<channel>?token=<token>           its socket
+
+A request without the right token is refused (HTTP 403, or the socket closed with 1008). The
+server listens on 127.0.0.1 unless it is given another host *and* ``allow_remote=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import ipaddress
+import json
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from importlib import resources
+from typing import Any
+
+from gymnasium import spaces
+
+from cogym.errors import MissingExtraError, PageMessageError, RemoteBindError, WebError
+from cogym.web.channel import HumanChannel
+from cogym.web.protocol import MAX_MESSAGE_BYTES, parse_page_message
+
+try:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise MissingExtraError("the human actor's web server", "web", exc.name or "starlette") from exc
+
+__all__ = ["WebServer", "PageConnection", "shared_server", "wait_for_channel", "channels"]
+
+ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+REFUSED = "refused: this page needs the token of the URL that cogym printed (…?token=…)"
+SOCKET_LIMIT = 64 * 1024
+"""Messages above this size close the socket; those between the protocol limit and this one are
+refused with an error shown on the page."""
+
+_servers: dict[tuple[str, int], WebServer] = {}
+_servers_lock = threading.Lock()
+_channels_changed = threading.Condition()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class PageConnection:
+    """One open socket to a page; other threads offer it messages, its task sends them.
+
+    Frames are coalesced: a page that cannot keep up gets the newest frame, not a backlog.
+    """
+
+    def __init__(self, websocket: WebSocket, loop: asyncio.AbstractEventLoop) -> None:
+        self.websocket = websocket
+        self._loop = loop
+        self._texts: deque[str] = deque()
+        self._frame: bytes | None = None
+        self._wake = asyncio.Event()
+        self._closing = False
+
+    def offer_text(self, text: str) -> None:
+        self._call(self._add_text, text)
+
+    def offer_frame(self, data: bytes) -> None:
+        self._call(self._set_frame, data)
+
+    def close(self) -> None:
+        self._call(self._close)
+
+    def _call(self, fn: Any, *args: Any) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            self._loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            # the loop closed between the check and the call: the page is gone anyway
+            return
+
+    def _add_text(self, text: str) -> None:
+        self._texts.append(text)
+        self._wake.set()
+
+    def _set_frame(self, data: bytes) -> None:
+        self._frame = data
+        self._wake.set()
+
+    def _close(self) -> None:
+        self._closing = True
+        self._wake.set()
+
+    async def pump(self) -> None:
+        """Send what is offered, in order (texts first, then the newest frame)."""
+        websocket = self.websocket
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._texts:
+                await websocket.send_text(self._texts.popleft())
+            if self._frame is not None:
+                data, self._frame = self._frame, None
+                await websocket.send_bytes(data)
+            if self._closing:
+                await websocket.close(code=1000)
+                return
+
+
+class WebServer:
+    """Serves human actors' pages on ``host``:``port`` (0: a free port) from a background thread.
+
+    Most code never builds one: :class:`~cogym.web.HumanActor` uses :func:`shared_server`.
+
+    >>> server = WebServer()                      # doctest: +SKIP
+    >>> channel = server.open_channel("player", spaces.Discrete(2))  # doctest: +SKIP
+    >>> channel.url                               # doctest: +SKIP
+    'http://127.0.0.1:39211/play/player?token=...'
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        allow_remote: bool = False,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        if not _is_loopback(host) and not allow_remote:
+            raise RemoteBindError(
+                f"refusing to serve human actors' pages on {host!r}: anyone who can reach it and "
+                "learns a page's URL could act in your trials. Use 127.0.0.1, or pass "
+                "allow_remote=True (config 'allow_remote: true', or --allow-remote) to mean it"
+            )
+        self.host = host
+        self.allow_remote = allow_remote
+        self.max_message_bytes = max_message_bytes
+        self._channels: dict[str, HumanChannel] = {}
+        self._lock = threading.Lock()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise WebError(
+                f"cannot serve human actors' pages on {host}:{port} ({exc.strerror or exc}); "
+                "choose another port, or port 0 for any free one"
+            ) from None
+        sock.listen(64)
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._start()
+
+    # -- addresses -----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = socket.gethostname()
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def __repr__(self) -> str:
+        return f"WebServer({self.base_url}, {len(self._channels)} page(s))"
+
+    # -- channels ------------------------------------------------------------------------------
+
+    def open_channel(self, actor: str, action_space: spaces.Space | None) -> HumanChannel:
+        """A new page for ``actor``, at ``/play/<actor>`` (``<actor>-2``... if that is taken)."""
+        with self._lock:
+            channel_id = actor
+            n = 1
+            while channel_id in self._channels:
+                n += 1
+                channel_id = f"{actor}-{n}"
+            channel = HumanChannel(self, channel_id, actor, action_space)
+            self._channels[channel_id] = channel
+        with _channels_changed:
+            _channels_changed.notify_all()
+        return channel
+
+    def close_channel(self, channel: HumanChannel) -> None:
+        with self._lock:
+            if self._channels.get(channel.id) is channel:
+                del self._channels[channel.id]
+
+    def channels(self) -> list[HumanChannel]:
+        with self._lock:
+            return list(self._channels.values())
+
+    def _authorised(self, channel_id: str, token: str | None) -> HumanChannel | None:
+        if not token:
+            return None
+        with self._lock:
+            channel = self._channels.get(channel_id)
+        if channel is None or channel.closed:
+            # compare anyway, so that timing says nothing about which channels exist
+            secrets.compare_digest(token.encode(), b"-" * len(token.encode()))
+            return None
+        return channel if secrets.compare_digest(token.encode(), channel.token.encode()) else None
+
+    def _any_token(self, token: str | None) -> bool:
+        if not token:
+            return False
+        found = False
+        for channel in self.channels():
+            found |= secrets.compare_digest(token.encode(), channel.token.encode())
+        return found
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/play/{channel}", self._page),
+                Route("/static/{name}", self._asset),
+                WebSocketRoute("/ws/{channel}", self._socket_endpoint),
+            ]
+        )
+
+    async def _page(self, request: Request) -> Response:
+        token = request.query_params.get("token")
+        channel = self._authorised(request.path_params["channel"], token)
+        if channel is None:
+            return PlainTextResponse(REFUSED, status_code=403)
+        page = _asset_text("index.html")
+        for name, value in (
+            ("__TOKEN__", channel.token),
+            ("__CHANNEL__", channel.id),
+            ("__ACTOR__", channel.actor),
+        ):
+            page = page.replace(name, html.escape(value, quote=True))
+        return HTMLResponse(page, headers=self._headers(request))
+
+    async def _asset(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if not self._any_token(request.query_params.get("token")):
+            return PlainTextResponse(REFUSED, status_code=403)
+        if name not in ASSETS:
+            return PlainTextResponse("not found", status_code=404)
+        return Response(_asset_text(name), media_type=ASSETS[name], headers=self._headers(request))
+
+    def _headers(self, request: Request) -> dict[str, str]:
+        host = request.headers.get("host", "")
+        return {
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": (
+                f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+                f"connect-src ws://{host}; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'"
+            ),
+        }
+
+    # -- the socket ----------------------------------------------------------------------------
+
+    async def _socket_endpoint(self, websocket: WebSocket) -> None:
+        channel = self._authorised(websocket.path_params["channel"], websocket.query_params.get("token"))
+        origin = websocket.headers.get("origin")
+        host = websocket.headers.get("host", "")
+        if channel is None or (origin is not None and origin != f"http://{host}"):
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        connection = PageConnection(websocket, asyncio.get_running_loop())
+        pump = asyncio.create_task(connection.pump())
+        previous = channel.attach(connection)
+        if previous is not None:
+            previous.offer_text(json.dumps({"type": "replaced"}))
+            previous.close()
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                raw = message.get("text")
+                if raw is None:
+                    raw = message.get("bytes") or b""
+                try:
+                    channel.receive(parse_page_message(raw, self.max_message_bytes))
+                except PageMessageError as exc:
+                    connection.offer_text(json.dumps({"type": "error", "message": str(exc)}))
+        except WebSocketDisconnect:
+            pass  # the page went away; detaching below is all there is to do
+        finally:
+            channel.detach(connection)
+            pump.cancel()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        config = uvicorn.Config(
+            self._app(),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws_max_size=SOCKET_LIMIT,
+            ws_ping_interval=5.0,
+            ws_ping_timeout=5.0,
+        )
+        self._server = uvicorn.Server(config)
+        ready = threading.Event()
+
+        async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
+            ready.set()
+            await self._server.serve(sockets=[self._socket])
+
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(serve(),), name=f"cogym-web-{self.port}", daemon=True
+        )
+        self._thread.start()
+        ready.wait(10)
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise WebError(f"the web server on {self.host}:{self.port} did not start")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        """Close every page and stop serving."""
+        for channel in self.channels():
+            channel.close()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(5)
+        self._socket.close()
+        with _servers_lock:
+            for key, server in list(_servers.items()):
+                if server is self:
+                    del _servers[key]
+
+
+def _asset_text(name: str) -> str:
+    return resources.files("cogym.web").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def shared_server(host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False) -> WebServer:
+    """The process's server on ``host``:``port``, started on first use (port 0: any free port,
+    the same one for every caller that asks for 0)."""
+    with _servers_lock:
+        server = _servers.get((host, port))
+        if server is None or server._thread is None or not server._thread.is_alive():
+            server = WebServer(host, port, allow_remote=allow_remote)
+            _servers[(host, port)] = server
+            if port == 0:
+                _servers[(host, server.port)] = server
+        elif allow_remote and not server.allow_remote:
+            server.allow_remote = True
+        return server
+
+
+def channels(actor: str | None = None) -> list[HumanChannel]:
+    """The open human-actor pages of this process (of one actor, if named)."""
+    with _servers_lock:
+        servers = list(dict.fromkeys(_servers.values()))
+    found = [c for s in servers for c in s.channels()]
+    return [c for c in found if actor is None or c.actor == actor]
+
+
+def wait_for_channel(actor: str, timeout: float = 30.0) -> HumanChannel:
+    """The page of human actor ``actor`` once it exists (for scripts that open the page).
+
+    Raises :class:`~cogym.errors.PageTimeoutError` after ``timeout`` seconds.
+    """
+    from cogym.errors import PageTimeoutError
+
+    end = time.monotonic() + timeout
+    with _channels_changed:
+        while True:
+            found = channels(actor)
+            if found:
+                return found[-1]
+            left = end - time.monotonic()
+            if left <= 0:
+                raise PageTimeoutError(
+                    f"no human actor named {actor!r} opened a page within {timeout} s "
+                    f"(open pages: {[c.actor for c in channels()] or 'none'})"
+                )
+            _channels_changed.wait(min(left, 0.25))
+
+
+def print_url(channel: HumanChannel, what: str) -> None:
+    """Tell the person where to go (on stderr, so that stdout stays the command's output)."""
+    print(f"cogym: {what}: open {channel.url}", file=sys.stderr, flush=True)
