@@ -13,9 +13,9 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, datastore, registry
+from bench import core, datastore, learn, registry
 
-SUITES = {**core.BENCHMARKS, **registry.BENCHMARKS, **datastore.BENCHMARKS}
+SUITES = {**core.BENCHMARKS, **registry.BENCHMARKS, **datastore.BENCHMARKS, **learn.BENCHMARKS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -210,7 +210,7 @@ def _train(  # noqa: PLR0913
 
     observations = obs_as_tensor(data["observations"], net.device)
     actions = torch.as_tensor(np.asarray(data["actions"]), device=net.device)
-    if isinstance(action_space, spaces.Box):
+    if isinstance(action_space, (spaces.Box, spaces.MultiBinary)):
         actions = actions.float()
     else:
         actions = actions.long()
@@ -220,19 +220,21 @@ def _train(  # noqa: PLR0913
     generator = torch.Generator().manual_seed(seed if seed is not None else int(time.time()))
     discrete = not isinstance(action_space, spaces.Box)
 
-    def loss_of(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        obs = _take(observations, index)
-        _, log_prob, entropy = net.evaluate_actions(obs, actions[index])
+    def loss_of(index: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        # the action distribution only: the value head plays no part in cloning
+        distribution = net.get_distribution(_take(observations, index))
+        log_prob = distribution.log_prob(actions[index])
+        entropy = distribution.entropy()
         entropy_term = entropy.mean() if entropy is not None else torch.zeros((), device=net.device)
-        return -log_prob.mean() - entropy_weight * entropy_term, obs
+        return -log_prob.mean() - entropy_weight * entropy_term, distribution
 
     def validate() -> tuple[float, float]:
         if len(val_rows) == 0:
             return math.nan, math.nan
         net.set_training_mode(False)
         with torch.no_grad():
-            loss, obs = loss_of(val_index)
-            predicted = net.get_distribution(obs).get_actions(deterministic=True)
+            loss, distribution = loss_of(val_index)
+            predicted = distribution.get_actions(deterministic=True)
             target = actions[val_index]
             if discrete:
                 score = (predicted.reshape(target.shape) == target).float().mean().item()
