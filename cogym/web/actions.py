@@ -29,17 +29,22 @@ from cogym.errors import PageMessageError
 
 __all__ = [
     "KeyBinding",
-    "decode_action",
-    "to_json",
-    "default_noop",
-    "default_bindings",
+    "action_allowed",
+    "action_mask",
     "bindings_from_config",
+    "decode_action",
+    "default_bindings",
+    "default_noop",
+    "observation_view",
+    "to_json",
 ]
 
 SMALL_DISCRETE = 10
 """Discrete spaces up to this size get digit keys by default."""
 SMALL_BOX = 2
 """Box spaces with up to this many dimensions get arrow keys by default."""
+OBSERVATION_LIMIT = 256
+"""Observations with more numbers than this are summarised on the page, not listed."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,8 @@ def _decode(space: spaces.Space, value: Any, where: str) -> Any:
         return int(value)
     if isinstance(space, spaces.Box):
         array = _numbers(value, space.shape, where, space)
-        if space.dtype.kind in "iu":
-            if not np.all(array == np.round(array)):
-                raise PageMessageError(f"{where} must hold integers for the action space {space}")
+        if space.dtype.kind in "iu" and not np.all(array == np.round(array)):
+            raise PageMessageError(f"{where} must hold integers for the action space {space}")
         return array.astype(space.dtype)
     if isinstance(space, spaces.MultiDiscrete):
         array = _numbers(value, space.shape, where, space)
@@ -275,3 +279,41 @@ def bindings_from_config(space: spaces.Space, keys: Mapping[str, Any]) -> list[K
         action = to_json(action)
         bindings.append(KeyBinding(key, action, str(label) if label is not None else _shown(action)))
     return bindings
+
+
+# -- observations: masks and what the page shows -------------------------------------------
+
+
+def action_mask(observation: Any, space: spaces.Space) -> np.ndarray | None:
+    """The ``action_mask`` of a dict observation (PettingZoo's classic games), for a Discrete
+    action space; ``None`` if there is none."""
+    if isinstance(observation, dict) and "action_mask" in observation and isinstance(space, spaces.Discrete):
+        mask = np.asarray(observation["action_mask"]).astype(bool).reshape(-1)
+        if mask.shape == (int(space.n),) and mask.any():
+            return mask
+    return None
+
+
+def action_allowed(action: Any, mask: np.ndarray, space: spaces.Discrete) -> bool:
+    index = int(action) - int(space.start)
+    return bool(mask[index]) if 0 <= index < len(mask) else False
+
+
+def observation_view(observation: Any) -> Any:
+    """The observation as the page shows it: listed when small, summarised when large."""
+    size = _size(observation)
+    if size <= OBSERVATION_LIMIT:
+        return to_json(observation)
+    if isinstance(observation, np.ndarray):
+        return f"array of shape {list(observation.shape)} ({observation.dtype})"
+    return f"{type(observation).__name__} of {size} values"
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return int(value.size)
+    if isinstance(value, Mapping):
+        return sum(_size(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value)
+    return 1

@@ -23,30 +23,19 @@ from cogym.environment import ActorClass
 from cogym.errors import (
     ImplementationError,
     MessageError,
-    PageMessageError,
     PageTimeoutError,
 )
 from cogym.spaces import space_to_dict
 from cogym.trial import ENVIRONMENT, Message, Reward, TrialContext
-from cogym.web.actions import (
-    KeyBinding,
-    bindings_from_config,
-    decode_action,
-    default_bindings,
-    default_noop,
-    to_json,
-)
+from cogym.web.actions import KeyBinding, action_allowed, action_mask, observation_view, to_json
 from cogym.web.channel import HumanChannel, Press
-from cogym.web.config import HumanConfig
+from cogym.web.config import HumanConfig, build_agent, key_bindings, noop_action
 from cogym.web.protocol import pack_frame
 from cogym.web.room import TrialRoom, Window, join_room, leave_room
 from cogym.web.server import print_url, shared_server
+from cogym.web.waiting import wait_for_action, wait_through
 
 __all__ = ["HumanActor"]
-
-OBSERVATION_LIMIT = 256
-"""Observations with more numbers than this are summarised on the page, not listed."""
-
 
 class HumanActor:
     """A person acting (or watching) through a web page; the ``human`` implementation.
@@ -65,29 +54,10 @@ class HumanActor:
         self.config = HumanConfig.parse(config)
         self.actor_class = actor_class
         self.action_space = actor_class.action_space
-        acting = self.action_space is not None
-        if not acting and ({"agent", "keys", "noop", "on_timeout"} & self.config.model_fields_set):
-            raise ImplementationError(
-                f"human actor of class {actor_class.name!r} watches (it has no action space): "
-                "config keys agent, keys, noop and on_timeout apply only to actors that act"
-            )
-        if self.config.agent is not None:
-            if self.config.rate is None:
-                raise ImplementationError(
-                    "human actor in teacher mode (config.agent) needs a rate: the agent acts on "
-                    "every tick the person lets pass"
-                )
-            if "on_timeout" in self.config.model_fields_set:
-                raise ImplementationError(
-                    "human actor in teacher mode (config.agent): the agent acts whenever the "
-                    "person does not, so config.on_timeout does not apply; remove it"
-                )
-        self.bindings: list[KeyBinding] = []
-        self.noop: Any = None
-        if acting:
-            self.bindings = self._bindings()
-            self.noop = self._noop()
-        self.agent = self._agent() if self.config.agent is not None else None
+        self.config.check_for(actor_class)
+        self.bindings: list[KeyBinding] = key_bindings(self.config, actor_class)
+        self.agent = build_agent(self.config, actor_class)
+        self.noop: Any = noop_action(self.config, actor_class)
         self.server = shared_server(
             self.config.host, self.config.port, allow_remote=self.config.allow_remote
         )
@@ -125,48 +95,6 @@ class HumanActor:
     def url(self) -> str | None:
         """The page's URL (once the first trial has started)."""
         return None if self.channel is None else self.channel.url
-
-    def _bindings(self) -> list[KeyBinding]:
-        space = self.action_space
-        if self.config.keys is not None:
-            try:
-                return bindings_from_config(space, self.config.keys)
-            except PageMessageError as exc:
-                raise ImplementationError(f"human actor: {exc}") from None
-        bindings = default_bindings(space)
-        if not bindings:
-            raise ImplementationError(
-                f"human actor of class {self.actor_class.name!r}: no default keys for the action "
-                f"space {space}; give config.keys, e.g. {{ArrowLeft: <action>, ArrowRight: <action>}}"
-            )
-        return bindings
-
-    def _noop(self) -> Any:
-        raw = self.config.noop if self.config.noop is not None else default_noop(self.action_space)
-        if raw is None:
-            if self.agent is None and self.config.agent is None:
-                raise ImplementationError(
-                    f"human actor of class {self.actor_class.name!r}: there is no default no-op "
-                    f"action for the action space {self.action_space}; give config.noop"
-                )
-            return None
-        try:
-            return decode_action(self.action_space, to_json(raw), "config.noop")
-        except PageMessageError as exc:
-            raise ImplementationError(f"human actor: {exc}") from None
-
-    def _agent(self) -> Any:
-        from cogym.directory import directory
-
-        registry = None
-        if self.config.registry is not None:
-            from cogym.registry import ModelRegistry
-
-            registry = ModelRegistry(self.config.registry)
-        built = directory.make_actor(
-            self.config.agent, self.actor_class, self.config.agent_config, registry=registry
-        )
-        return built.actor
 
     # -- the actor protocol ------------------------------------------------------------------------
 
@@ -213,12 +141,13 @@ class HumanActor:
         room = self._room
         assert room is not None  # set by reset, which the trial calls before any act
         acting = self.action_space is not None
-        mask = _action_mask(observation, self.action_space) if acting else None
+        mask = action_mask(observation, self.action_space) if acting else None
         turn = self._turn(observation, mask) if acting else None
         window, shown = room.begin(tick, self, turn)
         self._ticks = tick + 1
         if not acting:
-            self._watch(window)
+            channel = self._require_channel()
+            wait_through(channel, window, self._deliver_feedback, self._page_gone, lambda: self._reopen(tick))
             return None
         if not shown:
             self._require_channel().send({"type": "turn", "tick": tick, **turn})
@@ -322,7 +251,7 @@ class HumanActor:
 
     @staticmethod
     def _turn(observation: Any, mask: np.ndarray | None) -> dict[str, Any]:
-        turn: dict[str, Any] = {"observation": _observation_view(observation)}
+        turn: dict[str, Any] = {"observation": observation_view(observation)}
         if mask is not None:
             turn["mask"] = mask.astype(int).tolist()
         return turn
@@ -332,85 +261,49 @@ class HumanActor:
     def _decide(
         self, window: Window, mask: np.ndarray | None, agent_action: Any
     ) -> tuple[Any, Any, dict[str, Any], Press | None]:
-        channel = self.channel
-        assert channel is not None and self.context is not None
+        channel = self._require_channel()
         tick = window.tick
         previous = self._previous_turn
-        refused: list[str] = []
 
-        def accept(press: Press) -> bool:
+        def accept(press: Press) -> str | None:
             if previous is not None and previous < tick - 1 and press.seen_tick <= previous:
-                return False  # chosen before the other players moved: stale
-            if mask is not None and not _allowed(press.action, mask, self.action_space):
-                refused.append(f"action {press.raw!r} is not allowed on tick {tick} (masked out)")
-                return False
-            return True
+                return ""  # chosen before the other players moved: stale
+            if mask is not None and not action_allowed(press.action, mask, self.action_space):
+                return f"action {press.raw!r} is not allowed on tick {tick} (masked out)"
+            return None
 
-        paused_at: float | None = None
-        while True:
-            reopen = False
-            with channel.condition:
-                now = time.monotonic()
-                if channel.closed:
-                    return self._fallback(tick, mask, agent_action, "closed")
-                if not channel.connected:
-                    if paused_at is None:
-                        paused_at = now
-                    ended = self._page_gone(now - paused_at)
-                    if ended:
-                        return self._fallback(tick, mask, agent_action, "disconnected")
-                    channel.wait(1.0)
-                    continue
-                if paused_at is not None:
-                    paused_at = None
-                    reopen = True
-                elif now >= window.opens:
-                    press = channel.take_press(accept)
-                    if press is None and channel.held is not None and accept(channel.held):
-                        held = channel.held
-                        note: dict[str, Any] = {"by": "human", "held": True}
-                        return held.action, held.raw, note, held
-                    if press is not None:
-                        note = {"by": "human"}
-                        late = now - (window.opens + self.period)
-                        if self.waits_for_person and self.period and late > 0:
-                            note["late_ms"] = round(late * 1000.0)
-                        return press.action, press.raw, note, press
-                    if now >= window.closes:
-                        return self._fallback(tick, mask, agent_action, "timeout")
-                    if not refused:
-                        channel.wait(window.closes - now)
-                else:
-                    channel.wait(window.opens - now)
-            for text in refused:
-                channel.send({"type": "error", "message": text})
-            refused.clear()
-            if reopen:
-                assert self._room is not None
-                window = self._room.reopen(tick, self)
-
-    def _fallback(
-        self, tick: int, mask: np.ndarray | None, agent_action: Any, reason: str
-    ) -> tuple[Any, Any, dict[str, Any], None]:
+        outcome = wait_for_action(channel, window, accept, self._page_gone, lambda: self._reopen(tick))
+        press = outcome.press
+        if press is not None:
+            note: dict[str, Any] = {"by": "human"}
+            if outcome.held:
+                note["held"] = True
+            if outcome.late_ms is not None:
+                note["late_ms"] = outcome.late_ms
+            return press.action, press.raw, note, press
+        reason = outcome.reason or "timeout"
         if self.agent is not None:
-            note: dict[str, Any] = {"by": "agent"}
+            note = {"by": "agent"}
             if reason != "timeout":
                 note["reason"] = reason
             return agent_action, to_json(agent_action), note, None
-        policy = self.config.on_timeout
-        if policy == "repeat" and self._last_action is not None:
+        if self.config.on_timeout == "repeat" and self._last_action is not None:
             action, raw, by = self._last_action, self._last_raw, "repeat"
         else:
             action, raw, by = self.noop, to_json(self.noop), "noop"
-        if mask is not None and not _allowed(action, mask, self.action_space):
+        if mask is not None and not action_allowed(action, mask, self.action_space):
             first = int(np.flatnonzero(mask)[0]) + int(self.action_space.start)
             action, raw, by = first, first, "first_allowed"
         return action, raw, {"by": by, "reason": reason}, None
 
+    def _reopen(self, tick: int) -> Window:
+        if self._room is None:
+            raise ImplementationError("human actor: act() was called before reset(context)")
+        return self._room.reopen(tick, self)
+
     def _page_gone(self, paused_for: float) -> bool:
         """The page is not connected: whether the trial ends now (it is terminated if so)."""
-        context = self.context
-        assert context is not None
+        context = self._require_context()
         name = context.name
         if self.config.on_disconnect == "end":
             context.terminate(f"the page of human actor {name!r} was closed or lost its connection")
@@ -423,37 +316,6 @@ class HumanActor:
             )
             return True
         return False
-
-    def _watch(self, window: Window) -> None:
-        """An observer's tick: wait out the tick (paced), passing on the person's feedback."""
-        channel = self.channel
-        assert channel is not None
-        paused_at: float | None = None
-        while True:
-            self._deliver_feedback()
-            reopen = False
-            with channel.condition:
-                now = time.monotonic()
-                if channel.closed:
-                    return
-                if not channel.connected:
-                    if paused_at is None:
-                        paused_at = now
-                    if self._page_gone(now - paused_at):
-                        return
-                    channel.wait(1.0)
-                    continue
-                if paused_at is not None:
-                    paused_at = None
-                    reopen = True
-                elif now >= window.closes:
-                    break
-                elif not channel.feedback:
-                    channel.wait(window.closes - now)
-            if reopen:
-                assert self._room is not None
-                window = self._room.reopen(window.tick, self)
-        self._deliver_feedback()
 
     def _deliver_feedback(self) -> None:
         channel = self.channel
@@ -500,38 +362,3 @@ class HumanActor:
             "return": self._env_return,
             "feedback": self._feedback_received,
         }
-
-
-def _action_mask(observation: Any, space: Any) -> np.ndarray | None:
-    from gymnasium import spaces
-
-    if isinstance(observation, dict) and "action_mask" in observation and isinstance(space, spaces.Discrete):
-        mask = np.asarray(observation["action_mask"]).astype(bool).reshape(-1)
-        if mask.shape == (int(space.n),) and mask.any():
-            return mask
-    return None
-
-
-def _allowed(action: Any, mask: np.ndarray, space: Any) -> bool:
-    index = int(action) - int(space.start)
-    return bool(mask[index]) if 0 <= index < len(mask) else False
-
-
-def _observation_view(observation: Any) -> Any:
-    """The observation as the page shows it: listed when small, summarised when large."""
-    size = _size(observation)
-    if size <= OBSERVATION_LIMIT:
-        return to_json(observation)
-    if isinstance(observation, np.ndarray):
-        return f"array of shape {list(observation.shape)} ({observation.dtype})"
-    return f"{type(observation).__name__} of {size} values"
-
-
-def _size(value: Any) -> int:
-    if isinstance(value, np.ndarray):
-        return int(value.size)
-    if isinstance(value, dict):
-        return sum(_size(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return sum(_size(v) for v in value)
-    return 1

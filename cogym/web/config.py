@@ -15,9 +15,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cogym.errors import ImplementationError, suggest
+from cogym.environment import ActorClass
+from cogym.errors import ImplementationError, PageMessageError, suggest
+from cogym.web.actions import (
+    KeyBinding,
+    bindings_from_config,
+    decode_action,
+    default_bindings,
+    default_noop,
+    to_json,
+)
 
-__all__ = ["HumanConfig"]
+__all__ = ["HumanConfig", "build_agent", "key_bindings", "noop_action"]
 
 
 class HumanConfig(BaseModel):
@@ -80,3 +89,75 @@ class HumanConfig(BaseModel):
             raise ImplementationError(
                 "human actor: " + "; ".join(problems) + f". Known keys: {', '.join(cls.model_fields)}"
             ) from None
+
+    def check_for(self, actor_class: ActorClass) -> None:
+        """Raise :class:`~cogym.errors.ImplementationError` for keys that do not fit the role."""
+        if actor_class.action_space is None and {"agent", "keys", "noop", "on_timeout"} & self.model_fields_set:
+            raise ImplementationError(
+                f"human actor of class {actor_class.name!r} watches (it has no action space): "
+                "config keys agent, keys, noop and on_timeout apply only to actors that act"
+            )
+        if self.agent is not None:
+            if self.rate is None:
+                raise ImplementationError(
+                    "human actor in teacher mode (config.agent) needs a rate: the agent acts on "
+                    "every tick the person lets pass"
+                )
+            if "on_timeout" in self.model_fields_set:
+                raise ImplementationError(
+                    "human actor in teacher mode (config.agent): the agent acts whenever the "
+                    "person does not, so config.on_timeout does not apply; remove it"
+                )
+
+
+def key_bindings(config: HumanConfig, actor_class: ActorClass) -> list[KeyBinding]:
+    """The keys of the page: ``config.keys``, or the defaults of the action space."""
+    space = actor_class.action_space
+    if space is None:
+        return []
+    if config.keys is not None:
+        try:
+            return bindings_from_config(space, config.keys)
+        except PageMessageError as exc:
+            raise ImplementationError(f"human actor: {exc}") from None
+    bindings = default_bindings(space)
+    if not bindings:
+        raise ImplementationError(
+            f"human actor of class {actor_class.name!r}: no default keys for the action "
+            f"space {space}; give config.keys, e.g. {{ArrowLeft: <action>, ArrowRight: <action>}}"
+        )
+    return bindings
+
+
+def noop_action(config: HumanConfig, actor_class: ActorClass) -> Any:
+    """The no-op action (``config.noop`` or the space's default); ``None`` for a watcher, or a
+    teacher whose space has no default (its agent stands in)."""
+    space = actor_class.action_space
+    if space is None:
+        return None
+    raw = config.noop if config.noop is not None else default_noop(space)
+    if raw is None:
+        if config.agent is not None:
+            return None
+        raise ImplementationError(
+            f"human actor of class {actor_class.name!r}: there is no default no-op action for "
+            f"the action space {space}; give config.noop"
+        )
+    try:
+        return decode_action(space, to_json(raw), "config.noop")
+    except PageMessageError as exc:
+        raise ImplementationError(f"human actor: {exc}") from None
+
+
+def build_agent(config: HumanConfig, actor_class: ActorClass) -> Any:
+    """Teacher mode: the agent named by ``config.agent``, built as the directory builds actors."""
+    if config.agent is None:
+        return None
+    from cogym.directory import directory
+
+    registry = None
+    if config.registry is not None:
+        from cogym.registry import ModelRegistry
+
+        registry = ModelRegistry(config.registry)
+    return directory.make_actor(config.agent, actor_class, config.agent_config, registry=registry).actor

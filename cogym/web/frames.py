@@ -9,7 +9,7 @@ import numpy as np
 
 from cogym.errors import MissingExtraError
 
-__all__ = ["encode_frame", "FORMATS"]
+__all__ = ["FORMATS", "encode_frame"]
 
 FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
 

@@ -28,11 +28,11 @@ from cogym.errors import PageMessageError
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "PageAction",
-    "PageRelease",
     "PageFeedback",
     "PageMessage",
-    "parse_page_message",
+    "PageRelease",
     "pack_frame",
+    "parse_page_message",
     "unpack_frame",
 ]
 

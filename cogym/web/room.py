@@ -22,7 +22,7 @@ from cogym.web.frames import FORMATS, encode_frame
 if TYPE_CHECKING:
     from cogym.web.actor import HumanActor
 
-__all__ = ["Window", "TrialRoom", "join_room"]
+__all__ = ["TrialRoom", "Window", "join_room"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Window:
     tick: int
     opens: float
     closes: float
+    due: float
+    """When the tick is due by the rate (``closes`` unless the actor waits for the person)."""
 
 
 class TrialRoom:
@@ -92,13 +94,9 @@ class TrialRoom:
 
     @staticmethod
     def _window(tick: int, opens: float, caller: HumanActor) -> Window:
-        if caller.period <= 0:
-            closes = math.inf if caller.waits_for_person else opens
-        elif caller.waits_for_person:
-            closes = math.inf
-        else:
-            closes = opens + caller.period
-        return Window(tick, opens, closes)
+        due = opens + max(caller.period, 0.0)
+        closes = math.inf if caller.waits_for_person else due
+        return Window(tick, opens, closes, due)
 
     def _publish(
         self, tick: int, caller: HumanActor, turn: dict[str, Any] | None, stamp: float, opens_in: float

@@ -42,7 +42,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise MissingExtraError("the human actor's web server", "web", exc.name or "starlette") from exc
 
-__all__ = ["WebServer", "PageConnection", "shared_server", "wait_for_channel", "channels"]
+__all__ = ["PageConnection", "WebServer", "channels", "shared_server", "wait_for_channel"]
 
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
 REFUSED = "refused: this page needs the token of the URL that cogym printed (…?token=…)"

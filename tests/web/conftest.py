@@ -49,7 +49,7 @@ class Background:
             try:
                 for i in range(trials):
                     self.results.append(self.orchestrator.run(spec, index=i))
-            except BaseException as exc:  # reported by join(), in the test's thread
+            except BaseException as exc:  # noqa: BLE001  (re-raised by join(), in the test's thread)
                 self.error = exc
 
         self.thread = threading.Thread(target=play, daemon=True)

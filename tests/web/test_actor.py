@@ -10,7 +10,6 @@ import pytest
 
 from cogym import TrialSpec, TrialState
 from cogym.bots import CartPoleExpert
-from cogym.errors import ImplementationError
 from cogym.trial import Sample
 
 from .conftest import CARTPOLE, FAST, PROBE, PageClient
@@ -95,7 +94,7 @@ def test_wait_policy_waits_for_the_person_and_records_the_wait(background, page)
         client.act(1)
         client.wait_tick(expected)
     client.act(0)
-    [result] = run.join()
+    run.join()
     samples = run.datastore.trials[0].samples
     assert actions(samples) == [1, 1, 0]
     assert all(n["by"] == "human" for n in notes(samples))
@@ -110,7 +109,7 @@ def test_a_held_key_keeps_acting_until_released(background, page) -> None:
     start = client.tick
     client.wait_tick(start + 5)
     client.release("ArrowRight")
-    [result] = run.join()
+    run.join()
     samples = run.datastore.trials[0].samples
     held = [s.tick for s in samples if notes([s])[0].get("held")]
     assert len(held) >= 3
@@ -128,7 +127,7 @@ def test_teacher_mode_records_whose_action_was_applied(background, page) -> None
     client.act(0, held=True, key="ArrowLeft")
     client.wait_tick(client.tick + 4)
     client.release("ArrowLeft")
-    [result] = run.join()
+    run.join()
     samples = run.datastore.trials[0].samples
     expert = CartPoleExpert()
     by = [n["by"] for n in notes(samples)]

@@ -10,6 +10,7 @@ import pytest
 
 from cogym import TrialSpec, TrialState
 from cogym.bots import CartPoleExpert
+from cogym.datastore import HDF5Datastore
 
 from .conftest import CARTPOLE, FAST, PROBE
 
@@ -44,7 +45,9 @@ def wait_ticks(tab: Any, ticks: int) -> int:
     return tab.evaluate("window.cogym.observed")
 
 
-def test_a_person_plays_cartpole_with_keys_and_rewards_it_from_a_second_tab(background, browser_page) -> None:
+def test_a_person_plays_cartpole_with_keys_and_rewards_it_from_a_second_tab(
+    background, browser_page, datastore_dir
+) -> None:
     watcher = {
         "name": "watcher",
         "implementation": "human",
@@ -52,7 +55,8 @@ def test_a_person_plays_cartpole_with_keys_and_rewards_it_from_a_second_tab(back
         "config": {**FAST, "feedback_to": ["player"]},
     }
     player_config = {"rate": 20, "on_timeout": "wait"}
-    run = background(spec_with(CARTPOLE, player_config, watcher, max_ticks=25, seed=5))
+    spec = spec_with(CARTPOLE, player_config, watcher, max_ticks=25, seed=5)
+    run = background(spec, datastore=HDF5Datastore(datastore_dir))
     player = browser_page("player")
     coach = browser_page("watcher")
     wait_ticks(player, 0)
@@ -77,9 +81,12 @@ def test_a_person_plays_cartpole_with_keys_and_rewards_it_from_a_second_tab(back
     wait_until(player, "window.cogym.stats.received === 1")
 
     assert result.state is TrialState.ENDED
-    record = run.datastore.trials[0]
-    notes = [s.annotations["player"] for s in record.samples]
-    actions = [int(s.actions["player"]) for s in record.samples]
+    run.orchestrator.close()  # the datastore publishes what it recorded
+    stored = HDF5Datastore(datastore_dir).trial(result.trial_id)
+    samples = list(stored.samples())
+    assert len(samples) == result.ticks
+    notes = [s.annotations["player"] for s in samples]
+    actions = [int(s.actions["player"]) for s in samples]
     presses = [a for a, n in zip(actions, notes) if n["by"] == "human" and not n.get("held")]
     # what the keys sent, in order (the last press may have come as the trial ended)
     assert presses == pressed[: len(presses)] and len(presses) >= len(pressed) - 1
@@ -87,11 +94,9 @@ def test_a_person_plays_cartpole_with_keys_and_rewards_it_from_a_second_tab(back
         if note.get("held"):  # a key still down when the next tick began
             assert note["by"] == "human" and actions[i] == actions[i - 1]
     assert player.evaluate("window.cogym.stats.sent.map(s => s.action)") == pressed
-    assert set(n["by"] for n in notes) == {"human"}  # on_timeout wait: the trial waited for each
-    rewards = [r for s in record.samples for r in s.rewards_sent]
-    assert [(r.sender, r.receiver, r.value, r.confidence, r.tick) for r in rewards] == [
-        ("watcher", "player", 1.0, 0.5, sent_feedback["tick"])
-    ]
+    assert {n["by"] for n in notes} == {"human"}  # on_timeout wait: the trial waited for each
+    feedback = [(r.sender, r.receiver, r.value, r.confidence, r.tick) for r in stored.rewards_sent]
+    assert feedback == [("watcher", "player", 1.0, 0.5, sent_feedback["tick"])]
     # the page showed the frames, the tick, the return and the person's lag
     assert player.evaluate("window.cogym.stats.frame.length") >= 10
     assert player.evaluate("window.cogym.stats.action.length") >= len(presses) - 1
