@@ -52,6 +52,7 @@ def main() -> None:
 
 
 from cogym.cli import run as _run_commands  # noqa: E402,F401  (registers run)
+from cogym.cli import play as _play_commands  # noqa: E402,F401  (registers play)
 from cogym.cli import models as _models_commands  # noqa: E402,F401  (registers models)
 from cogym.cli import trials as _trials_commands  # noqa: E402,F401  (registers trials)
 from cogym.cli import bc as _bc_commands  # noqa: E402,F401  (registers bc)
