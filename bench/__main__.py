@@ -13,9 +13,15 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, datastore, learn, registry
+from bench import core, datastore, learn, registry, web
 
-SUITES = {**core.BENCHMARKS, **registry.BENCHMARKS, **datastore.BENCHMARKS, **learn.BENCHMARKS}
+SUITES = {
+    **core.BENCHMARKS,
+    **registry.BENCHMARKS,
+    **datastore.BENCHMARKS,
+    **learn.BENCHMARKS,
+    **web.BENCHMARKS,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
