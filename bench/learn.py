@@ -26,8 +26,10 @@ def _record(path: Path, trials: int) -> None:
         orchestrator.run_many(spec, trials, workers=2)
 
 
-def _plain_loop(observations: np.ndarray, actions: np.ndarray, epochs: int, batch_size: int) -> None:
-    """What one writes by hand: the same 64-64 tanh MLP, cross-entropy, Adam, shuffled minibatches."""
+def _plain_loop(
+    observations: np.ndarray, actions: np.ndarray, epochs: int, batch_size: int
+) -> None:
+    """What one writes by hand: the same 64-64 tanh MLP, cross-entropy, Adam, shuffled batches."""
     import torch
     from torch import nn
 
@@ -48,7 +50,7 @@ def _plain_loop(observations: np.ndarray, actions: np.ndarray, epochs: int, batc
 
 
 def behaviour_cloning(quick: bool) -> list[Figure]:
-    """BC wall time on 50 CartPole expert trials against a plain PyTorch loop (same epochs, batch)."""
+    """BC wall time on 50 CartPole expert trials against a plain PyTorch loop, same settings."""
     import torch
 
     from cogym.datastore import HDF5Datastore
@@ -76,13 +78,16 @@ def behaviour_cloning(quick: bool) -> list[Figure]:
 
         def cogym() -> float:
             with Stopwatch() as watch:
-                behavior_cloning(store, "player", epochs=epochs, batch_size=batch_size, patience=epochs)
+                behavior_cloning(
+                    store, "player", epochs=epochs, batch_size=batch_size, patience=epochs
+                )
             return watch.seconds
 
         base, ours = alternate(plain, cogym, rounds)
         figures.append(
             Figure(
-                f"BC wall time, 50 CartPole expert trials ({data.rows:,} rows), {epochs} epochs, batch {batch_size}",
+                f"BC wall time, 50 CartPole expert trials ({data.rows:,} rows), "
+                f"{epochs} epochs, batch {batch_size}",
                 "s",
                 "a plain PyTorch loop over the same arrays",
                 median(base),

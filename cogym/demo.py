@@ -1,4 +1,4 @@
-"""``cogym demo``: the whole loop on CartPole: record an expert, clone it, register, play the clone."""
+"""``cogym demo``: the whole loop on CartPole: record an expert, clone it, register, play."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ MODEL = "cartpole-bc"
 
 
 def demo_spec(implementation: str, role: str, seed: int) -> TrialSpec:
-    """CartPole-v1 with one actor, ``player``, played by ``implementation``, tagged with its role."""
+    """CartPole-v1 with one actor, ``player``, played by ``implementation``, tagged by role."""
     return TrialSpec.from_dict(
         {
             "environment": {"implementation": "gym:CartPole-v1"},
@@ -57,11 +57,14 @@ def run_demo(
     started = time.perf_counter()
 
     console.print(
-        f"[bold]1.[/bold] CartPole-v1 as trials, recorded: {evaluation_trials} with a random actor, "
-        f"then {trials} with a scripted expert (one line of the spec changed)"
+        f"[bold]1.[/bold] CartPole-v1 as trials, recorded: {evaluation_trials} with a random "
+        f"actor, then {trials} with a scripted expert (one line of the spec changed)"
     )
     with Orchestrator(datastore=datastore) as orchestrator:
-        for role, spec, count in (("random", random, evaluation_trials), ("expert", expert, trials)):
+        for role, spec, count in (
+            ("random", random, evaluation_trials),
+            ("expert", expert, trials),
+        ):
             t0 = time.perf_counter()
             results = orchestrator.run_many(spec, count, workers=workers)
             summaries[role] = RunSummary.of(results, time.perf_counter() - t0)
@@ -84,7 +87,8 @@ def run_demo(
     console.print(f"[bold]3.[/bold] registered as {report.ref}")
 
     console.print(
-        f"[bold]4.[/bold] the clone plays {evaluation_trials} new trials as sb3:{MODEL}@latest, recorded"
+        f"[bold]4.[/bold] the clone plays {evaluation_trials} new trials as "
+        f"sb3:{MODEL}@latest, recorded"
     )
     with Orchestrator(datastore=datastore, registry=registry) as orchestrator:
         t0 = time.perf_counter()
@@ -105,14 +109,20 @@ def run_demo(
     for column in ("", "value"):
         table.add_column(column)
     table.add_row(
-        "random mean return", f"{summaries['random'].actor('player').mean:.1f} ({evaluation_trials} trials)"
+        "random mean return",
+        f"{summaries['random'].actor('player').mean:.1f} ({evaluation_trials} trials)",
     )
-    table.add_row("expert mean return", f"{summaries['expert'].actor('player').mean:.1f} ({trials} trials)")
     table.add_row(
-        "clone mean return", f"{summaries['clone'].actor('player').mean:.1f} ({evaluation_trials} new trials)"
+        "expert mean return", f"{summaries['expert'].actor('player').mean:.1f} ({trials} trials)"
+    )
+    table.add_row(
+        "clone mean return",
+        f"{summaries['clone'].actor('player').mean:.1f} ({evaluation_trials} new trials)",
     )
     table.add_row("ticks recorded", f"{sum(s.ticks for s in summaries.values()):,}")
-    table.add_row("files written", f"{len(files)} ({sum(p.stat().st_size for p in files) / 1e6:.1f} MB)")
+    table.add_row(
+        "files written", f"{len(files)} ({sum(p.stat().st_size for p in files) / 1e6:.1f} MB)"
+    )
     table.add_row("time", f"{time.perf_counter() - started:.0f} s")
     console.print(table)
     for line in (

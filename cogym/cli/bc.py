@@ -22,14 +22,46 @@ from cogym.cli.trials import _DATASTORE, _filters
     envvar="COGYM_REGISTRY",
     help="Model registry (a directory or an fsspec URL; or set COGYM_REGISTRY).",
 )
-@click.option("--algo", default="ppo", show_default=True, type=click.Choice(["ppo", "a2c"]), help="SB3 algorithm of the policy.")
+@click.option(
+    "--algo",
+    default="ppo",
+    show_default=True,
+    type=click.Choice(["ppo", "a2c"]),
+    help="SB3 algorithm of the policy.",
+)
 @click.option("--epochs", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
-@click.option("--learning-rate", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--validation", default=0.1, show_default=True, type=click.FloatRange(0, 1, max_open=True), help="Share of trials held out.")
-@click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1), help="Epochs without improvement before stopping.")
-@click.option("--eval-trials", default=20, show_default=True, type=click.IntRange(min=0), help="New trials to evaluate the clone in (0: none).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Processes for the evaluation trials.")
+@click.option(
+    "--learning-rate", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True)
+)
+@click.option(
+    "--validation",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Share of trials held out.",
+)
+@click.option(
+    "--patience",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Epochs without improvement before stopping.",
+)
+@click.option(
+    "--eval-trials",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="New trials to evaluate the clone in (0: none).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes for the evaluation trials.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_filters
@@ -99,12 +131,18 @@ def bc(
         )
     finally:
         progress.stop()
-    table = Table(title=f"behaviour cloning of {actor!r} from {datastore_dir}", title_justify="left")
+    table = Table(
+        title=f"behaviour cloning of {actor!r} from {datastore_dir}", title_justify="left"
+    )
     for column in ("", "mean return", "trials", "rows"):
         table.add_column(column, justify="right" if column else "left")
-    table.add_row("demonstrators", f"{result.demonstrator_return:.2f}", str(result.trials), f"{result.rows:,}")
+    table.add_row(
+        "demonstrators", f"{result.demonstrator_return:.2f}", str(result.trials), f"{result.rows:,}"
+    )
     if result.clone_return is not None:
-        table.add_row(f"clone ({result.ref})", f"{result.clone_return:.2f}", str(result.evaluation_trials), "")
+        table.add_row(
+            f"clone ({result.ref})", f"{result.clone_return:.2f}", str(result.evaluation_trials), ""
+        )
     console.print(table)
     last = result.epochs[-1]
     console.print(

@@ -10,15 +10,50 @@ from cogym.cli import console, main
 
 
 @main.command()
-@click.option("--trials", default=50, show_default=True, type=click.IntRange(min=2), help="Expert trials to record.")
-@click.option("--eval-trials", default=20, show_default=True, type=click.IntRange(min=1), help="New trials for the clone.")
-@click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1), help="Cloning epochs at most.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Processes running trials.")
-@click.option("--out", default="cogym-demo", show_default=True, type=click.Path(file_okay=False), help="Where files go.")
+@click.option(
+    "--trials",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=2),
+    help="Expert trials to record.",
+)
+@click.option(
+    "--eval-trials",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="New trials for the clone.",
+)
+@click.option(
+    "--epochs",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Cloning epochs at most.",
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes running trials.",
+)
+@click.option(
+    "--out",
+    default="cogym-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where files go.",
+)
 def demo(trials: int, eval_trials: int, epochs: int, workers: int, out: str) -> None:
     """Record an expert on CartPole, clone it, register the clone, play it: about a minute."""
     from cogym.demo import run_demo
 
     run_demo(
-        Path(out), trials=trials, evaluation_trials=eval_trials, epochs=epochs, workers=workers, console=console
+        Path(out),
+        trials=trials,
+        evaluation_trials=eval_trials,
+        epochs=epochs,
+        workers=workers,
+        console=console,
     )

@@ -77,7 +77,9 @@ def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space, a
         )
     if isinstance(observation_space, spaces.Tuple) or (
         isinstance(observation_space, spaces.Dict)
-        and any(isinstance(s, (spaces.Dict, spaces.Tuple)) for s in observation_space.spaces.values())
+        and any(
+            isinstance(s, (spaces.Dict, spaces.Tuple)) for s in observation_space.spaces.values()
+        )
     ):
         raise SpaceMismatchError(
             f"actor {actor!r} observes {observation_space}; SB3 policies take Box, Discrete, "
@@ -121,7 +123,7 @@ def behavior_cloning(
     learning_rate: float = 1e-3,
     validation: float = 0.1,
     patience: int = 5,
-    entropy_weight: float = 1e-3,
+    entropy_weight: float = 0.0,
     policy_kwargs: Mapping[str, Any] | None = None,
     seed: int | None = 0,
     device: str = "cpu",
@@ -137,8 +139,14 @@ def behavior_cloning(
     give it an env with ``set_env`` to fine-tune it with ``learn``.
     """
     if algo.lower() not in ALGORITHMS:
-        raise InputError(f"algo {algo!r} is not supported for cloning; use one of {', '.join(ALGORITHMS)}")
-    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("patience", patience, 1)):
+        raise InputError(
+            f"algo {algo!r} is not supported for cloning; use one of {', '.join(ALGORITHMS)}"
+        )
+    for name, value, low in (
+        ("epochs", epochs, 1),
+        ("batch_size", batch_size, 1),
+        ("patience", patience, 1),
+    ):
         if not isinstance(value, int) or value < low:
             raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
     if not 0 <= validation < 1:
@@ -159,14 +167,33 @@ def behavior_cloning(
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small networks and batches: one thread is fastest, and fair to others
+    validating = torch.distributions.Distribution._validate_args
+    torch.set_num_threads(
+        1
+    )  # small networks and batches: one thread is fastest, and fair to others
+    # the recorded actions were checked against their space when recorded: skip torch's checks
+    torch.distributions.Distribution.set_default_validate_args(False)
     try:
         return _train(
-            torch, store, data, actor, algo, epochs, batch_size, learning_rate, validation,
-            patience, entropy_weight, policy_kwargs, seed, device, on_epoch,
+            torch,
+            store,
+            data,
+            actor,
+            algo,
+            epochs,
+            batch_size,
+            learning_rate,
+            validation,
+            patience,
+            entropy_weight,
+            policy_kwargs,
+            seed,
+            device,
+            on_epoch,
         )
     finally:
         torch.set_num_threads(threads)
+        torch.distributions.Distribution.set_default_validate_args(validating)
 
 
 def _train(  # noqa: PLR0913
@@ -216,25 +243,45 @@ def _train(  # noqa: PLR0913
         actions = actions.long()
     train_index = torch.as_tensor(train_rows, device=net.device)
     val_index = torch.as_tensor(val_rows, device=net.device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    value_parts = ("value_net", "mlp_extractor.value_net")
+    trained = [p for name, p in net.named_parameters() if not name.startswith(value_parts)]
+    optimizer = torch.optim.Adam(trained, lr=learning_rate)
     generator = torch.Generator().manual_seed(seed if seed is not None else int(time.time()))
     discrete = not isinstance(action_space, spaces.Box)
 
+    categorical = isinstance(action_space, spaces.Discrete)
+    cross_entropy = torch.nn.functional.cross_entropy
+
     def loss_of(index: torch.Tensor) -> tuple[torch.Tensor, Any]:
-        # the action distribution only: the value head plays no part in cloning
-        distribution = net.get_distribution(_take(observations, index))
-        log_prob = distribution.log_prob(actions[index])
-        entropy = distribution.entropy()
-        entropy_term = entropy.mean() if entropy is not None else torch.zeros((), device=net.device)
-        return -log_prob.mean() - entropy_weight * entropy_term, distribution
+        """Negative log-likelihood of the recorded actions (minus an entropy bonus if asked).
+
+        Only the action head runs: the value head plays no part in cloning. For a categorical
+        head that is the cross-entropy of its logits, computed without a distribution object.
+        """
+        obs = _take(observations, index)
+        if categorical:
+            features = net.extract_features(obs, net.pi_features_extractor)
+            logits = net.action_net(net.mlp_extractor.forward_actor(features))
+            loss = cross_entropy(logits, actions[index])
+            if entropy_weight:
+                log_p = torch.log_softmax(logits, dim=-1)
+                loss = loss + entropy_weight * (log_p.exp() * log_p).sum(-1).mean()
+            return loss, logits
+        distribution = net.get_distribution(obs)
+        loss = -distribution.log_prob(actions[index]).mean()
+        if entropy_weight:
+            entropy = distribution.entropy()
+            if entropy is not None:
+                loss = loss - entropy_weight * entropy.mean()
+        return loss, distribution
 
     def validate() -> tuple[float, float]:
         if len(val_rows) == 0:
             return math.nan, math.nan
         net.set_training_mode(False)
         with torch.no_grad():
-            loss, distribution = loss_of(val_index)
-            predicted = distribution.get_actions(deterministic=True)
+            loss, head = loss_of(val_index)
+            predicted = head.argmax(dim=-1) if categorical else head.get_actions(deterministic=True)
             target = actions[val_index]
             if discrete:
                 score = (predicted.reshape(target.shape) == target).float().mean().item()
@@ -250,14 +297,15 @@ def _train(  # noqa: PLR0913
         started = time.perf_counter()
         net.set_training_mode(True)
         order = train_index[torch.randperm(len(train_index), generator=generator).to(net.device)]
-        total, batches = 0.0, 0
+        total, batches = torch.zeros((), device=net.device), 0
         for start in range(0, len(order), batch_size):
             loss, _ = loss_of(order[start : start + batch_size])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += loss.item()
+            total += loss.detach()
             batches += 1
+        total = total.item()
         val_loss, score = validate()
         judged = val_loss if len(val_rows) else total / max(1, batches)
         improved = judged < best_loss - 1e-6

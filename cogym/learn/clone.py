@@ -81,7 +81,8 @@ def clone_and_register(
         known = sorted({a for s in store.trials() for a in s.returns})
         raise InputError(
             f"no recorded trial of {store.path} has an actor {actor!r} passing filter {flt}."
-            f"{suggest(actor, known)} Actors recorded there: {', '.join(known) if known else '(none)'}"
+            f"{suggest(actor, known)} Actors recorded there: "
+            f"{', '.join(known) if known else '(none)'}"
         )
     epochs: list[EpochStats] = []
 
