@@ -124,13 +124,25 @@ class _Pool:
         cast.close()
 
 
+BACKENDS = ("local", "ray")
+"""Where :meth:`Orchestrator.iter_run` runs trials: local processes, or a Ray cluster."""
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(map(repr, BACKENDS))}")
+    return backend
+
+
 class Orchestrator:
-    """Runs trials: in this process, in local worker processes, or (later) on Ray.
+    """Runs trials: in this process, in local worker processes, or on a Ray cluster.
 
     ``datastore`` is any :class:`~cogym.datalog.Datalog` (an ``HDF5Datastore`` records to
     disk); ``hooks`` rewrite each trial's spec before it starts; ``registry`` (a
     :class:`~cogym.registry.ModelRegistry`, or its directory or URL) is where
-    ``sb3:<model>@<ref>`` actors are loaded from.
+    ``sb3:<model>@<ref>`` actors are loaded from; ``backend`` is where runs of many trials go
+    unless :meth:`iter_run` says otherwise (``"local"`` or ``"ray"``, see
+    :mod:`cogym.distributed.ray_pool`).
     """
 
     def __init__(
@@ -141,7 +153,9 @@ class Orchestrator:
         hooks: Sequence[PreTrialHook] = (),
         directory: Directory | None = None,
         keep_samples: bool = False,
+        backend: str = "local",
     ) -> None:
+        self.backend = _check_backend(backend)
         self.datastore = datastore
         self.registry = as_registry(registry)
         self.hooks = list(hooks)
@@ -423,13 +437,17 @@ class Orchestrator:
         trials: int = 1,
         *,
         workers: int = 1,
-        backend: str = "local",
+        backend: str | None = None,
         **backend_options: Any,
     ) -> Iterator[TrialResult]:
         """Run ``trials`` trials of ``spec``, yielding each result as its trial finishes.
 
-        ``workers > 1`` runs them in that many local processes (``backend="local"``).
+        ``workers > 1`` runs them in that many local processes (``backend="local"``);
+        ``backend="ray"`` runs them in that many Ray actors, and ``backend_options`` go to
+        :class:`~cogym.distributed.RayPool` (``address=`` names the cluster). The backend
+        defaults to the orchestrator's.
         """
+        backend = _check_backend(self.backend if backend is None else backend)
         if trials < 1:
             raise ValueError(f"trials must be at least 1, got {trials}")
         if workers < 1:
@@ -453,14 +471,30 @@ class Orchestrator:
                 **backend_options,
             )
         else:
-            raise ValueError(f"unknown backend {backend!r}; use 'local'")
+            from cogym.distributed.ray_pool import RayPool
+
+            pool = RayPool(
+                workers,
+                datastore=self.datastore,
+                registry=self.registry,
+                keep_samples=False,
+                **backend_options,
+            )
         yield from pool.run(tasks, self._emit)
 
     def run_many(
-        self, spec: TrialSpec, trials: int = 1, *, workers: int = 1, backend: str = "local"
+        self,
+        spec: TrialSpec,
+        trials: int = 1,
+        *,
+        workers: int = 1,
+        backend: str | None = None,
+        **backend_options: Any,
     ) -> list[TrialResult]:
-        """Run ``trials`` trials and return their results in trial order."""
-        results = list(self.iter_run(spec, trials, workers=workers, backend=backend))
+        """Run ``trials`` trials and return their results in trial order (see :meth:`iter_run`)."""
+        results = list(
+            self.iter_run(spec, trials, workers=workers, backend=backend, **backend_options)
+        )
         return sorted(results, key=lambda r: r.index if r.index is not None else 0)
 
     # -- teardown -----------------------------------------------------------------------------
@@ -487,6 +521,7 @@ class Orchestrator:
             "hooks": self.hooks,
             "directory": None if self.directory is default_directory else self.directory,
             "keep_samples": self.keep_samples,
+            "backend": self.backend,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -25,8 +25,14 @@ def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
     "--backend",
     default="local",
     show_default=True,
-    type=click.Choice(["local"]),
-    help="Where trials run.",
+    type=click.Choice(["local", "ray"]),
+    help="Where trials run: local processes, or a Ray cluster (pip install \"cogym[ray]\").",
+)
+@click.option(
+    "--address",
+    metavar="ADDRESS",
+    help="With --backend ray: the Ray cluster to run on (as ray.init takes it); default: the "
+    "one RAY_ADDRESS or `ray start` names, else a local one.",
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Base seed (overrides the spec's).")
 @click.option("--max-ticks", type=click.IntRange(min=1), help="Tick limit (overrides the spec's).")
@@ -48,6 +54,7 @@ def run(
     trials: int,
     workers: int,
     backend: str,
+    address: str | None,
     seed: int | None,
     max_ticks: int | None,
     datastore: str | None,
@@ -55,9 +62,13 @@ def run(
     quiet: bool,
 ) -> None:
     """Run TRIALS trials of the spec in SPEC.yaml and print a summary."""
+    from cogym.errors import InputError
     from cogym.orchestrator import Orchestrator
     from cogym.summary import RunSummary
 
+    if address is not None and backend != "ray":
+        raise InputError(f"--address {address} names a Ray cluster; add --backend ray to run there")
+    options = {"address": address} if address is not None else {}
     spec = load_spec(spec_path)
     changes: dict[str, Any] = {}
     if seed is not None:
@@ -71,7 +82,7 @@ def run(
     results = []
     started = time.perf_counter()
     with orchestrator, _progress(trials, quiet) as advance:
-        for result in orchestrator.iter_run(spec, trials, workers=workers, backend=backend):
+        for result in orchestrator.iter_run(spec, trials, workers=workers, backend=backend, **options):
             results.append(result)
             advance(result)
     summary = RunSummary.of(results, time.perf_counter() - started)
