@@ -195,3 +195,10 @@ class PageMessageError(WebError, ValueError):
 
 class PageTimeoutError(WebError, TimeoutError):
     """Nobody opened (or came back to) a human actor's page in the time its config allows."""
+
+
+# -- running on Ray -------------------------------------------------------------------------
+
+
+class WorkerLostError(CogymError, RuntimeError):
+    """A Ray worker holding state that cannot be rebuilt (a sub-environment mid-episode) died."""
