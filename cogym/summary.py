@@ -82,6 +82,21 @@ class RunSummary:
             f"{self.trials_per_second:,.1f} trials/s, {self.ticks_per_second:,.0f} ticks/s"
         )
 
+    def _repr_html_(self) -> str:
+        """An HTML table, for notebooks."""
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(e.actor)}</td><td>{e.trials}</td><td>{e.mean:.2f}</td>"
+            f"<td>{e.std:.2f}</td><td>{e.minimum:.2f}</td><td>{e.maximum:.2f}</td></tr>"
+            for e in self.returns
+        )
+        return (
+            "<table><thead><tr><th>actor</th><th>trials</th><th>mean return</th><th>std</th>"
+            f"<th>min</th><th>max</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p>{html.escape(self.describe())}</p>"
+        )
+
     def table(self, title: str = "run summary", caption: bool = True):  # noqa: ANN201
         """The returns per actor as a rich table, with :meth:`describe` as its caption."""
         from rich.table import Table
