@@ -118,7 +118,7 @@ def play(
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        errors.print("stopping after this trial (Ctrl-C again to quit at once)", highlight=False)
+        errors.print("stopping: the trial in progress ends now and is recorded (Ctrl-C again to quit at once)", highlight=False)
         for trial in orchestrator.running():
             trial.terminate("stopped from the keyboard (Ctrl-C)")
         from cogym.web import channels

@@ -127,19 +127,22 @@ class HumanActor:
 
     def wait_for_page(self) -> None:
         """Wait until the page is open (the room calls this before a trial's first tick)."""
-        channel = self.channel
-        assert channel is not None and self.context is not None
-        if not channel.wait_connected(self.config.connect_timeout):
-            raise PageTimeoutError(
-                f"human actor {self.context.name!r}: nobody opened {channel.url} within "
-                f"{self.config.connect_timeout} s (config.connect_timeout)"
-            )
+        channel = self._require_channel()
+        context = self._require_context()
+        if channel.wait_connected(self.config.connect_timeout):
+            return
+        if channel.closed:
+            context.terminate(f"human actor {context.name!r} was closed before its page opened")
+            return
+        raise PageTimeoutError(
+            f"human actor {context.name!r}: nobody opened {channel.url} within "
+            f"{self.config.connect_timeout} s (config.connect_timeout)"
+        )
 
     def act(self, observation: Any) -> Any:
         context = self._require_context()
         tick = context.tick
-        room = self._room
-        assert room is not None  # set by reset, which the trial calls before any act
+        room = self._require_room()
         acting = self.action_space is not None
         mask = action_mask(observation, self.action_space) if acting else None
         turn = self._turn(observation, mask) if acting else None
@@ -272,7 +275,14 @@ class HumanActor:
                 return f"action {press.raw!r} is not allowed on tick {tick} (masked out)"
             return None
 
-        outcome = wait_for_action(channel, window, accept, self._page_gone, lambda: self._reopen(tick))
+        outcome = wait_for_action(
+            channel,
+            window,
+            accept,
+            self._page_gone,
+            lambda: self._reopen(tick),
+            held_acts=not self.waits_for_person,  # waiting for the person: one press, one tick
+        )
         press = outcome.press
         if press is not None:
             note: dict[str, Any] = {"by": "human"}
@@ -297,9 +307,7 @@ class HumanActor:
         return action, raw, {"by": by, "reason": reason}, None
 
     def _reopen(self, tick: int) -> Window:
-        if self._room is None:
-            raise ImplementationError("human actor: act() was called before reset(context)")
-        return self._room.reopen(tick, self)
+        return self._require_room().reopen(tick, self)
 
     def _page_gone(self, paused_for: float) -> bool:
         """The page is not connected: whether the trial ends now (it is terminated if so)."""
@@ -340,6 +348,13 @@ class HumanActor:
             )
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _require_room(self) -> TrialRoom:
+        if self._room is None:
+            raise ImplementationError(
+                "human actor: act() was called before reset(context); run it inside a trial"
+            )
+        return self._room
 
     def _require_channel(self) -> HumanChannel:
         if self.channel is None:

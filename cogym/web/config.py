@@ -38,7 +38,9 @@ class HumanConfig(BaseModel):
     """Ticks per second; ``null`` lets the person take as long as they like on every tick."""
     on_timeout: Literal["repeat", "noop", "wait"] = "repeat"
     """What happens when the person has not acted by the tick's deadline: repeat their last
-    action, apply the no-op action, or wait for them. The choice is recorded with the tick."""
+    action, apply the no-op action, or wait for them. The choice is recorded with the tick.
+    A key or button held down acts on every tick it is down, except with ``wait``, where every
+    tick waits for a new press."""
     noop: Any = None
     """The no-op action (as JSON); defaults to the first Discrete action or a neutral Box."""
     keys: dict[str, Any] | None = None

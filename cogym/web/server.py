@@ -144,11 +144,7 @@ class WebServer:
         max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         if not _is_loopback(host) and not allow_remote:
-            raise RemoteBindError(
-                f"refusing to serve human actors' pages on {host!r}: anyone who can reach it and "
-                "learns a page's URL could act in your trials. Use 127.0.0.1, or pass "
-                "allow_remote=True (config 'allow_remote: true', or --allow-remote) to mean it"
-            )
+            self._refuse(host)
         self.host = host
         self.allow_remote = allow_remote
         self.max_message_bytes = max_message_bytes
@@ -172,6 +168,14 @@ class WebServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._start()
+
+    @staticmethod
+    def _refuse(host: str) -> None:
+        raise RemoteBindError(
+            f"refusing to serve human actors' pages on {host!r}: anyone who can reach it and "
+            "learns a page's URL could act in your trials. Use 127.0.0.1, or pass "
+            "allow_remote=True (config 'allow_remote: true', or --allow-remote) to mean it"
+        )
 
     # -- addresses -----------------------------------------------------------------------------
 
@@ -372,8 +376,9 @@ def shared_server(host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool 
             _servers[(host, port)] = server
             if port == 0:
                 _servers[(host, server.port)] = server
-        elif allow_remote and not server.allow_remote:
-            server.allow_remote = True
+        elif not allow_remote and not _is_loopback(host):
+            # every caller must mean it, not only the first one
+            WebServer._refuse(host)
         return server
 
 

@@ -39,9 +39,16 @@ class Outcome:
 
 
 def wait_for_action(
-    channel: HumanChannel, window: Window, accept: Accept, page_gone: PageGone, reopen: Reopen
+    channel: HumanChannel,
+    window: Window,
+    accept: Accept,
+    page_gone: PageGone,
+    reopen: Reopen,
+    *,
+    held_acts: bool = True,
 ) -> Outcome:
-    """Wait for the person's action on ``window``'s tick (see :class:`Outcome`)."""
+    """Wait for the person's action on ``window``'s tick (see :class:`Outcome`); a key or
+    button held down acts on every tick it is down when ``held_acts``."""
     paused_at: float | None = None
     refused: list[str] = []
 
@@ -71,7 +78,7 @@ def wait_for_action(
                     late = now - window.due
                     waited = window.closes == float("inf") and window.due > window.opens
                     return Outcome(press, late_ms=round(late * 1000.0) if waited and late > 0 else None)
-                held = channel.held
+                held = channel.held if held_acts else None
                 if held is not None and keep(held):
                     return Outcome(held, held=True)
                 if now >= window.closes:

@@ -90,9 +90,13 @@ def test_wait_policy_waits_for_the_person_and_records_the_wait(background, page)
     client.wait_tick(0)
     time.sleep(0.3)
     assert client.tick == 0  # nothing happens until the person acts
-    for expected in (1, 2):
-        client.act(1)
-        client.wait_tick(expected)
+    client.act(1, held=True, key="ArrowRight")
+    client.wait_tick(1)
+    time.sleep(0.2)
+    assert client.tick == 1  # a key held down does not act again: each tick waits for a press
+    client.release("ArrowRight")
+    client.act(1)
+    client.wait_tick(2)
     client.act(0)
     run.join()
     samples = run.datastore.trials[0].samples

@@ -92,6 +92,11 @@ def test_teach_mode_records_the_corrections(datastore_dir: Path) -> None:
     notes = HDF5Datastore(datastore_dir).trial(summary.trial_id).annotations
     by = [notes[t]["player"]["by"] for t in sorted(notes)]
     assert set(by) == {"agent", "human"} and by.count("human") >= 2
+    # and behaviour cloning learns from the recording like from any other
+    from cogym.learn import behavior_cloning
+
+    model = behavior_cloning(datastore_dir, "player", epochs=2, validation=0.0)
+    assert list(model.cogym_trial_ids) == [summary.trial_id]
 
 
 @pytest.mark.parametrize(

@@ -134,3 +134,16 @@ def test_a_closed_channel_refuses_its_page(server: WebServer) -> None:
     assert get(channel.url)[0] == 403
     with socket.create_connection((server.host, server.port), timeout=5):
         pass  # the server itself still serves
+
+
+
+def test_every_actor_must_allow_remote_pages_not_only_the_first(
+    server: WebServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cogym.web import server as module
+
+    # as if a first actor had served on a remote address with allow_remote
+    monkeypatch.setitem(module._servers, ("192.0.2.1", 0), server)
+    assert module.shared_server("192.0.2.1", 0, allow_remote=True) is server
+    with pytest.raises(RemoteBindError):
+        module.shared_server("192.0.2.1", 0)

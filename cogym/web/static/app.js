@@ -98,6 +98,7 @@
     state.bindings = new Map(hello.bindings.map((b) => [b.key, b]));
     buildButtons(hello.bindings);
     $("controls").hidden = hello.action_space === null;
+    $("observation-box").hidden = hello.action_space === null;
     $("teacher").hidden = !hello.teacher;
     const pacing = hello.rate ? `${hello.rate} ticks/s` : "no time limit";
     const timeout = { repeat: "your last action repeats", noop: "the no-op action applies", wait: "the trial waits for you", agent: "the agent acts" }[hello.on_timeout] || "";
@@ -133,6 +134,9 @@
     }
     $("buttons").replaceChildren(...buttons);
   }
+
+  const waitsForPerson = () => Boolean(state.hello && (state.hello.on_timeout === "wait" || !state.hello.rate));
+  const rounded = (key, value) => (typeof value === "number" && !Number.isInteger(value) ? Number(value.toFixed(4)) : value);
 
   const keyName = (key) => ({ ArrowLeft: "←", ArrowRight: "→", ArrowUp: "↑", ArrowDown: "↓", " ": "space" })[key] || key;
 
@@ -206,9 +210,9 @@
 
   function onTurn(message) {
     state.observed = message.tick;
-    $("turn").hidden = false;
+    $("turn").hidden = !waitsForPerson();
     $("observation").textContent = typeof message.observation === "string"
-      ? message.observation : JSON.stringify(message.observation);
+      ? message.observation : JSON.stringify(message.observation, rounded);
     const mask = message.mask;
     for (const button of $("buttons").children) {
       const action = JSON.parse(button.dataset.action);
