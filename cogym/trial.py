@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from cogym.environment import ActorClass, Environment
 from cogym.errors import (
@@ -93,8 +93,7 @@ class Message:
     payload: Any
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(NamedTuple):
     """What happened on one tick.
 
     ``observations`` are those the acting actors (and observers) acted on, ``actions`` what the
@@ -107,6 +106,7 @@ class Sample:
     ``record_frames``.
     """
 
+    # an immutable tuple: one is made on every recorded tick, so it must be cheap to make
     tick: int
     observations: Mapping[str, Any]
     actions: Mapping[str, Any]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,8 +20,6 @@ import numpy as np
 from cogym.datastore import layout
 from cogym.datastore import spaces as leafs
 from cogym.datastore.record import (
-    TERMINATED,
-    TRUNCATED,
     ActorRecord,
     ActorSchema,
     Schemas,
@@ -54,12 +51,6 @@ _TABLES: dict[str, tuple[tuple[str, Any], ...]] = {
     ),
     "annotations": (("trial", np.int64), ("tick", np.int64), ("actor", _STRING), ("note", _STRING)),
 }
-_TICK = operator.attrgetter("tick")
-_REWARDS = operator.attrgetter("rewards")
-_ENV_REWARDS = operator.attrgetter("env_rewards")
-_SENT = operator.attrgetter("rewards_sent")
-_MESSAGES = operator.attrgetter("messages")
-_NOTES = operator.attrgetter("annotations")
 
 
 def _strings(values: Sequence[str]) -> np.ndarray:
@@ -222,25 +213,16 @@ class ShardBuilder:
     # -- plain one-actor trials, all at once -----------------------------------------------------
 
     def add_plain(self, buffers: Sequence[TrialBuffer], schemas: Schemas) -> list[TrialBuffer]:
-        """Add the plain one-actor trials among ``buffers`` in one pass; return the others.
-
-        Plain: one acting actor with an observation, an action and a reward on every tick,
-        and nothing else (no rewards or messages sent, no notes, no frames, no revisions).
-        """
+        """Add the trials among ``buffers`` that stayed on the recorder's solo path (one acting
+        actor, one observation, action and reward per tick, nothing else), a group at a time
+        with one array per column; return the others."""
         others: list[TrialBuffer] = []
         groups: dict[int, list[TrialBuffer]] = {}
         for buffer in buffers:
-            solo = buffer.plan.solo
-            if (
-                solo is None
-                or buffer.revisions
-                or buffer.frames
-                or not buffer.samples
-                or len(buffer.captured) != 2 * len(buffer.samples)
-            ):
-                others.append(buffer)
-            else:
+            if buffer.plain:
                 groups.setdefault(id(buffer.plan), []).append(buffer)
+            else:
+                others.append(buffer)
         for group in groups.values():
             if not self._add_plain_group(group, schemas):
                 others += group
@@ -250,55 +232,47 @@ class ShardBuilder:
         plan = group[0].plan
         name = plan.solo[0]  # type: ignore[index]
         schema = plan.schemas[name]
-        samples = list(itertools.chain.from_iterable(b.samples for b in group))
-        take = operator.itemgetter(name)
-        try:
-            rewards = np.array(list(map(take, map(_REWARDS, samples))), dtype=np.float64)
-            env_rewards = np.array(list(map(take, map(_ENV_REWARDS, samples))), dtype=np.float64)
-        except (KeyError, TypeError):
-            return False
-        if any(map(_SENT, samples)) or any(map(_MESSAGES, samples)) or any(map(_NOTES, samples)):
-            return False
-        captured = list(itertools.chain.from_iterable(b.captured for b in group))
+        chain = itertools.chain.from_iterable
         finals = [b.final_observations[name] for b in group if name in b.final_observations]
         try:
-            observations = schema.stack_observations(captured[0::2])
-            actions = schema.stack_actions(captured[1::2])
+            observations = schema.stack_observations(list(chain(b.observations for b in group)))
+            actions = schema.stack_actions(list(chain(b.actions for b in group)))
+            rewards = np.array(list(chain(b.rewards for b in group)), dtype=np.float64)
+            env_rewards = np.array(list(chain(b.env_rewards for b in group)), dtype=np.float64)
             final = schema.stack_observations(finals) if finals else None
-        except ValueError:
+        except (ValueError, TypeError):
             return False  # a misfit: the trials go one by one, so the error names its trial
-        ticks = np.array(list(map(_TICK, samples)), dtype=np.int64)
+        counts = np.array([len(b.rewards) for b in group], dtype=np.int64)
+        firsts = np.array([b.first_tick for b in group], dtype=np.int64)
+        starts = np.zeros(len(group), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        ticks = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts - firsts, counts)
         stream = self._stream(schema)
-        segments = np.empty((len(group), 8), dtype=np.int64)
+        actors = {name: schema.actor_class}
         rows = stream.rows
         final_row = stream.final_rows
-        actors = {name: schema.actor_class}
-        for i, buffer in enumerate(group):
+        segments = []
+        for buffer, count in zip(group, counts.tolist()):
             text = summary_of(buffer, schemas, actors, False)
-            position = self._trial(
-                text, schemas.spec_json(buffer.info.spec), buffer.result.trial_id
-            )  # type: ignore[union-attr]
-            count = len(buffer.samples)
-            last = buffer.samples[-1]
-            ended_tick, how = -1, 0
-            if last.terminated:
-                ended_tick, how = last.tick, TERMINATED
-            elif last.truncated:
-                ended_tick, how = last.tick, TRUNCATED
+            trial_id = buffer.result.trial_id  # type: ignore[union-attr]
+            position = self._trial(text, schemas.spec_json(buffer.info.spec), trial_id)
             has_final = name in buffer.final_observations
-            segments[i] = (
-                position,
-                rows,
-                count,
-                rows,
-                count,
-                ended_tick,
-                how,
-                final_row if has_final else -1,
+            ended_tick, how = buffer.ended
+            segments.append(
+                (
+                    position,
+                    rows,
+                    count,
+                    rows,
+                    count,
+                    ended_tick,
+                    how,
+                    final_row if has_final else -1,
+                )
             )
             rows += count
             final_row += has_final
-        stream.segments.append(segments)
+        stream.segments.append(np.array(segments, dtype=np.int64))
         stream.rows = stream.reward_rows = rows
         stream.final_rows = final_row
         stream.put("tick", ticks)

@@ -43,7 +43,9 @@ def load(tree: HDF5Tree) -> MemoryTree:
     def visit(path: str) -> None:
         attrs = tree.attrs(path)
         if attrs and path:
-            memory.set_attrs(path, **{k: v for k, v in attrs.items() if k != "strings"})
+            memory.set_attrs(
+                path, **{k: v for k, v in attrs.items() if k not in ("strings", "escaped")}
+            )
         for name in tree.children(path):
             child = f"{path}/{name}" if path else name
             if tree.is_array(child):

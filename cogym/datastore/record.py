@@ -183,7 +183,7 @@ class Schemas:
     def __init__(self) -> None:
         self._actors: dict[int, tuple[ActorClass, dict[str, ActorSchema]]] = {}
         self._plans: dict[int, tuple[Mapping[str, ActorClass], CastPlan]] = {}
-        self._specs: dict[Any, str] = {}
+        self._specs: dict[Any, tuple[Any, str]] = {}
         self._summary_tails: dict[Any, tuple[Any, str]] = {}
 
     def actor(self, name: str, actor_class: ActorClass) -> ActorSchema:
@@ -243,20 +243,24 @@ class Schemas:
 
     def spec_json(self, spec: Any) -> str:
         """The spec as JSON without its seed (trials of one run share one string)."""
+        # copies of a spec (one per trial, seeds apart) share their tags dict: its identity,
+        # checked against the one kept, stands for the tags
         key = (
             spec.cast_key,
+            id(spec.tags),
             spec.max_ticks,
             spec.max_seconds,
-            tuple(sorted(spec.tags.items())),
             spec.datastore,
             spec.record_frames,
         )
-        text = self._specs.get(key)
-        if text is None:
+        entry = self._specs.get(key)
+        if entry is None or entry[0] is not spec.tags:
             data = spec.to_dict()
             data.pop("seed", None)
-            text = self._specs[key] = json.dumps(data, sort_keys=True)
-        return text
+            if len(self._specs) > 4096:
+                self._specs.clear()
+            entry = self._specs[key] = (spec.tags, json.dumps(data, sort_keys=True))
+        return entry[1]
 
 
 class _ActorColumns:
@@ -285,6 +289,57 @@ class _ActorColumns:
 
 
 _NAN = math.nan
+
+
+class _General:
+    """The general path of a recorder: per-actor columns, and what was sent on each tick."""
+
+    def __init__(self, plan: CastPlan) -> None:
+        self.plan = plan
+        self.columns = {name: _ActorColumns(schema) for name, schema in plan.schemas.items()}
+        self.rewards_sent: list[tuple[int, int, str, str, float, float]] = []
+        self.messages: list[tuple[int, str, str, str]] = []
+        self.annotations: list[tuple[int, str, str]] = []
+        self.frame_ticks: list[int] = []
+        self.frames: list[np.ndarray] = []
+
+    def append(self, sample: Sample) -> None:
+        columns = self.columns
+        tick = sample.tick
+        capture = self.plan.capture_observation
+        for name, observation in sample.observations.items():
+            actor = columns[name]
+            actor.ticks.append(tick)
+            actor.observations.append(capture[name](observation))
+        capture = self.plan.capture_action
+        for name, action in sample.actions.items():
+            columns[name].actions.append(capture[name](action))
+        env_rewards = sample.env_rewards or {}
+        for name, value in sample.rewards.items():
+            actor = columns[name]
+            actor.reward_ticks.append(tick)
+            actor.rewards.append(value)
+            actor.env_rewards.append(env_rewards.get(name, _NAN))
+        for name in sample.terminated:
+            columns[name].ended_tick = tick
+            columns[name].ended_how = TERMINATED
+        for name in sample.truncated:
+            columns[name].ended_tick = tick
+            columns[name].ended_how = TRUNCATED
+        for r in sample.rewards_sent:
+            self.rewards_sent.append(
+                (tick, int(r.tick), r.sender, r.receiver, float(r.value), float(r.confidence))
+            )
+        for m in sample.messages:
+            self.messages.append((int(m.tick), m.sender, m.receiver, json.dumps(m.payload)))
+        if sample.annotations:
+            for name, note in sample.annotations.items():
+                self.annotations.append((tick, name, json.dumps(note)))
+        if sample.frame is not None:
+            self.frame_ticks.append(tick)
+            self.frames.append(np.array(sample.frame, copy=True))
+
+
 POLL_TICKS = 512
 """The recorder lets its writer check its commit deadline every this many ticks."""
 
@@ -292,10 +347,13 @@ POLL_TICKS = 512
 class TrialBuffer:
     """The recorder of one trial (see :class:`cogym.trial.TrialRecorder`).
 
-    On each tick it keeps the sample and a copy of its arrays (observations, actions, frame),
-    nothing more; :meth:`record` turns them into columns later, when the writer commits a group
-    of ended trials, so that the per-tick cost stays a few list appends. ``sink`` receives the
-    buffer when the trial finishes; ``poll`` is called every :data:`POLL_TICKS` ticks.
+    Each tick's values go into per-actor lists of plain values and bytes (copies of the arrays,
+    as an env may reuse its buffers): objects the garbage collector does not track, so keeping
+    many ended trials in memory until they are committed costs no collection time. A trial of
+    one acting actor takes the *solo* path: one observation, action and reward per tick, ticks
+    counted rather than stored; the first tick that does not fit (another actor, a reward or
+    message sent, a frame, a note) moves it to the general path. ``sink`` receives the buffer
+    when the trial finishes; ``poll`` is called every :data:`POLL_TICKS` ticks.
     """
 
     def __init__(
@@ -310,39 +368,95 @@ class TrialBuffer:
         self._sink = sink
         self._poll = poll
         self._countdown = POLL_TICKS
-        self.samples: list[Sample] = []
-        self.captured: list[Any] = []
-        self._keep_sample = self.samples.append
-        self._keep = self.captured.append
-        self._solo = plan.solo
-        self.frames: list[np.ndarray] = []
+        solo = plan.solo
+        self.solo = solo is not None
+        # the solo path: one row per tick, ticks first_tick, first_tick + 1, ...
+        self.first_tick = -1
+        self._next_tick = -1
+        self.observations: list[Any] = []
+        self.actions: list[Any] = []
+        self.rewards: list[float] = []
+        self.env_rewards: list[float] = []
+        self._add_observation = self.observations.append
+        self._add_action = self.actions.append
+        self._add_reward = self.rewards.append
+        self._add_env_reward = self.env_rewards.append
+        self.ended: tuple[int, int] = (-1, NOT_ENDED)
+        if solo is not None:
+            self._name, self._capture_observation, self._capture_action = solo
+        # the general path, set up when a trial leaves the solo path (or never was on it)
+        self.general: _General | None = None
         self.revisions: list[tuple[str, int, float]] = []
         self.result: TrialResult | None = None
         self.final_observations: Mapping[str, Any] = {}
 
     def append(self, sample: Sample) -> None:
-        self._keep_sample(sample)
-        keep = self._keep
-        observations = sample.observations
-        actions = sample.actions
-        solo = self._solo
-        if solo is not None and len(observations) == 1 and len(actions) == 1:
-            name, capture_observation, capture_action = solo
-            keep(capture_observation(observations[name]))
-            keep(capture_action(actions[name]))
+        if self.solo:
+            name = self._name
+            try:
+                if (
+                    sample.tick != self._next_tick
+                    or sample.frame is not None
+                    or sample.rewards_sent
+                    or sample.messages
+                    or sample.annotations
+                    or len(sample.observations) != 1
+                    or len(sample.actions) != 1
+                ):
+                    raise LookupError
+                reward = sample.rewards[name]
+                env_reward = sample.env_rewards[name]  # type: ignore[index]
+            except (LookupError, TypeError):
+                if self.first_tick < 0 and self._start_solo(sample):
+                    self.append(sample)
+                    return
+                self._leave_solo()
+                self._append_general(sample)
+            else:
+                self._add_observation(self._capture_observation(sample.observations[name]))
+                self._add_action(self._capture_action(sample.actions[name]))
+                self._add_reward(reward)
+                self._add_env_reward(env_reward)
+                self._next_tick += 1
+                if sample.terminated:
+                    self.ended = (sample.tick, TERMINATED)
+                elif sample.truncated:
+                    self.ended = (sample.tick, TRUNCATED)
         else:
-            capture = self.plan.capture_observation
-            for name, observation in observations.items():
-                keep(capture[name](observation))
-            capture = self.plan.capture_action
-            for name, action in actions.items():
-                keep(capture[name](action))
-        if sample.frame is not None:
-            self.frames.append(np.array(sample.frame, copy=True))
+            self._append_general(sample)
         self._countdown -= 1
         if not self._countdown:
             self._countdown = POLL_TICKS
             self._poll()
+
+    def _start_solo(self, sample: Sample) -> bool:
+        """Whether the first sample fits the solo path (then it starts the tick count)."""
+        name = self._name
+        if name in sample.observations and name in sample.actions:
+            self.first_tick = self._next_tick = sample.tick
+            return True
+        return False
+
+    def _leave_solo(self) -> None:
+        """Move what the solo path collected into the general columns."""
+        self.solo = False
+        general = self.general = _General(self.plan)
+        if self.first_tick < 0:
+            return
+        actor = general.columns[self._name]
+        actor.ticks = list(range(self.first_tick, self.first_tick + len(self.rewards)))
+        actor.observations = self.observations
+        actor.actions = self.actions
+        actor.reward_ticks = list(actor.ticks)
+        actor.rewards = self.rewards
+        actor.env_rewards = self.env_rewards
+        actor.ended_tick, actor.ended_how = self.ended
+
+    def _append_general(self, sample: Sample) -> None:
+        general = self.general
+        if general is None:
+            general = self.general = _General(self.plan)
+        general.append(sample)
 
     def revise_reward(self, actor: str, tick: int, value: float) -> None:
         self.revisions.append((actor, tick, float(value)))
@@ -357,17 +471,22 @@ class TrialBuffer:
             for name, value in final_observations.items()
             if value is not None and name in capture
         }
+        if self.solo and self.revisions:
+            self._leave_solo()
         self._sink(self)
 
     @property
-    def ticks(self) -> int:
-        return len(self.samples)
+    def plain(self) -> bool:
+        """Whether the trial stayed on the solo path (and so can be laid out with others at once)."""
+        return self.solo and self.first_tick >= 0
 
     # -- building the record ------------------------------------------------------------------
 
     def record(self, schemas: Schemas) -> TrialRecord:
         """The finished trial as columns; raises :class:`DatastoreError` if a value misfits."""
         assert self.result is not None, "record() is for finished trials"
+        if self.solo:
+            self._leave_solo()
         try:
             return self._record(schemas)
         except ValueError as exc:
@@ -377,67 +496,33 @@ class TrialBuffer:
             ) from exc
 
     def _record(self, schemas: Schemas) -> TrialRecord:
-        result = self.result
-        assert result is not None
-        columns = {name: _ActorColumns(schema) for name, schema in self.plan.schemas.items()}
-        rewards_sent: list[tuple[int, int, str, str, float, float]] = []
-        messages: list[tuple[int, str, str, str]] = []
-        annotations: list[tuple[int, str, str]] = []
-        frame_ticks: list[int] = []
-        captured = iter(self.captured)
-        for sample in self.samples:
-            tick = sample.tick
-            for name in sample.observations:
-                actor = columns[name]
-                actor.ticks.append(tick)
-                actor.observations.append(next(captured))
-            for name in sample.actions:
-                columns[name].actions.append(next(captured))
-            env_rewards = sample.env_rewards or {}
-            for name, value in sample.rewards.items():
-                actor = columns[name]
-                actor.reward_ticks.append(tick)
-                actor.rewards.append(value)
-                actor.env_rewards.append(env_rewards.get(name, _NAN))
-            for name in sample.terminated:
-                columns[name].ended_tick = tick
-                columns[name].ended_how = TERMINATED
-            for name in sample.truncated:
-                columns[name].ended_tick = tick
-                columns[name].ended_how = TRUNCATED
-            for r in sample.rewards_sent:
-                rewards_sent.append(
-                    (tick, int(r.tick), r.sender, r.receiver, float(r.value), float(r.confidence))
-                )
-            for m in sample.messages:
-                messages.append((int(m.tick), m.sender, m.receiver, json.dumps(m.payload)))
-            if sample.annotations:
-                for name, note in sample.annotations.items():
-                    annotations.append((tick, name, json.dumps(note)))
-            if sample.frame is not None:
-                frame_ticks.append(tick)
+        general = self.general or _General(self.plan)
         revisions: dict[str, list[tuple[int, float]]] = {}
         for name, tick, value in self.revisions:
             revisions.setdefault(name, []).append((tick, value))
         actors = [
-            _actor_record(c, self.final_observations, revisions.get(n)) for n, c in columns.items()
+            _actor_record(c, self.final_observations, revisions.get(n))
+            for n, c in general.columns.items()
         ]
         text = summary_of(
-            self, schemas, {a.schema.name: a.schema.actor_class for a in actors}, bool(self.frames)
+            self,
+            schemas,
+            {a.schema.name: a.schema.actor_class for a in actors},
+            bool(general.frames),
         )
         record = TrialRecord(
             json.loads(text),
             schemas.spec_json(self.info.spec),
             actors,
             summary_json=text,
-            rewards_sent=rewards_sent,
-            messages=messages,
-            annotations=annotations,
+            rewards_sent=general.rewards_sent,
+            messages=general.messages,
+            annotations=general.annotations,
         )
-        if self.frames:
-            record.frame_ticks = np.asarray(frame_ticks, dtype=np.int64)
+        if general.frames:
+            record.frame_ticks = np.asarray(general.frame_ticks, dtype=np.int64)
             try:
-                record.frames = np.stack(self.frames)
+                record.frames = np.stack(general.frames)
             except ValueError as exc:
                 raise ValueError(f"the rendered frames differ in shape ({exc})") from None
         return record
@@ -523,10 +608,18 @@ def _revise(
 def _json_number(value: float | None) -> str:
     if value is None:
         return "null"
-    if isinstance(value, int):
+    if type(value) is int:
         return str(value)
     value = float(value)
     return repr(value) if math.isfinite(value) else json.dumps(value)
+
+
+def _json_string(value: str | None) -> str:
+    if value is None:
+        return "null"
+    if value.isascii() and value.isalnum():
+        return f'"{value}"'
+    return json.dumps(value)
 
 
 def summary_of(buffer: TrialBuffer, schemas: Schemas, actors: dict[str, str], frames: bool) -> str:
@@ -535,12 +628,12 @@ def summary_of(buffer: TrialBuffer, schemas: Schemas, actors: dict[str, str], fr
     result = buffer.result
     assert result is not None
     implementations = result.implementations or buffer.info.implementations
-    returns = ", ".join(f"{json.dumps(k)}: {_json_number(v)}" for k, v in result.returns.items())
+    returns = ", ".join(f"{_json_string(k)}: {_json_number(v)}" for k, v in result.returns.items())
     return (
-        f'{{"id": {json.dumps(result.trial_id)}, "state": "{result.state.value}", '
+        f'{{"id": {_json_string(result.trial_id)}, "state": "{result.state._value_}", '
         f'"seed": {_json_number(result.seed)}, "ticks": {int(result.ticks)}, '
         f'"started": {_json_number(result.started)}, "ended": {_json_number(result.ended)}, '
-        f'"error": {json.dumps(result.error)}, "index": {_json_number(result.index)}, '
+        f'"error": {_json_string(result.error)}, "index": {_json_number(result.index)}, '
         f'"returns": {{{returns}}}, '
         f"{schemas.summary_tail(buffer.info.spec, implementations, actors, frames)}}}"
     )

@@ -5,7 +5,9 @@ a reader never sees a half-written shard, and a process killed while writing lea
 ``.tmp`` file that readers ignore. Published shards are never modified again.
 
 Compression is chosen per column (see :func:`filters`); string columns (the index, specs,
-text observations, message payloads) are stored as compressed JSON lines in ``uint8`` arrays.
+text observations, message payloads) are stored as UTF-8 lines in compressed ``uint8`` arrays,
+with attributes ``strings`` (how many) and ``escaped`` (each line is a JSON string, because
+some value held a line break).
 """
 
 from __future__ import annotations
@@ -67,15 +69,20 @@ def filters(array: np.ndarray, compression: str = "auto") -> dict[str, Any]:
     return options
 
 
-def _encode_strings(values: np.ndarray) -> np.ndarray:
-    text = "\n".join(json.dumps(str(v), ensure_ascii=False) for v in values)
-    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+def _encode_strings(values: np.ndarray) -> tuple[np.ndarray, bool]:
+    """UTF-8 lines; each string JSON-escaped only if one of them holds a line break."""
+    strings = [str(v) for v in values]
+    escaped = any("\n" in v for v in strings)
+    if escaped:
+        strings = [json.dumps(v, ensure_ascii=False) for v in strings]
+    return np.frombuffer("\n".join(strings).encode("utf-8"), dtype=np.uint8), escaped
 
 
-def _decode_strings(data: np.ndarray, count: int) -> np.ndarray:
+def _decode_strings(data: np.ndarray, count: int, escaped: bool) -> np.ndarray:
     out = np.empty(count, dtype=object)
     if count:
-        out[:] = [json.loads(line) for line in data.tobytes().decode("utf-8").split("\n")]
+        lines = data.tobytes().decode("utf-8").split("\n")
+        out[:] = [json.loads(line) for line in lines] if escaped else lines
     return out
 
 
@@ -92,9 +99,11 @@ def write_shard(
             f.attrs[key] = value
         for name, array in tree.walk():
             if array.dtype == object:
-                data = _encode_strings(array)
-                dataset = f.create_dataset(name, data=data, **filters(data, compression))
+                data, escaped = _encode_strings(array)
+                text = "lzf" if compression == "auto" else compression  # JSON: fast and 4x smaller
+                dataset = f.create_dataset(name, data=data, **filters(data, text))
                 dataset.attrs["strings"] = len(array)
+                dataset.attrs["escaped"] = escaped
             else:
                 f.create_dataset(name, data=array, **filters(array, compression))
         for name, values in tree.attributes.items():
@@ -156,7 +165,8 @@ class HDF5Tree:
             dataset = self.file[path]
             count = dataset.attrs.get("strings")
             if count is not None:
-                values = _decode_strings(dataset[()], int(count))
+                escaped = bool(dataset.attrs.get("escaped", True))
+                values = _decode_strings(dataset[()], int(count), escaped)
                 return values if selection is None else values[selection]
             return dataset[()] if selection is None else dataset[selection]
         except (OSError, KeyError, ValueError, json.JSONDecodeError, UnicodeDecodeError) as exc:
