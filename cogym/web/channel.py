@@ -107,10 +107,8 @@ class HumanChannel:
             self.condition.notify_all()
         for text in replay:
             connection.offer_text(text)
-        if isinstance(last_frame, bytes):
+        if last_frame is not None:
             connection.offer_frame(last_frame)
-        elif isinstance(last_frame, str):
-            connection.offer_text(last_frame)
         return previous
 
     def detach(self, connection: PageConnection) -> None:
@@ -194,13 +192,18 @@ class HumanChannel:
     def send(self, payload: dict[str, Any]) -> None:
         """Send a JSON message to the page (kept for a reconnecting page if it is a status)."""
         text = json.dumps(payload)
+        kind = payload.get("type")
         with self.condition:
-            if payload.get("type") == "trial":
+            if kind == "trial":
                 self._trial_status = payload
-            elif payload.get("type") == "tick":
+            elif kind == "tick":
                 self._last_frame = text
             connection = self._connection
-        if connection is not None:
+        if connection is None:
+            return
+        if kind == "tick":
+            connection.offer_frame(text)  # coalesced like frames
+        else:
             connection.offer_text(text)
 
     def send_frame(self, data: bytes) -> None:

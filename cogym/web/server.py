@@ -67,21 +67,22 @@ def _is_loopback(host: str) -> bool:
 class PageConnection:
     """One open socket to a page; other threads offer it messages, its task sends them.
 
-    Frames are coalesced: a page that cannot keep up gets the newest frame, not a backlog.
+    Ticks are coalesced: a page that cannot keep up gets the newest tick (a binary frame, or
+    a text tick message when the environment renders nothing), not a backlog.
     """
 
     def __init__(self, websocket: WebSocket, loop: asyncio.AbstractEventLoop) -> None:
         self.websocket = websocket
         self._loop = loop
         self._texts: deque[str] = deque()
-        self._frame: bytes | None = None
+        self._frame: bytes | str | None = None
         self._wake = asyncio.Event()
         self._closing = False
 
     def offer_text(self, text: str) -> None:
         self._call(self._add_text, text)
 
-    def offer_frame(self, data: bytes) -> None:
+    def offer_frame(self, data: bytes | str) -> None:
         self._call(self._set_frame, data)
 
     def close(self) -> None:
@@ -100,7 +101,7 @@ class PageConnection:
         self._texts.append(text)
         self._wake.set()
 
-    def _set_frame(self, data: bytes) -> None:
+    def _set_frame(self, data: bytes | str) -> None:
         self._frame = data
         self._wake.set()
 
@@ -118,7 +119,10 @@ class PageConnection:
                 await websocket.send_text(self._texts.popleft())
             if self._frame is not None:
                 data, self._frame = self._frame, None
-                await websocket.send_bytes(data)
+                if isinstance(data, str):
+                    await websocket.send_text(data)
+                else:
+                    await websocket.send_bytes(data)
             if self._closing:
                 await websocket.close(code=1000)
                 return

@@ -397,3 +397,22 @@ def test_frames_are_the_rendered_environment(background, page) -> None:
     assert frame["mime"] == "image/png"
     image = np.asarray(Image.open(BytesIO(frame["image"])))
     assert image.shape == (400, 600, 3)
+
+
+def test_without_the_web_extra_the_error_names_it() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['uvicorn'] = None\n"
+        "from gymnasium import spaces\n"
+        "from cogym.directory import directory\n"
+        "from cogym.environment import ActorClass\n"
+        "try:\n"
+        "    directory.make_actor('human', ActorClass('player', spaces.Discrete(2), spaces.Discrete(2)))\n"
+        "except ImportError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("MissingExtraError")
+    assert 'pip install "cogym[web]"' in out

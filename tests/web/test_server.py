@@ -147,3 +147,34 @@ def test_every_actor_must_allow_remote_pages_not_only_the_first(
     assert module.shared_server("192.0.2.1", 0, allow_remote=True) is server
     with pytest.raises(RemoteBindError):
         module.shared_server("192.0.2.1", 0)
+
+
+def test_a_slow_page_gets_the_newest_tick_not_a_backlog() -> None:
+    import asyncio
+
+    from cogym.web.server import PageConnection
+
+    class Socket:
+        def __init__(self) -> None:
+            self.sent: list[object] = []
+
+        async def send_text(self, text: str) -> None:
+            self.sent.append(text)
+
+        async def send_bytes(self, data: bytes) -> None:
+            self.sent.append(data)
+
+        async def close(self, code: int) -> None:
+            self.sent.append(("close", code))
+
+    async def scenario() -> list[object]:
+        socket_ = Socket()
+        connection = PageConnection(socket_, asyncio.get_running_loop())  # type: ignore[arg-type]
+        for frame in (b"tick 1", b"tick 2", '{"type": "tick", "tick": 3}'):
+            connection.offer_frame(frame)
+        connection.offer_text('{"type": "error"}')
+        connection.close()
+        await asyncio.wait_for(connection.pump(), 5)
+        return socket_.sent
+
+    assert asyncio.run(scenario()) == ['{"type": "error"}', '{"type": "tick", "tick": 3}', ("close", 1000)]
