@@ -5,8 +5,11 @@ the tick loop; the room makes the tick theirs together. The first of them to act
 fixes the tick's window (when input may decide it, and the deadline) and renders the frame
 once for every page, so nobody sees the tick later because someone else acted first.
 
-Pacing: tick ``t + 1``'s window opens one period after tick ``t``'s opened (right away if the
-trial fell more than a period behind), so a trial never runs faster than its rate.
+Pacing: a tick's window opens one period after the previous tick's opened (right away if the
+trial fell more than a period behind), so a trial never runs faster than its rate. Within the
+window the person's press decides the tick at once (the environment steps right away and the
+next frame goes out); a key held down decides it as the window opens; at the window's end the
+actor's ``on_timeout`` policy (or, in teacher mode, the agent) decides it.
 """
 
 from __future__ import annotations
