@@ -126,7 +126,7 @@ def _when(value: str | None) -> str | float | None:
 
 
 def _time(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.datetime.fromtimestamp(seconds).strftime("%m-%d %H:%M:%S")
 
 
 @main.group()
@@ -152,25 +152,32 @@ def list_trials(datastore_dir: str, filter: Any, limit: int) -> None:
     total = len(datastore)
     shown = found[-limit:] if limit else found
     table = Table(title=f"trials in {datastore_dir}", title_justify="left")
-    for column in ("id", "started", "state", "environment", "actors", "ticks", "returns", "tags"):
+    # on a narrow terminal the environment and tags give way (`cogym trials show` has them)
+    columns = ["id", "started", "state", "environment", "actors", "ticks", "returns", "tags"]
+    if console.width < 120:
+        columns = [c for c in columns if c not in ("environment", "tags")]
+    for column in columns:
         table.add_column(
-            column, justify="right" if column in ("ticks",) else "left", overflow="fold"
+            column,
+            justify="right" if column == "ticks" else "left",
+            no_wrap=column in ("id", "started", "state", "ticks"),
+            overflow="fold",
         )
     for s in shown:
-        state = {"ended": "green", "failed": "red", "terminated": "yellow"}[s.state.value]
-        actors = ", ".join(f"{n} ({s.implementations.get(n, '?')})" for n in s.actor_classes)
-        returns = ", ".join(f"{v:.2f}" for v in s.returns.values())
-        tags = ", ".join(f"{k}={v}" for k, v in s.tags.items())
-        table.add_row(
-            s.trial_id,
-            _time(s.started),
-            f"[{state}]{s.state.value}[/{state}]",
-            escape(s.environment),
-            escape(actors),
-            str(s.ticks),
-            returns,
-            escape(tags),
-        )
+        colour = {"ended": "green", "failed": "red", "terminated": "yellow"}[s.state.value]
+        cells = {
+            "id": s.trial_id,
+            "started": _time(s.started),
+            "state": f"[{colour}]{s.state.value}[/{colour}]",
+            "environment": escape(s.environment),
+            "actors": escape(
+                ", ".join(f"{n} ({s.implementations.get(n, '?')})" for n in s.actor_classes)
+            ),
+            "ticks": str(s.ticks),
+            "returns": ", ".join(f"{v:.2f}" for v in s.returns.values()),
+            "tags": escape(", ".join(f"{k}={v}" for k, v in s.tags.items())),
+        }
+        table.add_row(*(cells[c] for c in columns))
     table.caption = f"{len(shown)} shown of {len(found)} matching ({total} trials recorded)"
     table.caption_justify = "left"
     console.print(table)

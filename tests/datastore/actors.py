@@ -86,3 +86,21 @@ class Sequences(gym.Env):
 
 def sequences(**config: Any) -> Sequences:
     return Sequences()
+
+
+class LateNote:
+    """Plays randomly-ish (alternates), and on tick ``at`` annotates the tick and rewards itself
+    for the tick before."""
+
+    def __init__(self, at: int = 3) -> None:
+        self.at = at
+
+    def reset(self, context: Any) -> None:
+        self.context = context
+
+    def act(self, observation: Any) -> int:
+        tick = self.context.tick
+        if tick == self.at:
+            self.context.annotate({"late": True})
+            self.context.send_reward("player", 5.0, tick=tick - 1)
+        return tick % 2
