@@ -13,12 +13,13 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, datastore, learn, registry, web
+from bench import core, datastore, distributed, learn, registry, web
 
 SUITES = {
     **core.BENCHMARKS,
     **registry.BENCHMARKS,
     **datastore.BENCHMARKS,
+    **distributed.BENCHMARKS,
     **learn.BENCHMARKS,
     **web.BENCHMARKS,
 }
