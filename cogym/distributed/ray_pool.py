@@ -216,7 +216,9 @@ class _Dispatch:
     def announce(self, worker: _Worker, task: TrialTask, when: float) -> None:
         if task.index not in self.announced:
             self.announced.add(task.index)
-            self.emit(TrialEvent("started", task.trial_id, task.index, when, worker=worker.worker_id))
+            self.emit(
+                TrialEvent("started", task.trial_id, task.index, when, worker=worker.worker_id)
+            )
 
     def announce_head(self, worker: _Worker) -> None:
         """A one-trial call at the head of its queue is running, unless a death put it in doubt."""
@@ -239,7 +241,12 @@ class _Dispatch:
                 self.announce(worker, tasks[result.index], result.started)
                 self.emit(
                     TrialEvent(
-                        result.state.value, result.trial_id, result.index, result.ended, result, worker.worker_id
+                        result.state.value,
+                        result.trial_id,
+                        result.index,
+                        result.ended,
+                        result,
+                        worker.worker_id,
                     )
                 )
                 self.learn(result)

@@ -160,7 +160,9 @@ class RayVecEnv(VecEnv):
             orchestrator.check(self.trial_spec)
         self._ray = ray = connect(_FEATURE, address, **(init_options or {}))
         cpus = worker_cpus(ray, n_envs, cpus_per_env, "sub-environment")
-        remote = ray.remote(SubEnvironment).options(num_cpus=cpus, max_restarts=0, max_task_retries=0)
+        remote = ray.remote(SubEnvironment).options(
+            num_cpus=cpus, max_restarts=0, max_task_retries=0
+        )
         self.actors = [remote.remote(self.trial_spec, datastore, registry) for _ in range(n_envs)]
         self.closed = False
         self.waiting = False
@@ -206,7 +208,8 @@ class RayVecEnv(VecEnv):
 
     def reset(self) -> VecEnvObs:
         refs = [
-            actor.reset.remote(self._seeds[i], self._options[i]) for i, actor in enumerate(self.actors)
+            actor.reset.remote(self._seeds[i], self._options[i])
+            for i, actor in enumerate(self.actors)
         ]
         results = self._gather(refs)
         observations, reset_infos = zip(*results, strict=True)
@@ -216,7 +219,9 @@ class RayVecEnv(VecEnv):
         return _stack(observations, self.observation_space)
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._pending = [actor.step.remote(action) for actor, action in zip(self.actors, actions, strict=True)]
+        self._pending = [
+            actor.step.remote(action) for actor, action in zip(self.actors, actions, strict=True)
+        ]
         self.waiting = True
 
     def step_wait(self) -> VecEnvStepReturn:
@@ -225,7 +230,12 @@ class RayVecEnv(VecEnv):
         results = self._gather(pending)
         observations, rewards, dones, infos, reset_infos = zip(*results, strict=True)
         self.reset_infos = list(reset_infos)
-        return _stack(observations, self.observation_space), np.stack(rewards), np.stack(dones), list(infos)
+        return (
+            _stack(observations, self.observation_space),
+            np.stack(rewards),
+            np.stack(dones),
+            list(infos),
+        )
 
     def close(self) -> None:
         """End every sub-environment's trial, publish their shards, and end their actors."""
@@ -264,7 +274,11 @@ class RayVecEnv(VecEnv):
         self._call("set_attr", attr_name, value, indices=indices)
 
     def env_method(
-        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+        self,
+        method_name: str,
+        *method_args: Any,
+        indices: VecEnvIndices = None,
+        **method_kwargs: Any,
     ) -> list[Any]:
         return self._call("env_method", method_name, method_args, method_kwargs, indices=indices)
 

@@ -15,6 +15,7 @@ from cogym import Orchestrator, TrialState
 from cogym.cli import main
 from cogym.datastore import HDF5Datastore
 from cogym.datastore.replay import same_value
+from cogym.distributed import RayVecEnv
 from cogym.errors import MissingExtraError
 from cogym.orchestrator import TrialEvent
 from cogym.registry import ModelRegistry
@@ -25,7 +26,13 @@ pytestmark = pytest.mark.ray
 BOX_PROBE = {
     "episode_length": 12,
     "reward": "fingerprint",
-    "observation_space": {"type": "Box", "low": -1.0, "high": 1.0, "shape": [2, 3], "dtype": "float32"},
+    "observation_space": {
+        "type": "Box",
+        "low": -1.0,
+        "high": 1.0,
+        "shape": [2, 3],
+        "dtype": "float32",
+    },
 }
 
 
@@ -45,8 +52,8 @@ def _recorded(path: Path) -> dict[int, tuple]:
 
 def _assert_same_recordings(a: dict[int, tuple], b: dict[int, tuple]) -> None:
     assert sorted(a) == sorted(b)
-    for seed in a:
-        (state, ticks, returns, samples), (state_b, ticks_b, returns_b, samples_b) = a[seed], b[seed]
+    for seed, (state, ticks, returns, samples) in a.items():
+        state_b, ticks_b, returns_b, samples_b = b[seed]
         assert (state, ticks, returns) == (state_b, ticks_b, returns_b), seed
         assert [s.tick for s in samples] == [s.tick for s in samples_b]
         for s, t in zip(samples, samples_b):
@@ -55,7 +62,9 @@ def _assert_same_recordings(a: dict[int, tuple], b: dict[int, tuple]) -> None:
             assert s.rewards == t.rewards and s.terminated == t.terminated, (seed, s.tick)
 
 
-def test_ray_runs_record_the_same_trials_as_local_runs(ray_session: ModuleType, tmp_path: Path) -> None:
+def test_ray_runs_record_the_same_trials_as_local_runs(
+    ray_session: ModuleType, tmp_path: Path
+) -> None:
     spec = make_spec(PROBE, [{"name": "player", "implementation": "random"}], BOX_PROBE, seed=123)
     with Orchestrator(datastore=HDF5Datastore(tmp_path / "local")) as orchestrator:
         local = orchestrator.run_many(spec, 8)
@@ -80,7 +89,9 @@ def test_ray_runs_record_the_same_trials_as_local_runs(ray_session: ModuleType, 
     assert {e.worker for e in events} == {0, 1}
 
 
-def test_a_killed_worker_loses_only_the_attempt_in_flight(ray_session: ModuleType, tmp_path: Path) -> None:
+def test_a_killed_worker_loses_only_the_attempt_in_flight(
+    ray_session: ModuleType, tmp_path: Path
+) -> None:
     marker = tmp_path / "killed"
     spec = make_spec(
         PROBE,
@@ -105,7 +116,9 @@ def test_a_killed_worker_loses_only_the_attempt_in_flight(ray_session: ModuleTyp
     assert sorted(recorded) == list(range(12))  # trial 5 once, complete; nothing lost
     assert all(state is TrialState.ENDED and ticks == 10 for state, ticks, *_ in recorded.values())
     datastore = HDF5Datastore(tmp_path / "trials")
-    assert len(datastore) == 12 and {t.trial_id for t in datastore.trials()} == {r.trial_id for r in results}
+    assert len(datastore) == 12 and {t.trial_id for t in datastore.trials()} == {
+        r.trial_id for r in results
+    }
     datastore.compact()  # the dead worker's journal merges like any other file
     assert len(HDF5Datastore(tmp_path / "trials")) == 12
 
@@ -113,13 +126,26 @@ def test_a_killed_worker_loses_only_the_attempt_in_flight(ray_session: ModuleTyp
 def test_a_trial_that_kills_its_worker_every_time_fails_alone(ray_session: ModuleType) -> None:
     spec = make_spec(
         PROBE,
-        [{"name": "player", "implementation": "python:tests.helpers:DieOnSeed", "config": {"seed": 22}}],
+        [
+            {
+                "name": "player",
+                "implementation": "python:tests.helpers:DieOnSeed",
+                "config": {"seed": 22},
+            }
+        ],
         {"episode_length": 3},
         seed=20,
     )
     with Orchestrator(backend="ray") as orchestrator:
         results = orchestrator.run_many(spec, 6, workers=2, retries=1)
-    assert [r.state.value for r in results] == ["ended", "ended", "failed", "ended", "ended", "ended"]
+    assert [r.state.value for r in results] == [
+        "ended",
+        "ended",
+        "failed",
+        "ended",
+        "ended",
+        "ended",
+    ]
     assert "died while running trial" in results[2].error and "2 time(s)" in results[2].error
 
 
@@ -129,7 +155,9 @@ def _tiny_ppo(seed: int):
     return PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, seed=seed, device="cpu")
 
 
-def test_workers_pick_up_versions_published_during_the_run(ray_session: ModuleType, registry_dir: Path) -> None:
+def test_workers_pick_up_versions_published_during_the_run(
+    ray_session: ModuleType, registry_dir: Path
+) -> None:
     registry = ModelRegistry(registry_dir)
     registry.save("cartpole-ppo", _tiny_ppo(0))
     spec = make_spec(
@@ -162,14 +190,27 @@ def test_workers_pick_up_versions_published_during_the_run(ray_session: ModuleTy
     assert set(later) == {"sb3:cartpole-ppo@2"} and count < 10_000
 
 
-def test_cogym_run_on_ray_with_more_workers_than_cpus(ray_session: ModuleType, tmp_path: Path) -> None:
+def test_cogym_run_on_ray_with_more_workers_than_cpus(
+    ray_session: ModuleType, tmp_path: Path
+) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "environment:\n  implementation: gym:CartPole-v1\nactors:\n  - name: player\n"
         "    implementation: python:cogym.bots:CartPoleExpert\nmax_ticks: 50\nseed: 0\n"
     )
     trials = tmp_path / "trials"
-    arguments = ["run", str(spec), "-n", "6", "--backend", "ray", "--workers", "3", "--datastore", str(trials)]
+    arguments = [
+        "run",
+        str(spec),
+        "-n",
+        "6",
+        "--backend",
+        "ray",
+        "--workers",
+        "3",
+        "--datastore",
+        str(trials),
+    ]
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 0, result.output
     assert "6 trials (6 ended)" in result.output and "300 ticks" in result.output
@@ -182,8 +223,13 @@ def test_cogym_run_on_ray_with_more_workers_than_cpus(ray_session: ModuleType, t
 
 def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
-    with Orchestrator(backend="ray") as orchestrator:
-        with pytest.raises(MissingExtraError, match=r'pip install "cogym\[ray\]"'):
-            orchestrator.run_many(make_spec(PROBE, seed=0), 2, workers=2)
+    with (
+        Orchestrator(backend="ray") as orchestrator,
+        pytest.raises(MissingExtraError, match=r'pip install "cogym\[ray\]"'),
+    ):
+        orchestrator.run_many(make_spec(PROBE, seed=0), 2, workers=2)
+    external = make_spec(PROBE, [{"name": "player", "implementation": "external"}])
+    with pytest.raises(MissingExtraError, match=r"RayVecEnv .* pip install \"cogym\[ray\]\""):
+        RayVecEnv(external, n_envs=2)
     with pytest.raises(ValueError, match="unknown backend 'spark'; use one of 'local', 'ray'"):
         Orchestrator(backend="spark")

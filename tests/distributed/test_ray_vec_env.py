@@ -80,7 +80,9 @@ class _Episodes(BaseCallback):
         return True
 
 
-def test_ppo_learns_on_sub_environments_with_an_expensive_step(ray_session: ModuleType, tmp_path: Path) -> None:
+def test_ppo_learns_on_sub_environments_with_an_expensive_step(
+    ray_session: ModuleType, tmp_path: Path
+) -> None:
     spec = make_spec(
         PROBE,
         [{"name": "player", "implementation": "external"}],
@@ -107,7 +109,9 @@ def test_a_spec_without_exactly_one_external_actor_is_refused_before_ray_starts(
         RayVecEnv(make_spec(CARTPOLE), n_envs=2)
 
 
-def test_a_sub_environment_whose_process_dies_is_named(ray_session: ModuleType, tmp_path: Path) -> None:
+def test_a_sub_environment_whose_process_dies_is_named(
+    ray_session: ModuleType, tmp_path: Path
+) -> None:
     killer = {
         "name": "killer",
         "actor_class": "observer",
@@ -119,7 +123,9 @@ def test_a_sub_environment_whose_process_dies_is_named(ray_session: ModuleType, 
     try:
         vec.seed(7)  # sub-environment 1 plays seed 8, whose killer ends its process at tick 3
         vec.reset()
-        with pytest.raises(WorkerLostError, match="sub-environment 1 of RayVecEnv.*its trial is lost"):
+        with pytest.raises(
+            WorkerLostError, match="sub-environment 1 of RayVecEnv.*its trial is lost"
+        ):
             for _ in range(5):
                 vec.step(np.array([0, 1]))
     finally:
