@@ -69,7 +69,7 @@ def test_pendulum_clone_reaches_80_percent_of_the_expert(tmp_path):
         seed=0,
     )
     _record(tmp_path / "trials", spec, 50)
-    model = behavior_cloning(tmp_path / "trials", actor="pilot", epochs=100, patience=10)
+    model = behavior_cloning(tmp_path / "trials", actor="pilot", epochs=150, patience=20)
     model.save(tmp_path / "clone.zip")
     expert = _mean_return(spec, "pilot", 20, seed=10_000)
     random = _mean_return(
