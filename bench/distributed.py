@@ -196,7 +196,7 @@ def _overhead(quick: bool, init_seconds: float) -> list[Figure]:
         Figure(
             "start-up until the first trial is back, 2 workers, Ray already running",
             "s",
-            "--backend local --workers 2",
+            "--backend local --workers 2 (its forkserver already running)",
             median(startup_pool),
             median(startup_ray),
             False,
@@ -206,7 +206,7 @@ def _overhead(quick: bool, init_seconds: float) -> list[Figure]:
         Figure(
             "cold start: ray.init() of a local cluster, then the same",
             "s",
-            "--backend local --workers 2",
+            "--backend local --workers 2 (its forkserver already running)",
             median(startup_pool),
             median(cold_ray),
             False,
