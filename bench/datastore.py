@@ -329,7 +329,7 @@ def _bytes_figures(what: str, store: Path, steps: int) -> list[Figure]:
     raw = sizes["none"][1] / steps
     figures.append(
         Figure(
-            f"bytes per {what} step on disk, compression auto (gzip 1 + shuffle)",
+            f"bytes per {what} step on disk, compression auto (chosen per dtype)",
             "B/step",
             "uncompressed (compression none)",
             raw,

@@ -344,29 +344,40 @@ def batches(
         )
     if batch_size < 1:
         raise InputError(f"batch_size must be at least 1, got {batch_size}")
+    return _batches(catalog, actor, fields, flt, batch_size, shuffle, seed, drop_last)
+
+
+def _batches(
+    catalog: Catalog,
+    actor: str,
+    fields: tuple[str, ...],
+    flt: TrialFilter,
+    batch_size: int,
+    shuffle: bool,
+    seed: int | None,
+    drop_last: bool,
+) -> Iterator[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     order = list(catalog.sources)
     if shuffle:
         order = [order[i] for i in rng.permutation(len(order))]
-    carry: TrialArrays | None = None
+    carry: dict[tuple[Any, ...], np.ndarray] = {}
     for part in _parts(catalog, actor, fields, flt, order):
         chunk = _combine([part], fields, actor)
         flat = _flatten(chunk)
         if shuffle:
             permutation = rng.permutation(chunk.rows)
             flat = {k: v[permutation] for k, v in flat.items()}
-        if carry is not None:
-            flat = {k: np.concatenate([carry[k], v]) for k, v in flat.items()}  # type: ignore[index]
+        if carry:
+            flat = {k: np.concatenate([carry[k], v]) for k, v in flat.items()}
         rows = len(next(iter(flat.values())))
         start = 0
         while rows - start >= batch_size:
             yield _unflatten({k: v[start : start + batch_size] for k, v in flat.items()})
             start += batch_size
-        carry = {k: v[start:] for k, v in flat.items()} if start < rows else None  # type: ignore[assignment]
-    if carry is not None and not drop_last:
-        rest = {k: v for k, v in carry.items()}  # type: ignore[attr-defined]
-        if len(next(iter(rest.values()))):
-            yield _unflatten(rest)
+        carry = {k: v[start:] for k, v in flat.items()} if start < rows else {}
+    if carry and not drop_last:
+        yield _unflatten(carry)
 
 
 def _flatten(arrays: TrialArrays) -> dict[tuple[Any, ...], np.ndarray]:

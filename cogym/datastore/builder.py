@@ -23,10 +23,9 @@ from cogym.datastore.record import (
     ActorRecord,
     ActorSchema,
     Schemas,
-    TrialBuffer,
     TrialRecord,
-    summary_of,
 )
+from cogym.datastore.recorder import TrialBuffer, summary_of
 from cogym.datastore.tree import MemoryTree, Tree
 
 __all__ = ["ShardBuilder", "build"]

@@ -244,9 +244,6 @@ class Catalog:
             )
         return source
 
-    def locate(self, trial_id: str) -> tuple[Source, int] | None:
-        return self.by_id.get(trial_id)
-
 
 def _summaries(tree: Tree, location: str) -> list[TrialSummary]:
     index = tree.read("index")

@@ -100,7 +100,7 @@ def _minari_value(
 ) -> Any:
     if isinstance(space, spaces.Dict):
         return {
-            key: _minari_value(sub, columns, path + (leafs._key(key),))
+            key: _minari_value(sub, columns, path + (leafs.key_name(key),))
             for key, sub in space.spaces.items()
         }
     if isinstance(space, spaces.Tuple):

@@ -137,14 +137,15 @@ def _compare(recorded: Sample, replayed: Sample) -> Difference | None:
 
 def _replay_spec(stored: StoredTrial) -> Any:
     spec = stored.spec
+    classes = stored.actor_classes
     actors = []
     for actor in spec.actors:
         data = actor.model_dump(mode="json")
-        if (
-            stored.actor_classes.get(actor.name) is not None
-            and stored.actor_classes[actor.name].action_space is None
-            or actor.actor_class == OBSERVER
-        ):
+        recorded = classes.get(actor.name)
+        watches = (
+            recorded.action_space is None if recorded is not None else actor.actor_class == OBSERVER
+        )
+        if watches:
             data.update(implementation=WATCHER, config={})
         else:
             data.update(implementation=EXTERNAL, config={})
@@ -192,8 +193,8 @@ def _drive(trial: Any, stored: StoredTrial, notes: list[str]) -> ReplayReport:
     compared = 0
 
     def report(difference: Difference | None) -> ReplayReport:
-        if trial.error and difference is not None and "trial error" not in notes:
-            notes.append(f"replay error: {trial.error.splitlines()[0]}")
+        if trial.error and difference is not None:
+            notes.append(f"the replay failed: {trial.error.splitlines()[0]}")
         return ReplayReport(
             summary.trial_id, difference is None, compared, summary.ticks, difference, tuple(notes)
         )

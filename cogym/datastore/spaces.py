@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import numpy as np
 from gymnasium import spaces
@@ -27,9 +27,9 @@ __all__ = [
     "Leaf",
     "capture",
     "check_recordable",
+    "key_name",
     "leaves",
     "nest",
-    "path_from_name",
     "path_name",
     "stack",
     "stacker",
@@ -55,7 +55,8 @@ class Leaf:
         return isinstance(self.space, spaces.Text)
 
 
-def _key(key: Any) -> str:
+def key_name(key: Any) -> str:
+    """The escaped form of a Dict key, as leaf paths hold it."""
     return quote(str(key), safe="")
 
 
@@ -64,16 +65,12 @@ def path_name(path: tuple[str, ...]) -> str:
     return "/".join(path)
 
 
-def path_from_name(name: str) -> tuple[str, ...]:
-    return tuple(name.split("/")) if name else ()
-
-
 def leaves(space: spaces.Space, path: tuple[str, ...] = ()) -> list[Leaf]:
     """The simple spaces of ``space``, depth first, Dict keys in the space's order."""
     if isinstance(space, spaces.Dict):
         out: list[Leaf] = []
         for key, sub in space.spaces.items():
-            out += leaves(sub, path + (_key(key),))
+            out += leaves(sub, path + (key_name(key),))
         return out
     if isinstance(space, spaces.Tuple):
         out = []
@@ -142,7 +139,7 @@ def _getter(path: tuple[str, ...], space: spaces.Space) -> Callable[[Any], Any]:
     current = space
     for part in path:
         if isinstance(current, spaces.Dict):
-            key = next(k for k in current.spaces if _key(k) == part)
+            key = next(k for k in current.spaces if key_name(k) == part)
             steps.append(key)
             current = current.spaces[key]
         else:
@@ -247,7 +244,7 @@ def value_at(space: spaces.Space, columns: Mapping[tuple[str, ...], np.ndarray],
 def nest(space: spaces.Space, columns: Mapping[tuple[str, ...], Any]) -> Any:
     """Whole columns arranged as the space is: an array, or nested dicts (Tuple: int keys)."""
     if isinstance(space, spaces.Dict):
-        return {key: nest_sub(sub, columns, (_key(key),)) for key, sub in space.spaces.items()}
+        return {key: nest_sub(sub, columns, (key_name(key),)) for key, sub in space.spaces.items()}
     if isinstance(space, spaces.Tuple):
         return {i: nest_sub(sub, columns, (str(i),)) for i, sub in enumerate(space.spaces)}
     return columns[()]
@@ -258,7 +255,8 @@ def nest_sub(
 ) -> Any:
     if isinstance(space, spaces.Dict):
         return {
-            key: nest_sub(sub, columns, path + (_key(key),)) for key, sub in space.spaces.items()
+            key: nest_sub(sub, columns, path + (key_name(key),))
+            for key, sub in space.spaces.items()
         }
     if isinstance(space, spaces.Tuple):
         return {i: nest_sub(sub, columns, path + (str(i),)) for i, sub in enumerate(space.spaces)}
@@ -267,17 +265,10 @@ def nest_sub(
 
 def _assemble(space: spaces.Space, path: tuple[str, ...], get: Callable[[Leaf], Any]) -> Any:
     if isinstance(space, spaces.Dict):
-        return {key: _assemble(sub, path + (_key(key),), get) for key, sub in space.spaces.items()}
+        return {
+            key: _assemble(sub, path + (key_name(key),), get) for key, sub in space.spaces.items()
+        }
     if isinstance(space, spaces.Tuple):
         return tuple(_assemble(sub, path + (str(i),), get) for i, sub in enumerate(space.spaces))
     dtype = TEXT if isinstance(space, spaces.Text) else np.dtype(space.dtype)
     return get(Leaf(path, space, dtype, ()))
-
-
-def key_from_name(space: spaces.Dict, name: str) -> Any:
-    """The Dict key whose escaped form is ``name``."""
-    wanted = unquote(name)
-    for key in space.spaces:
-        if str(key) == wanted:
-            return key
-    raise KeyError(name)

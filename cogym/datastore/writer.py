@@ -3,12 +3,12 @@
 Every process that records owns its files, named by a *stem* unique to it
 (``<time>-<host>-<pid>-<random>``), so processes never write the same file and need no lock:
 
-1. A trial's ticks collect in memory while it runs (:class:`~cogym.datastore.record.TrialBuffer`).
+1. A trial's ticks collect in memory while it runs (:class:`~cogym.datastore.recorder.TrialBuffer`).
 2. Ended trials are *committed*: turned into columns and appended to the process's journal
    ``<stem>.journal`` (``writev``; from then on a crash of the process cannot lose them). A
    trial that lasted at least ``commit_seconds`` is committed as it ends; shorter ones are
    grouped, and committed at the first trial start, trial end or tick (checked every
-   :data:`~cogym.datastore.record.POLL_TICKS` ticks) at least ``commit_seconds`` after the
+   :data:`~cogym.datastore.recorder.POLL_TICKS` ticks) at least ``commit_seconds`` after the
    oldest of them ended; ``commit_seconds=0`` commits every trial as it ends. :meth:`flush`
    and :meth:`close` commit too.
 3. When the committed trials reach ``shard_bytes``, or ``shard_seconds`` after the first of
@@ -17,14 +17,16 @@ Every process that records owns its files, named by a *stem* unique to it
    trials go to a new stem.
 
 What a crash loses: a SIGKILL (or any death of the process) loses the trials still running
-and the short trials that ended less than ``commit_seconds`` before it (or, if the process
-was idle since, that ended after its last tick); with ``commit_seconds=0``, only the running
-ones. A power failure or kernel crash can also lose what was journaled since the last
+and the short trials not yet committed: those that ended less than ``commit_seconds`` before
+it, or after the last check (a trial start or end, or every ``POLL_TICKS`` ticks of a running
+trial; a process idle since its last trial ended checks nothing until :meth:`flush`). With
+``commit_seconds=0``, only the running ones. A power failure or kernel crash can also lose what was journaled since the last
 shard was published, since journals are not fsynced: call :meth:`flush` where that matters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -35,7 +37,8 @@ from pathlib import Path
 
 from cogym.datastore.builder import ShardBuilder
 from cogym.datastore.journal import JournalWriter
-from cogym.datastore.record import Schemas, TrialBuffer, TrialRecord, unrecordable
+from cogym.datastore.record import Schemas, TrialRecord
+from cogym.datastore.recorder import TrialBuffer, unrecordable
 from cogym.datastore.shard import write_shard
 from cogym.datastore.tree import MemoryTree
 from cogym.errors import DatastoreError, DatastoreFormatError, NotADatastoreError
@@ -91,6 +94,13 @@ def ensure_datastore(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     marker = root / MARKER
     if not marker.exists():
+        others = [p.name for p in root.iterdir() if not p.name.startswith(f".{MARKER}.")]
+        if others:
+            raise NotADatastoreError(
+                f"{root} is not a cogym datastore (it has no {MARKER}) and holds other files "
+                f"({', '.join(sorted(others)[:3])}{', ...' if len(others) > 3 else ''}); record "
+                "into a new or empty directory"
+            )
         tmp = root / f".{MARKER}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
         tmp.write_text(
             json.dumps(
@@ -99,9 +109,8 @@ def ensure_datastore(root: Path) -> None:
             encoding="utf-8",
         )
         try:
-            os.link(tmp, marker)  # fails if another process created it first
-        except FileExistsError:
-            pass
+            with contextlib.suppress(FileExistsError):  # another process created it first
+                os.link(tmp, marker)
         finally:
             tmp.unlink()
     read_marker(root)

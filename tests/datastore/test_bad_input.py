@@ -118,3 +118,13 @@ def test_the_command_line_exits_with_2_and_names_the_problem(two_shards, datasto
     result = runner.invoke(main, ["trials", "ls", "--datastore", str(datastore_dir)])
     assert result.exit_code == 0
     assert bad.name in result.output and "3 matching" in result.output
+
+
+def test_recording_into_a_directory_of_other_things_is_refused(tmp_path):
+    from cogym import Orchestrator
+
+    (tmp_path / "thesis.tex").write_text("...")
+    with Orchestrator(datastore=HDF5Datastore(tmp_path)) as orchestrator:
+        result = orchestrator.run(make_spec(CARTPOLE, seed=0))
+    assert result.state.value == "failed" and "thesis.tex" in result.error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.tex"]

@@ -201,7 +201,13 @@ def test_an_unrecordable_space_fails_the_trial_with_a_clear_error(datastore_dir)
 def test_a_one_actor_trial_that_starts_plain_and_then_sends_keeps_every_tick(kept):
     spec = make_spec(
         CARTPOLE,
-        [{"name": "player", "implementation": "python:tests.datastore.actors:LateNote", "config": {"at": 3}}],
+        [
+            {
+                "name": "player",
+                "implementation": "python:tests.datastore.actors:LateNote",
+                "config": {"at": 3},
+            }
+        ],
         seed=0,
     )
     datastore, (trial,) = kept(spec)
@@ -220,20 +226,28 @@ def test_text_with_line_breaks_round_trips(kept):
     from cogym.spaces import space_to_dict
 
     space = spaces.Text(max_length=6, min_length=1, charset="a\nb")
-    spec = make_spec(PROBE, config={"observation_space": space_to_dict(space), "episode_length": 8}, seed=0)
+    spec = make_spec(
+        PROBE, config={"observation_space": space_to_dict(space), "episode_length": 8}, seed=0
+    )
     datastore, (trial,) = kept(spec)
     assert any("\n" in s.observations["player"] for s in trial.samples)
     datastore.close()
-    assert_same_samples(list(HDF5Datastore(datastore.path).trial(trial.trial_id).samples()), trial.samples)
+    assert_same_samples(
+        list(HDF5Datastore(datastore.path).trial(trial.trial_id).samples()), trial.samples
+    )
 
 
 @pytest.mark.slow
 def test_an_sb3_training_run_leaves_a_datastore_behind(datastore_dir):
     from stable_baselines3 import PPO
 
-    spec = make_spec(CARTPOLE, [{"name": "player", "implementation": "external"}], datastore=str(datastore_dir))
+    spec = make_spec(
+        CARTPOLE, [{"name": "player", "implementation": "external"}], datastore=str(datastore_dir)
+    )
     env = TrialGymEnv(spec)
-    model = PPO("MlpPolicy", env, n_steps=128, batch_size=64, n_epochs=1, seed=0, device="cpu", verbose=0)
+    model = PPO(
+        "MlpPolicy", env, n_steps=128, batch_size=64, n_epochs=1, seed=0, device="cpu", verbose=0
+    )
     model.learn(256)
     env.close()
     datastore = HDF5Datastore(datastore_dir)
