@@ -222,6 +222,7 @@ class TrialContext:
         """End the trial as ``terminated`` once the tick being played is over."""
         if not self._trial.done and self._trial._stop is None:
             self._trial._stop = (TrialState.TERMINATED, reason)
+            self._trial._attention = True
 
     def __repr__(self) -> str:
         return f"TrialContext(trial={self.trial_id!r}, name={self.name!r}, tick={self.tick})"
@@ -336,6 +337,9 @@ class Trial:
         self._seeds = actor_seeds or {}
         self._started = 0.0
         self._stop: tuple[TrialState, str | None] | None = None
+        # set whenever the tick loop has more to do than act and step: a stop request, a
+        # reward or message sent, messages to deliver (one check per tick instead of four)
+        self._attention = False
         self._deadline: float | None = None
         self._obs: dict[str, Any] = {}
         # rewards and messages sent by participants during the current tick
@@ -494,6 +498,7 @@ class Trial:
         """Ask the trial to stop before its next tick (safe to call from another thread)."""
         if not self.done:
             self._stop = (TrialState.TERMINATED, reason)
+            self._attention = True
             if self._externals and self.state is TrialState.RUNNING:
                 self._advance({})
 
@@ -518,18 +523,21 @@ class Trial:
         tick = self.tick
         try:
             while True:
-                if self._stop is not None or (deadline is not None and time.monotonic() > deadline):
-                    self.tick = tick
-                    self._obs = obs
-                    self._finish_early(obs)
-                    return
+                if self._attention or deadline is not None:
+                    if self._stop is not None or (
+                        deadline is not None and time.monotonic() > deadline
+                    ):
+                        self.tick = tick
+                        self._obs = obs
+                        self._finish_early(obs)
+                        return
                 if externals:
                     needed = [n for n in obs if n in externals]
                     if needed and (provided is None or used):
                         self._pending = frozenset(needed)
                         break
                 self.tick = tick
-                if self._messages_in:
+                if self._attention and self._messages_in:
                     self._deliver_messages()
                 frame = self._render() if record_frames else None
                 actions = {}
@@ -563,7 +571,7 @@ class Trial:
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
                 env_rewards = rewards
-                if self._rewards_out or self._messages_out:
+                if self._attention and (self._rewards_out or self._messages_out):
                     rewards, sent, messages = self._route(tick, rewards)
                 for name, value in rewards.items():
                     returns[name] += value
@@ -633,19 +641,22 @@ class Trial:
         samples = self.samples
         max_ticks = self.spec.max_ticks or math.inf
         deadline = self._deadline
-        record_frames = self.spec.record_frames and (recorder is not None or samples is not None)
+        recording = recorder is not None or samples is not None
+        record_frames = self.spec.record_frames and recording
         observation = self._obs[name]
         tick = self.tick
         try:
             while True:
-                if self._stop is not None or (deadline is not None and time.monotonic() > deadline):
-                    self.tick = tick
-                    self._obs = {name: observation}
-                    self._finish_early(self._obs)
-                    return
                 self.tick = tick
-                if self._messages_in:
-                    self._deliver_messages()
+                if self._attention or deadline is not None:
+                    if self._stop is not None or (
+                        deadline is not None and time.monotonic() > deadline
+                    ):
+                        self._obs = {name: observation}
+                        self._finish_early(self._obs)
+                        return
+                    if self._messages_in:
+                        self._deliver_messages()
                 frame = self._render() if record_frames else None
                 try:
                     action = act(observation)
@@ -663,11 +674,11 @@ class Trial:
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
                 env_reward = reward
-                if self._rewards_out or self._messages_out:
+                if self._attention and (self._rewards_out or self._messages_out):
                     routed, sent, messages = self._route(tick, {name: reward})
                     reward = routed[name]
                 returns[name] += reward
-                if recorder is not None or samples is not None:
+                if recording:
                     sample = Sample(
                         tick,
                         {name: observation},
@@ -777,6 +788,7 @@ class Trial:
         receivers = list(self.actor_classes) if receiver == BROADCAST else [receiver]
         for r in receivers:
             self._rewards_out.append(Reward(tick, sender, r, value, confidence))
+        self._attention = True
 
     def _send_message(self, sender: str, receiver: str, payload: Any) -> None:
         where = f"trial {self.trial_id}, tick {self.tick}: {sender!r} sending a message"
@@ -790,6 +802,7 @@ class Trial:
         except (TypeError, ValueError) as exc:
             raise MessageError(f"{where}: the payload is not JSON-serialisable ({exc})") from None
         self._messages_out.append(Message(self.tick, sender, receiver, payload))
+        self._attention = True
 
     def _env_reward(self, tick: int, receiver: str) -> float | None:
         """The environment's reward to ``receiver`` on ``tick`` (``None`` if it sent none)."""
@@ -831,6 +844,7 @@ class Trial:
         self._rewards_out.clear()
         self._messages_out.clear()
         self._messages_in.extend(messages)
+        self._attention = bool(self._messages_in) or self._stop is not None
         rewards = dict(env_rewards)
         touched: set[tuple[int, str]] = set()
         for reward in sent:
@@ -874,6 +888,7 @@ class Trial:
     def _deliver_messages(self) -> None:
         inbox = self._messages_in[:]
         self._messages_in.clear()
+        self._attention = self._stop is not None or bool(self._rewards_out or self._messages_out)
         for message in inbox:
             handlers = self.cast.message_handlers
             receivers = list(handlers) if message.receiver == BROADCAST else [message.receiver]
