@@ -264,7 +264,7 @@ class HDF5Datastore:
         ids = [self.resolve(i) for i in ([trial_ids] if isinstance(trial_ids, str) else trial_ids)]
         return delete(self, ids)
 
-    def compact(self, target_bytes: int = 256 << 20) -> CompactReport:
+    def compact(self, target_bytes: int = 128 << 20) -> CompactReport:
         """Merge small shards (and journals of processes that died) into shards of about ``target_bytes``."""
         from cogym.datastore.maintenance import compact
 
