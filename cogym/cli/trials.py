@@ -225,15 +225,62 @@ def show(datastore_dir: str, trial_id: str) -> None:
         )
     console.print(table)
     frames = stored.frames()
+    rewards = stored.rewards_sent
     console.print(
-        f"{len(stored.rewards_sent)} reward(s) sent by participants, {len(stored.messages)} message(s), "
+        f"{len(rewards)} reward(s) sent by participants, {len(stored.messages)} message(s), "
         f"{0 if frames is None else len(frames)} frame(s)",
         highlight=False,
     )
+    if rewards:
+        _print_rewards(rewards)
+    notes = stored.annotations
+    if notes:
+        _print_notes(notes)
     if s.error:
         console.print(f"[red]error:[/red] {escape(s.error)}", highlight=False, soft_wrap=True)
     console.print("[bold]spec[/bold]")
     console.print(escape(stored.spec.to_yaml()), highlight=False, soft_wrap=True)
+
+
+_SHOWN = 20
+
+
+def _print_rewards(rewards: Any) -> None:
+    """The rewards participants sent (a person's feedback, a coach's shaping...), first ones."""
+    table = Table(title="rewards sent by participants", title_justify="left")
+    for column in ("for tick", "sender", "receiver", "value", "confidence"):
+        table.add_column(column)
+    for reward in rewards[:_SHOWN]:
+        table.add_row(
+            str(reward.tick),
+            escape(reward.sender),
+            escape(reward.receiver),
+            f"{reward.value:.3f}",
+            f"{reward.confidence:.3f}",
+        )
+    console.print(table)
+    if len(rewards) > _SHOWN:
+        console.print(f"... and {len(rewards) - _SHOWN} more", highlight=False)
+
+
+def _print_notes(notes: dict[int, dict[str, Any]]) -> None:
+    """How many ticks each actor annotated, by note; notes with a ``by`` key (who chose the
+    action) are counted by that key alone."""
+    import json
+    from collections import Counter
+
+    counts: Counter[tuple[str, str]] = Counter()
+    for by_actor in notes.values():
+        for actor, note in by_actor.items():
+            if isinstance(note, dict) and "by" in note:
+                note = {"by": note["by"]}
+            counts[(actor, json.dumps(note))] += 1
+    table = Table(title="notes on ticks (context.annotate)", title_justify="left")
+    for column in ("actor", "note", "ticks"):
+        table.add_column(column)
+    for (actor, shown), count in sorted(counts.items()):
+        table.add_row(escape(actor), escape(shown), str(count))
+    console.print(table)
 
 
 @trials.command("replay")

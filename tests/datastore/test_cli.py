@@ -113,3 +113,30 @@ def test_delete_and_compact(recorded):
 def test_the_datastore_can_come_from_the_environment(recorded, monkeypatch):
     monkeypatch.setenv("COGYM_DATASTORE", str(recorded))
     assert "6 matching" in run("trials", "ls").output
+
+
+def test_show_lists_the_rewards_participants_sent_and_counts_the_notes(tmp_path, datastore_dir):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        make_spec(
+            "gym:CartPole-v1",
+            [
+                {"name": "player", "implementation": "python:tests.helpers:Corrected"},
+                {
+                    "name": "coach",
+                    "actor_class": "observer",
+                    "implementation": "python:tests.helpers:Coach",
+                    "config": {"value": -0.5, "confidence": 0.25},
+                },
+            ],
+            seed=0,
+            max_ticks=6,
+        ).to_yaml()
+    )
+    assert run("run", str(spec), "-q", "--datastore", str(datastore_dir)).exit_code == 0
+    (summary,) = HDF5Datastore(datastore_dir).trials()
+    result = run("trials", "show", "-d", str(datastore_dir), summary.trial_id)
+    assert result.exit_code == 0, result.output
+    assert "6 reward(s) sent by participants" in result.output
+    assert "rewards sent by participants" in result.output and "-0.500" in result.output and "0.250" in result.output
+    assert '{"by": "human"}' in result.output and '{"by": "agent"}' in result.output
