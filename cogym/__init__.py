@@ -6,16 +6,22 @@ Stable-Baselines3 world.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from cogym.orchestrator import Orchestrator
 from cogym.registry import ModelRegistry
 from cogym.spec import ActorSpec, EnvironmentSpec, TrialSpec
 from cogym.trial import Message, Reward, TrialResult, TrialState
+
+if TYPE_CHECKING:
+    from cogym.datastore import HDF5Datastore
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ActorSpec",
     "EnvironmentSpec",
+    "HDF5Datastore",
     "Message",
     "ModelRegistry",
     "Orchestrator",
@@ -25,3 +31,11 @@ __all__ = [
     "TrialState",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HDF5Datastore":  # imported on first use: h5py is not needed to run trials
+        from cogym.datastore import HDF5Datastore
+
+        return HDF5Datastore
+    raise AttributeError(f"module 'cogym' has no attribute {name!r}")
