@@ -104,6 +104,18 @@ class CrashOnSeed:
         return 0
 
 
+class Corrected:
+    """Acts 1 and notes the tick as a person's on even ticks, acts 0 as the agent's on odd ones."""
+
+    def reset(self, context: Any) -> None:
+        self.context = context
+
+    def act(self, observation: Any) -> int:
+        human = self.context.tick % 2 == 0
+        self.context.annotate({"by": "human" if human else "agent"})
+        return 1 if human else 0
+
+
 class OutOfSpace:
     """Always answers 7, outside Discrete(2)."""
 

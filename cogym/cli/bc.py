@@ -62,6 +62,14 @@ from cogym.cli.trials import _DATASTORE, _filters
     type=click.IntRange(min=1),
     help="Processes for the evaluation trials.",
 )
+@click.option(
+    "--note",
+    "notes",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Learn only from ticks the actor annotated so (repeatable): --note by=human keeps a "
+    "person's corrections in teacher mode.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_filters
@@ -78,6 +86,7 @@ def bc(
     patience: int,
     eval_trials: int,
     workers: int,
+    notes: tuple[str, ...],
     seed: int,
     quiet: bool,
     filter: Any,
@@ -88,6 +97,14 @@ def bc(
     from cogym.cli.trials import _open
     from cogym.learn.clone import clone_and_register
 
+    from cogym.errors import InputError
+
+    wanted: dict[str, str] = {}
+    for note in notes:
+        key, sep, value = note.partition("=")
+        if not sep or not key:
+            raise InputError(f"--note {note!r}: write it as KEY=VALUE, for instance by=human")
+        wanted[key] = value
     datastore = _open(datastore_dir)
     progress = Progress(
         TextColumn("[bold]epochs"),
@@ -128,6 +145,7 @@ def bc(
             validation=validation,
             patience=patience,
             seed=seed,
+            notes=wanted or None,
         )
     finally:
         progress.stop()

@@ -106,6 +106,49 @@ def _rows(offsets: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     )
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """The rows cloning learns from: one actor's observations and actions, trial by trial."""
+
+    observations: Any
+    actions: np.ndarray
+    offsets: np.ndarray
+    trial_ids: tuple[str, ...]
+    observation_space: spaces.Space
+    action_space: spaces.Space
+
+    @property
+    def rows(self) -> int:
+        return int(self.offsets[-1])
+
+
+def _matches(note: Any, wanted: Mapping[str, Any]) -> bool:
+    return isinstance(note, Mapping) and all(note.get(k) == v for k, v in wanted.items())
+
+
+def _rows_noted(store: Any, data: Any, actor: str, notes: Mapping[str, Any]) -> _Rows:
+    """Keep the rows of ticks that ``actor`` annotated with a note holding ``notes``."""
+    keep = np.zeros(data.rows, dtype=bool)
+    ticks = data["tick"]
+    counts = []
+    for k, trial_id in enumerate(data.trial_ids):
+        annotations = store.trial(trial_id).annotations
+        noted = {t for t, by_actor in annotations.items() if _matches(by_actor.get(actor), notes)}
+        start, end = data.offsets[k], data.offsets[k + 1]
+        mask = np.fromiter((int(t) in noted for t in ticks[start:end]), dtype=bool, count=end - start)
+        keep[start:end] = mask
+        counts.append(int(mask.sum()))
+    index = np.flatnonzero(keep)
+    return _Rows(
+        _take(data["observations"], index),
+        np.asarray(data["actions"])[index],
+        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        tuple(data.trial_ids),
+        data.observation_space,
+        data.action_space,
+    )
+
+
 def _take(observations: Any, index: Any) -> Any:
     if isinstance(observations, dict):
         return {k: _take(v, index) for k, v in observations.items()}
@@ -128,14 +171,18 @@ def behavior_cloning(
     seed: int | None = 0,
     device: str = "cpu",
     on_epoch: Callable[[EpochStats], None] | None = None,
+    notes: Mapping[str, Any] | None = None,
     **criteria: Any,
 ) -> Any:
     """Train an SB3 ``algo`` model to act as ``actor`` did in the recorded trials.
 
     ``datastore`` is an :class:`~cogym.datastore.HDF5Datastore` or its directory; ``filter``
     and ``criteria`` choose trials as in :meth:`HDF5Datastore.trials` (tags, returns,
-    implementation, ...). ``on_epoch`` receives an :class:`EpochStats` after every epoch.
-    Returns the SB3 model (with ``model.cogym_trial_ids`` naming the trials it learnt from);
+    implementation, ...). ``notes`` keeps only the ticks the actor annotated with a note holding
+    those values: ``notes={"by": "human"}`` learns from a person's corrections in teacher mode.
+    ``on_epoch`` receives an :class:`EpochStats` after every epoch.
+    Returns the SB3 model (``model.cogym_trial_ids`` names the trials it learnt from and
+    ``model.cogym_rows`` counts the rows);
     give it an env with ``set_env`` to fine-tune it with ``learn``.
     """
     if algo.lower() not in ALGORITHMS:
@@ -155,11 +202,28 @@ def behavior_cloning(
     from cogym.datastore import HDF5Datastore
 
     store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
-    data = store.arrays(actor, ("observations", "actions"), filter, **criteria)
-    if data.rows == 0:
+    fields = ("observations", "actions", "tick") if notes else ("observations", "actions")
+    arrays = store.arrays(actor, fields, filter, **criteria)
+    if arrays.rows == 0:
         raise InputError(
             f"no recorded rows for actor {actor!r} in {store.path} with filter "
             f"{filter or criteria or '(none)'}; check the filter with `cogym trials ls`"
+        )
+    if notes:
+        data = _rows_noted(store, arrays, actor, notes)
+        if data.rows == 0:
+            raise InputError(
+                f"none of the {arrays.rows} rows of actor {actor!r} was annotated with a note "
+                f"holding {dict(notes)}; `cogym trials show ID` lists the notes of a trial"
+            )
+    else:
+        data = _Rows(
+            arrays["observations"],
+            np.asarray(arrays["actions"]),
+            np.asarray(arrays.offsets),
+            tuple(arrays.trial_ids),
+            arrays.observation_space,
+            arrays.action_space,
         )
     observation_space, action_space = data.observation_space, data.action_space
     _check_spaces(observation_space, action_space, actor)
@@ -235,8 +299,8 @@ def _train(  # noqa: PLR0913
     train_rows = _rows(data.offsets, ~held)
     val_rows = _rows(data.offsets, held)
 
-    observations = obs_as_tensor(data["observations"], net.device)
-    actions = torch.as_tensor(np.asarray(data["actions"]), device=net.device)
+    observations = obs_as_tensor(data.observations, net.device)
+    actions = torch.as_tensor(data.actions, device=net.device)
     if isinstance(action_space, (spaces.Box, spaces.MultiBinary)):
         actions = actions.float()
     else:
@@ -332,4 +396,5 @@ def _train(  # noqa: PLR0913
         net.load_state_dict(best_state)
     net.set_training_mode(False)
     model.cogym_trial_ids = tuple(data.trial_ids)
+    model.cogym_rows = data.rows
     return model

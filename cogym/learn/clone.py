@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -95,20 +96,14 @@ def clone_and_register(
     trial_ids = list(model.cogym_trial_ids)
     demonstrator_return = sum(s.returns[actor] for s in summaries) / len(summaries)
     best = min((e for e in epochs if e.best), key=lambda e: e.validation_loss, default=None)
+    metrics = {"demonstrator_return": demonstrator_return}
+    if best is not None and math.isfinite(best.validation_loss):
+        metrics["validation_loss"] = best.validation_loss
+        metrics[f"validation_{best.score_name}"] = best.validation_score
     saved = registry.save(
         model_name,
         model,
-        metrics={
-            "demonstrator_return": demonstrator_return,
-            **(
-                {
-                    "validation_loss": best.validation_loss,
-                    f"validation_{best.score_name}": best.validation_score,
-                }
-                if best
-                else {}
-            ),
-        },
+        metrics=metrics,
         properties={"trained_by": "behavior_cloning", "actor": actor, "epochs": len(epochs)},
         lineage={
             "datastore": str(store.path),
@@ -135,7 +130,7 @@ def clone_and_register(
         version=saved.version,
         actor=actor,
         trials=len(trial_ids),
-        rows=_rows(store, actor, flt),
+        rows=model.cogym_rows,
         demonstrator_return=demonstrator_return,
         clone_return=clone_return,
         evaluation_trials=evaluation_trials,
@@ -143,10 +138,6 @@ def clone_and_register(
         epochs=tuple(epochs),
         seconds=time.perf_counter() - started,
     )
-
-
-def _rows(store: Any, actor: str, flt: Any) -> int:
-    return store.arrays(actor, ("tick",), flt).rows
 
 
 def evaluate(
