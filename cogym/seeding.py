@@ -39,6 +39,7 @@ def trial_seed(spec_seed: int, index: int) -> int:
     return derive_seed(spec_seed, 0x7431A1, index)
 
 
+_INCREMENT = 0xDA3E39CB94B95BDB5851F42D4C957F2D | 1
 _SIMPLE_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary, spaces.Text)
 
 
@@ -56,9 +57,10 @@ def seed_space(space: spaces.Space, seed: int) -> None:
     if not isinstance(bit_generator, np.random.PCG64):
         space.seed(int(seed))
         return
-    mixed = _splitmix64(seed)
-    state = (mixed << 64) | (seed & _MASK64)
-    increment = (((mixed ^ 0xDA3E39CB94B95BDB) << 64) | (mixed * 0x9E3779B97F4A7C15 & _MASK64)) | 1
+    # seeds reaching here come from derive_seed, already mixed: they place the generator in
+    # one fixed stream, far apart
+    state = ((seed & _MASK64) << 64) | ((seed * 0x9E3779B97F4A7C15) & _MASK64)
+    increment = _INCREMENT
     bit_generator.state = {
         "bit_generator": "PCG64",
         "state": {"state": state, "inc": increment},

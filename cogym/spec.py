@@ -222,7 +222,16 @@ class TrialSpec(_Value):
         if not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise SpecError([("seed", f"must be an integer in [0, 2**63), got {seed!r}")])
         self.cast_key  # noqa: B018  (computed once here, then carried by every copy)
-        return self.model_copy(update={"seed": seed})
+        # a shallow copy with one field changed, as model_copy(update=...) makes, built
+        # directly: this runs once per trial
+        copy = object.__new__(TrialSpec)
+        values = self.__dict__.copy()
+        values["seed"] = seed
+        object.__setattr__(copy, "__dict__", values)
+        object.__setattr__(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__ | {"seed"})
+        object.__setattr__(copy, "__pydantic_extra__", None)
+        object.__setattr__(copy, "__pydantic_private__", None)
+        return copy
 
     def replace(self, **changes: Any) -> TrialSpec:
         """A validated copy with some top-level fields changed (used by pre-trial hooks)."""

@@ -139,3 +139,18 @@ def test_repr_is_short_and_readable():
         "TrialSpec(environment=EnvironmentSpec(implementation='gym:CartPole-v1'), "
         "actors=(ActorSpec(name='p'),))"
     )
+
+
+def test_with_seed_is_the_copy_model_copy_makes():
+    spec = TrialSpec.from_dict(
+        {"environment": {"implementation": "gym:CartPole-v1", "config": {"a": 1}}, "actors": [{"name": "p"}], "tags": {"x": 1}}
+    )
+    fast, slow = spec.with_seed(7), spec.model_copy(update={"seed": 7})
+    assert fast == slow and fast.to_dict() == slow.to_dict() and repr(fast) == repr(slow)
+    assert fast.model_fields_set == slow.model_fields_set and fast.environment is spec.environment
+    assert spec.seed is None and fast.replace(max_ticks=3).seed == 7
+    with pytest.raises(Exception):
+        fast.seed = 1  # type: ignore[misc]
+    import pickle
+
+    assert pickle.loads(pickle.dumps(fast)) == fast
