@@ -209,7 +209,7 @@ def ppo_training(quick: bool) -> list[Figure]:
 
 def local_workers(quick: bool) -> list[Figure]:
     """Trials/s with two local worker processes against one, on an env whose step costs 1 ms."""
-    trials = 60 if quick else 240
+    trials = 100 if quick else 240
     spec = TrialSpec.from_dict(
         {
             "environment": {
