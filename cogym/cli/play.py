@@ -85,7 +85,9 @@ def play(
     }
     if watch and teach:
         raise InputError("--watch and --teach exclude each other: choose one")
-    if not allow_remote and not _loopback(host):
+    from cogym.web.server import is_loopback
+
+    if not allow_remote and not is_loopback(host):
         raise InputError(
             f"--host {host}: serving the page beyond this machine lets anyone who learns its URL "
             "act in your trials; add --allow-remote to mean it"
@@ -156,17 +158,6 @@ def play(
     if failed_to_start:
         errors.print("[red]error:[/red] the trial failed before its first tick; stopping", highlight=False)
         sys.exit(FAILURE)
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _spec(

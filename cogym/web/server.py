@@ -55,7 +55,8 @@ _servers_lock = threading.Lock()
 _channels_changed = threading.Condition()
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost`` or a loopback address)."""
     if host == "localhost":
         return True
     try:
@@ -147,7 +148,7 @@ class WebServer:
         allow_remote: bool = False,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
-        if not _is_loopback(host) and not allow_remote:
+        if not is_loopback(host) and not allow_remote:
             self._refuse(host)
         self.host = host
         self.allow_remote = allow_remote
@@ -380,7 +381,7 @@ def shared_server(host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool 
             _servers[(host, port)] = server
             if port == 0:
                 _servers[(host, server.port)] = server
-        elif not allow_remote and not _is_loopback(host):
+        elif not allow_remote and not is_loopback(host):
             # every caller must mean it, not only the first one
             WebServer._refuse(host)
         return server
