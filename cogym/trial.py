@@ -495,7 +495,12 @@ class Trial:
         )
 
     def terminate(self, reason: str = "terminated on request") -> None:
-        """Ask the trial to stop before its next tick (safe to call from another thread)."""
+        """Stop the trial; it ends as ``terminated``.
+
+        A trial playing on its own (``run``) stops before its next tick, and this may be called
+        from another thread. A trial with external actors ends at once, so call it from the
+        thread that steps it.
+        """
         if not self.done:
             self._stop = (TrialState.TERMINATED, reason)
             self._attention = True
