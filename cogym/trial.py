@@ -162,7 +162,13 @@ class TrialResult:
 
 
 class TrialRecorder(Protocol):
-    """Receives a trial's ticks; see :mod:`cogym.datalog`."""
+    """Receives a trial's ticks; see :mod:`cogym.datalog`.
+
+    A recorder may also have ``append_solo(name, tick, observation, action, reward,
+    env_reward, terminated, truncated)``: a trial of one actor then calls it instead of
+    :meth:`append` on the ticks where nothing else happened (no reward or message sent, no
+    frame, no note), which spares it building a :class:`Sample`.
+    """
 
     def append(self, sample: Sample) -> None: ...
 
@@ -648,6 +654,8 @@ class Trial:
         deadline = self._deadline
         recording = recorder is not None or samples is not None
         record_frames = self.spec.record_frames and recording
+        # a recorder's shortcut for the usual tick (see TrialRecorder)
+        append_solo = getattr(recorder, "append_solo", None) if samples is None else None
         observation = self._obs[name]
         tick = self.tick
         try:
@@ -683,7 +691,24 @@ class Trial:
                     routed, sent, messages = self._route(tick, {name: reward})
                     reward = routed[name]
                 returns[name] += reward
-                if recording:
+                if (
+                    append_solo is not None
+                    and frame is None
+                    and not sent
+                    and not messages
+                    and not self._annotations
+                ):
+                    append_solo(
+                        name,
+                        tick,
+                        observation,
+                        action,
+                        reward,
+                        env_reward,
+                        terminated,
+                        truncated and not terminated,
+                    )
+                elif recording:
                     sample = Sample(
                         tick,
                         {name: observation},

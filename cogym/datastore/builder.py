@@ -1,34 +1,32 @@
 """Building shards: trials (or other shards) in, the columns of one shard out.
 
 :class:`ShardBuilder` lays trials out as :mod:`cogym.datastore.layout` describes. It takes
-finished trials three ways: :meth:`~ShardBuilder.add_plain` turns a group of plain one-actor
-trials straight into columns with one pass over all their ticks (the common case, and the one
-that must be cheap); :meth:`~ShardBuilder.add_record` takes any trial as a
+finished trials three ways: :meth:`~ShardBuilder.add_plain` takes a group of plain one-actor
+trials already stacked into columns (:class:`~cogym.datastore.plain.PlainTrials`: the common
+case, and the one that must be cheap); :meth:`~ShardBuilder.add_record` takes any trial as a
 :class:`~cogym.datastore.record.TrialRecord`; :meth:`~ShardBuilder.add_tree` merges the
 trials of another laid-out tree (a journal group, a shard), optionally only some of them.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from cogym.datastore import layout
+from cogym.datastore import layout, plain
 from cogym.datastore import spaces as leafs
+from cogym.datastore.plain import PlainTrials
 from cogym.datastore.record import (
     ActorRecord,
     ActorSchema,
-    Schemas,
     TrialRecord,
 )
-from cogym.datastore.recorder import TrialBuffer, summary_of
 from cogym.datastore.tree import MemoryTree, Tree
 
-__all__ = ["ShardBuilder", "build"]
+__all__ = ["ShardBuilder", "build", "build_groups"]
 
 _STRING = np.dtype(object)
 _TABLES: dict[str, tuple[tuple[str, Any], ...]] = {
@@ -209,80 +207,52 @@ class ShardBuilder:
         stream.put("reward", actor.rewards)
         stream.put("env_reward", actor.env_rewards)
 
-    # -- plain one-actor trials, all at once -----------------------------------------------------
+    # -- plain one-actor trials, a group at a time ---------------------------------------------
 
-    def add_plain(self, buffers: Sequence[TrialBuffer], schemas: Schemas) -> list[TrialBuffer]:
-        """Add the trials among ``buffers`` that stayed on the recorder's solo path (one acting
-        actor, one observation, action and reward per tick, nothing else), a group at a time
-        with one array per column; return the others."""
-        others: list[TrialBuffer] = []
-        groups: dict[int, list[TrialBuffer]] = {}
-        for buffer in buffers:
-            if buffer.plain:
-                groups.setdefault(id(buffer.plan), []).append(buffer)
-            else:
-                others.append(buffer)
-        for group in groups.values():
-            if not self._add_plain_group(group, schemas):
-                others += group
-        return others
-
-    def _add_plain_group(self, group: list[TrialBuffer], schemas: Schemas) -> bool:
-        plan = group[0].plan
-        name = plan.solo[0]  # type: ignore[index]
-        schema = plan.schemas[name]
-        chain = itertools.chain.from_iterable
-        finals = [b.final_observations[name] for b in group if name in b.final_observations]
-        try:
-            observations = schema.stack_observations(list(chain(b.observations for b in group)))
-            actions = schema.stack_actions(list(chain(b.actions for b in group)))
-            rewards = np.array(list(chain(b.rewards for b in group)), dtype=np.float64)
-            env_rewards = np.array(list(chain(b.env_rewards for b in group)), dtype=np.float64)
-            final = schema.stack_observations(finals) if finals else None
-        except (ValueError, TypeError):
-            return False  # a misfit: the trials go one by one, so the error names its trial
-        counts = np.array([len(b.rewards) for b in group], dtype=np.int64)
-        firsts = np.array([b.first_tick for b in group], dtype=np.int64)
-        starts = np.zeros(len(group), dtype=np.int64)
+    def add_plain(self, trials: PlainTrials) -> None:
+        """Add a group of plain one-actor trials, one array per column."""
+        table = trials.trials
+        counts = table[:, plain.COUNT]
+        starts = np.zeros(len(counts), dtype=np.int64)
         np.cumsum(counts[:-1], out=starts[1:])
-        ticks = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts - firsts, counts)
-        stream = self._stream(schema)
-        actors = {name: schema.actor_class}
-        rows = stream.rows
-        final_row = stream.final_rows
-        segments = []
-        for buffer, count in zip(group, counts.tolist()):
-            text = summary_of(buffer, schemas, actors, False)
-            trial_id = buffer.result.trial_id  # type: ignore[union-attr]
-            position = self._trial(text, schemas.spec_json(buffer.info.spec), trial_id)
-            has_final = name in buffer.final_observations
-            ended_tick, how = buffer.ended
-            segments.append(
-                (
-                    position,
-                    rows,
-                    count,
-                    rows,
-                    count,
-                    ended_tick,
-                    how,
-                    final_row if has_final else -1,
-                )
+        ticks = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+            starts - table[:, plain.FIRST_TICK], counts
+        )
+        stream = self._stream(trials.schema)
+        specs = trials.specs
+        positions = [
+            self._trial(summary, specs[spec], trial_id)
+            for summary, spec, trial_id in zip(
+                trials.summaries, table[:, plain.SPEC].tolist(), trials.ids
             )
-            rows += count
-            final_row += has_final
-        stream.segments.append(np.array(segments, dtype=np.int64))
-        stream.rows = stream.reward_rows = rows
-        stream.final_rows = final_row
+        ]
+        has_final = table[:, plain.HAS_FINAL].astype(bool)
+        rows = stream.rows + starts
+        final_rows = np.where(has_final, stream.final_rows + np.cumsum(has_final) - 1, -1)
+        stream.segments.append(
+            np.column_stack(
+                [
+                    np.array(positions, dtype=np.int64),
+                    rows,
+                    counts,
+                    rows,
+                    counts,
+                    table[:, plain.ENDED_TICK],
+                    table[:, plain.ENDED_HOW],
+                    final_rows,
+                ]
+            ).astype(np.int64, copy=False)
+        )
+        stream.rows = stream.reward_rows = stream.rows + int(counts.sum())
+        stream.final_rows += int(has_final.sum())
         stream.put("tick", ticks)
         stream.put("reward_tick", ticks)
-        stream.put("reward", rewards)
-        stream.put("env_reward", env_rewards)
-        stream.put_leaves("observations", observations)
-        stream.put_leaves("actions", actions)
-        if final is not None:
-            stream.put_leaves("final_observations", final)
-        return True
+        stream.put("reward", trials.rewards)
+        stream.put("env_reward", trials.env_rewards)
+        stream.put_leaves("observations", trials.observations)
+        stream.put_leaves("actions", trials.actions)
+        if has_final.any():
+            stream.put_leaves("final_observations", trials.final_observations)
 
     # -- the trials of another tree ----------------------------------------------------------------
 
@@ -414,6 +384,25 @@ class ShardBuilder:
                     _strings(values) if dtype is _STRING else np.array(values, dtype=dtype),
                 )
         return tree
+
+
+def build_groups(groups: Iterable[PlainTrials | Tree]) -> MemoryTree:
+    """Lay out groups of trials (laid-out trees, and plain groups, consecutive ones of one
+    actor schema merged into one) as the columns of one shard, in order."""
+    builder = ShardBuilder()
+    run: list[PlainTrials] = []
+    for group in [*groups, None]:
+        if isinstance(group, PlainTrials) and (not run or run[0].schema.key == group.schema.key):
+            run.append(group)
+            continue
+        if run:
+            builder.add_plain(PlainTrials.concat(run))
+            run = []
+        if isinstance(group, PlainTrials):
+            run.append(group)
+        elif group is not None:
+            builder.add_tree(group)
+    return builder.tree()
 
 
 def build(records: Iterable[TrialRecord]) -> MemoryTree:

@@ -19,8 +19,9 @@ from pathlib import Path
 from gymnasium import spaces
 
 from cogym.datastore import layout
-from cogym.datastore.builder import ShardBuilder
+from cogym.datastore.builder import ShardBuilder, build_groups
 from cogym.datastore.journal import JournalReader
+from cogym.datastore.plain import PlainTrials, is_plain
 from cogym.datastore.query import TrialSummary
 from cogym.datastore.record import TrialRecord
 from cogym.datastore.shard import HDF5Tree, open_shard
@@ -230,6 +231,19 @@ class Catalog:
             except DatastoreFormatError as exc:
                 problems.append(Problem(path, str(exc)))
                 return None
+            if any(is_plain(group) for group in groups):
+                try:
+                    groups = [
+                        build_groups(
+                            PlainTrials.from_tree(g, self.space_cache) if is_plain(g) else g
+                            for g in groups
+                        )
+                    ]
+                except (KeyError, ValueError, TypeError) as exc:
+                    problems.append(
+                        Problem(path, f"{path}: a journal record is malformed: {exc!r}")
+                    )
+                    return source
             for group in groups:
                 source.groups.append(group)
                 source.summaries += _summaries(group, name)

@@ -48,9 +48,12 @@ class HDF5Datastore:
     4
 
     Recording: ``begin`` (called by the orchestrator) gives each trial a recorder. Ended
-    trials are journaled (safe from a crash of the process) as they end, or in groups within
-    ``commit_seconds``; they land in a shard once this process has gathered ``shard_bytes``
-    of them, ``shard_seconds`` after the first, or on :meth:`flush` / :meth:`close`. What a
+    trials are journaled (safe from a crash of the process) as they end; with
+    ``commit_seconds`` above 0, trials shorter than that are journaled in groups within
+    ``commit_seconds`` instead, which records many very short trials faster but lets a killed
+    process lose those that ended in its last ``commit_seconds``. They land in a shard once
+    this process has gathered ``shard_bytes`` of them, ``shard_seconds`` after the first, or
+    on :meth:`flush` / :meth:`close`. What a
     killed process can lose is said in :mod:`cogym.datastore.writer`. ``compression`` is
     ``auto`` (chosen per dtype, see :func:`cogym.datastore.shard.filters`), ``gzip``, ``lzf``
     or ``none``.
@@ -65,7 +68,7 @@ class HDF5Datastore:
         compression: str = "auto",
         shard_bytes: int = 64 << 20,
         shard_seconds: float = 300.0,
-        commit_seconds: float = 0.1,
+        commit_seconds: float = 0.0,
     ) -> None:
         if compression not in COMPRESSION_CHOICES:
             raise InputError(
@@ -129,6 +132,13 @@ class HDF5Datastore:
                 )
                 _close_at_exit(self)
             return self._writer
+
+    def commit(self) -> None:
+        """Journal this process's ended trials now (with ``commit_seconds`` above 0, short
+        trials wait up to that long otherwise); no shard is written."""
+        writer = self._writer
+        if writer is not None and writer.pid == os.getpid():
+            writer.commit()
 
     def flush(self) -> Path | None:
         """Publish this process's ended trials as a shard (fsynced); return its path, if any."""

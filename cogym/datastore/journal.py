@@ -7,11 +7,13 @@ published the journal is deleted; readers read journals too, so a trial is visib
 it is journaled.
 
 File: a 16-byte header (magic, format version), then records. A record is one committed group
-of trials laid out as a shard is (:mod:`cogym.datastore.layout`): a 20-byte prefix (magic
-``CGJR``, header length, body length, CRC-32 of header and body), a JSON header (array names,
-dtypes and shapes, the string columns, the attributes) and the raw bytes of the arrays. A
-record cut short (its process was killed while writing it) or failing its checksum ends the
-readable part of the journal.
+of trials as a tree of arrays: plain one-actor trials as :mod:`cogym.datastore.plain` describes
+(its ``plain`` group says so), any others laid out as a shard is
+(:mod:`cogym.datastore.layout`). It is a 20-byte prefix (magic ``CGJR``, header length, body
+length, CRC-32 of header and body), a JSON header (array names, dtypes and shapes; the names
+of the string columns with the UTF-8 length of each string; the attributes), then the raw bytes
+of the arrays and the strings, in the header's order. A record cut short (its process was
+killed while writing it) or failing its checksum ends the readable part of the journal.
 
 The writer holds an exclusive ``flock`` on its journal while it lives, which is how maintenance
 tells a journal whose process died from one still being written.
@@ -20,10 +22,12 @@ tells a journal whose process died from one still being written.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import struct
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +37,17 @@ import numpy as np
 from cogym.datastore.tree import MemoryTree
 from cogym.errors import DatastoreError, DatastoreFormatError
 
-__all__ = ["JOURNAL_VERSION", "JournalReader", "JournalWriter", "is_live"]
+__all__ = [
+    "JOURNAL_VERSION",
+    "JournalReader",
+    "JournalWriter",
+    "Record",
+    "encode",
+    "encode_tree",
+    "header_template",
+    "is_live",
+    "record",
+]
 
 JOURNAL_MAGIC = b"CGYMJRNL"
 JOURNAL_VERSION = 1
@@ -42,23 +56,92 @@ _RECORD = struct.Struct("<4sIQI")
 _RECORD_MAGIC = b"CGJR"
 
 
-def _encode(tree: MemoryTree) -> tuple[bytes, list[Any]]:
-    """A laid-out group of trials as a JSON header (names, dtypes, shapes, strings, attributes)
-    and the raw bytes of its arrays."""
-    arrays: list[list[Any]] = []
-    strings: dict[str, list[str]] = {}
+Record = tuple[bytes, list[Any]]
+"""An encoded group of trials: its JSON header, and the bytes of its arrays and strings."""
+
+
+def record(
+    arrays: Sequence[tuple[str, str, tuple[int, ...], Any]],
+    strings: Mapping[str, Sequence[str]],
+    attrs_json: str,
+) -> Record:
+    """Encode a group: ``arrays`` as ``(path, dtype.str, shape, raw data)`` (any object with
+    the buffer protocol), ``strings`` as
+    columns of ``str``, the attributes already as JSON.
+
+    The header is put together from cached pieces: a trial is journaled as it ends, and JSON
+    encoding the same names and dtypes again would cost more than the rest.
+    """
+    entries: list[str] = []
     buffers: list[Any] = []
-    for path, array in tree.walk():
+    for path, dtype, shape, data in arrays:
+        entries.append(_array_entry(path, dtype, shape[1:]) % (shape[0] if shape else ""))
+        if type(data) is not bytes:
+            data = memoryview(data).cast("B")
+        if len(data):
+            buffers.append(data)
+    lengths: list[str] = []
+    for path, values in strings.items():
+        encoded = [v.encode("utf-8") for v in values]
+        lengths.append(f"{_json_string(path)}: [{', '.join([str(len(e)) for e in encoded])}]")
+        buffers.append(b"".join(encoded))
+    return _header(entries, lengths, attrs_json).encode("utf-8"), buffers
+
+
+def header_template(
+    arrays: Sequence[tuple[str, str, tuple[int, ...]]], strings: Sequence[str], attrs_json: str
+) -> str:
+    """The header of every record with these arrays ``(path, dtype.str, row shape)`` and
+    string columns of one string each, as a %-format: the number of rows of each array, then
+    the UTF-8 length of each string, fill it in that order. The body is then the bytes of the
+    arrays, then those of the strings."""
+    entries = [_array_entry(path, dtype, row_shape) % "%d" for path, dtype, row_shape in arrays]
+    lengths = [f"{_json_string(path).replace('%', '%%')}: [%d]" for path in strings]
+    return _header(entries, lengths, attrs_json.replace("%", "%%"))
+
+
+def _header(entries: list[str], lengths: list[str], attrs_json: str) -> str:
+    return (
+        f'{{"arrays": [{", ".join(entries)}], "strings": {{{", ".join(lengths)}}}, '
+        f'"attrs": {attrs_json}}}'
+    )
+
+
+def encode(
+    items: Iterable[tuple[str, np.ndarray]],
+    attrs_json: str,
+    strings: Mapping[str, Sequence[str]] | None = None,
+) -> Record:
+    """Encode a group given as named arrays (object arrays are text) and string columns."""
+    arrays = []
+    text = dict(strings or {})
+    for path, array in items:
         if array.dtype == object:
-            strings[path] = [str(v) for v in array]
+            text[path] = [str(v) for v in array]
             continue
-        array = np.ascontiguousarray(array)
-        arrays.append([path, array.dtype.str, list(array.shape)])
-        if array.nbytes:
-            buffers.append(memoryview(array).cast("B"))
+        if not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)
+        arrays.append((path, array.dtype.str, array.shape, array))
+    return record(arrays, text, attrs_json)
+
+
+def encode_tree(tree: MemoryTree) -> Record:
+    """Encode a group laid out as a shard is."""
     attrs = {path: values for path, values in tree.attributes.items() if values}
-    header = json.dumps({"arrays": arrays, "strings": strings, "attrs": attrs})
-    return header.encode("utf-8"), buffers
+    return encode(tree.walk(), json.dumps(attrs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_string(text: str) -> str:
+    return json.dumps(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _array_entry(path: str, dtype: str, row_shape: tuple[int, ...] | None) -> str:
+    """``[path, dtype, [%s, *row_shape]]`` as JSON, with ``%s`` left for the number of rows."""
+    shape = ["%s", *map(str, row_shape)]
+    name = _json_string(path).replace("%", "%%")
+    return f"[{name}, {_json_string(dtype)}, [{', '.join(shape)}]]"
 
 
 class JournalWriter:
@@ -76,23 +159,25 @@ class JournalWriter:
             raise
         self.size = _FILE_HEADER.size
 
-    def append(self, tree: MemoryTree) -> None:
-        """Append one group of trials (one record: it is read whole or not at all)."""
-        header, buffers = _encode(tree)
-        crc = zlib.crc32(header)
-        body = 0
-        for buffer in buffers:
-            crc = zlib.crc32(buffer, crc)
-            body += buffer.nbytes
-        parts = [_RECORD.pack(_RECORD_MAGIC, len(header), body, crc), header, *buffers]
-        total = _RECORD.size + len(header) + body
+    def append(self, records: Sequence[Record]) -> None:
+        """Append encoded groups of trials (each is read whole or not at all)."""
+        parts: list[Any] = []
+        total = 0
+        for header, buffers in records:
+            crc = zlib.crc32(header)
+            body = 0
+            for buffer in buffers:
+                crc = zlib.crc32(buffer, crc)
+                body += len(buffer)
+            parts += [_RECORD.pack(_RECORD_MAGIC, len(header), body, crc), header, *buffers]
+            total += _RECORD.size + len(header) + body
         try:
             _write_all(self.fd, parts)
         except OSError as exc:
             os.ftruncate(self.fd, self.size)
             raise DatastoreError(f"cannot journal trials to {self.path}: {exc.strerror}") from exc
         self.size += total
-        self.records += 1
+        self.records += len(records)
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -106,7 +191,7 @@ _IOV_MAX = 512
 def _write_all(fd: int, parts: list[Any]) -> None:
     for start in range(0, len(parts), _IOV_MAX):
         chunk = parts[start : start + _IOV_MAX]
-        size = sum(len(p) if isinstance(p, bytes) else p.nbytes for p in chunk)
+        size = sum(len(p) for p in chunk)  # bytes, and memoryviews cast to bytes
         written = os.writev(fd, chunk)
         if written < size:  # a short write: send the rest
             rest = b"".join(bytes(p) for p in chunk)[written:]
@@ -131,7 +216,8 @@ def is_live(path: Path) -> bool:
 
 @dataclass
 class JournalReader:
-    """Reads a journal incrementally: each :meth:`read` returns the records added since the last."""
+    """Reads a journal incrementally: each :meth:`read` returns the records added since the last,
+    as trees (see :func:`cogym.datastore.plain.is_plain` for the two kinds)."""
 
     path: Path
     offset: int = 0
@@ -185,7 +271,11 @@ class JournalReader:
             count = int(np.prod(shape, dtype=np.int64))
             tree.put(path, np.frombuffer(body, dtype=dt, count=count, offset=offset).reshape(shape))
             offset += count * dt.itemsize
-        for path, values in header["strings"].items():
+        for path, lengths in header["strings"].items():
+            values = []
+            for length in lengths:
+                values.append(str(body[offset : offset + length], "utf-8"))
+                offset += length
             array = np.empty(len(values), dtype=object)
             array[:] = values
             tree.put(path, array)

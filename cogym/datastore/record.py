@@ -183,6 +183,7 @@ class Schemas:
         self._plans: dict[int, tuple[Mapping[str, ActorClass], CastPlan]] = {}
         self._specs: dict[Any, tuple[Any, str]] = {}
         self._summary_tails: dict[Any, tuple[Any, str, dict[str, str], dict[str, str], str]] = {}
+        self._solo_actors: dict[str, dict[str, str]] = {}
 
     def actor(self, name: str, actor_class: ActorClass) -> ActorSchema:
         entry = self._actors.get(id(actor_class))
@@ -215,6 +216,14 @@ class Schemas:
         )
         self._plans[id(actor_classes)] = (actor_classes, plan)
         return plan
+
+    def solo_actors(self, schema: ActorSchema) -> dict[str, str]:
+        """``{name: actor class}`` of a one-actor trial, one dict per schema (it keys the cache
+        of :meth:`summary_tail`)."""
+        actors = self._solo_actors.get(schema.key)
+        if actors is None:
+            actors = self._solo_actors[schema.key] = {schema.name: schema.actor_class}
+        return actors
 
     def summary_tail(
         self, spec: Any, implementations: Mapping[str, str], actors: Mapping[str, str], frames: bool

@@ -1,9 +1,10 @@
 """The recorder of one trial: each tick's values in, a :class:`~cogym.datastore.record.TrialRecord` out.
 
-:meth:`TrialBuffer.append` runs on every tick of every recorded trial, so it keeps each value
-as a plain value or the bytes of a copy (an env may reuse its buffers), in lists: nothing the
-garbage collector tracks, so holding many ended trials until they are committed costs no
-collection time. Columns are built later, for a group of ended trials at once (see
+:meth:`TrialBuffer.append` (and its shortcut :meth:`TrialBuffer.append_solo`) runs on every
+tick of every recorded trial, so it keeps each value as a plain value or the bytes of a copy
+(an env may reuse its buffers), in lists: nothing the garbage collector tracks, so holding many
+ended trials until they are stacked costs no collection time. Columns are built later, for a
+group of ended trials at once (see :mod:`cogym.datastore.plain` and
 :mod:`cogym.datastore.builder`).
 """
 
@@ -170,7 +171,7 @@ class TrialBuffer:
             # one unpacking instead of a field lookup each (Sample is a named tuple)
             (tick, observations, actions, rewards, terminated, truncated, sent, messages,
              env_rewards, frame, notes) = sample[:11]  # fmt: skip
-            name, capture_observation, capture_action, dtype, shape = self.plan.solo  # type: ignore[misc]
+            name = self.plan.solo[0]  # type: ignore[index]
             if (
                 tick == self._next_tick
                 and frame is None
@@ -181,32 +182,75 @@ class TrialBuffer:
                 and env_rewards is not None
                 and name in env_rewards
             ):
-                observation = observations[name]
-                if (
-                    type(observation) is ndarray
-                    and observation.dtype is dtype
-                    and observation.shape == shape
-                ):
-                    self._add_observation(observation.tobytes())
-                else:
-                    self._add_observation(capture_observation(observation))
-                action = actions[name]
-                self._add_action(capture_action(action) if type(action) is ndarray else action)
-                self._add_reward(rewards[name])
-                self._add_env_reward(env_rewards[name])
-                self._next_tick = tick + 1
-                if terminated:
-                    self.ended = (tick, TERMINATED)
-                elif truncated:
-                    self.ended = (tick, TRUNCATED)
-            elif self.first_tick < 0 and self._start_solo(sample):
+                self.append_solo(
+                    name,
+                    tick,
+                    observations[name],
+                    actions[name],
+                    rewards[name],
+                    env_rewards[name],
+                    bool(terminated),
+                    bool(truncated),
+                )
+                return
+            if self.first_tick < 0 and self._start_solo(sample):
                 self.append(sample)
                 return
-            else:
-                self._leave_solo()
-                self._append_general(sample)
+            self._leave_solo()
+        self._append_general(sample)
+        self._tick_done()
+
+    def append_solo(
+        self,
+        name: str,
+        tick: int,
+        observation: Any,
+        action: Any,
+        reward: float,
+        env_reward: float,
+        terminated: bool,
+        truncated: bool,
+    ) -> None:
+        """A tick on which actor ``name`` alone observed, acted and got a reward, and nothing
+        else happened (no reward or message sent, no frame, no note): what :meth:`append` takes
+        as a :class:`Sample`, without building one (the trial's one-actor loop calls this)."""
+        if not (self.solo and tick == self._next_tick):
+            self.append(
+                Sample(
+                    tick,
+                    {name: observation},
+                    {name: action},
+                    {name: reward},
+                    {name: True} if terminated else {},
+                    {name: True} if truncated else {},
+                    (),
+                    (),
+                    {name: env_reward},
+                    None,
+                    None,
+                )
+            )
+            return
+        _, capture_observation, capture_action, dtype, shape = self.plan.solo  # type: ignore[misc]
+        if (
+            type(observation) is ndarray
+            and observation.dtype is dtype
+            and observation.shape == shape
+        ):
+            self._add_observation(observation.tobytes())
         else:
-            self._append_general(sample)
+            self._add_observation(capture_observation(observation))
+        self._add_action(capture_action(action) if type(action) is ndarray else action)
+        self._add_reward(reward)
+        self._add_env_reward(env_reward)
+        self._next_tick = tick + 1
+        if terminated:
+            self.ended = (tick, TERMINATED)
+        elif truncated:
+            self.ended = (tick, TRUNCATED)
+        self._tick_done()
+
+    def _tick_done(self) -> None:
         self._countdown -= 1
         if not self._countdown:
             self._countdown = POLL_TICKS

@@ -4,24 +4,28 @@ Every process that records owns its files, named by a *stem* unique to it
 (``<time>-<host>-<pid>-<random>``), so processes never write the same file and need no lock:
 
 1. A trial's ticks collect in memory while it runs (:class:`~cogym.datastore.recorder.TrialBuffer`).
-2. Ended trials are *committed*: turned into columns and appended to the process's journal
-   ``<stem>.journal`` (``writev``; from then on a crash of the process cannot lose them). A
-   trial that lasted at least ``commit_seconds`` is committed as it ends; shorter ones are
-   grouped, and committed at the first trial start, trial end or tick (checked every
-   :data:`~cogym.datastore.recorder.POLL_TICKS` ticks) at least ``commit_seconds`` after the
-   oldest of them ended; ``commit_seconds=0`` commits every trial as it ends. :meth:`flush`
-   and :meth:`close` commit too.
+2. Ended trials are *committed*: appended to the process's journal ``<stem>.journal``
+   (``writev``; from then on a crash of the process cannot lose them). A plain one-actor trial
+   goes as its raw columns (:func:`~cogym.datastore.plain.solo_record`, a few tens of
+   microseconds); its buffer is stacked with others into columns later
+   (:data:`SETTLE_TRIALS`). With ``commit_seconds=0``, the default, every trial is committed
+   as it ends. Above 0, a trial that lasted at least ``commit_seconds`` is still committed as
+   it ends; shorter ones are grouped, and committed at the first trial start, trial end or
+   tick (checked every :data:`~cogym.datastore.recorder.POLL_TICKS` ticks) at least
+   ``commit_seconds`` after the oldest of them ended. :meth:`flush` and :meth:`close` commit
+   too.
 3. When the committed trials reach ``shard_bytes``, or ``shard_seconds`` after the first of
    them was committed, or on :meth:`flush` / :meth:`close`, they are written into the shard
    ``<stem>.h5`` (temporary file, fsync, atomic rename) and the journal is deleted. The next
    trials go to a new stem.
 
-What a crash loses: a SIGKILL (or any death of the process) loses the trials still running
-and the short trials not yet committed: those that ended less than ``commit_seconds`` before
-it, or after the last check (a trial start or end, or every ``POLL_TICKS`` ticks of a running
-trial; a process idle since its last trial ended checks nothing until :meth:`flush`). With
-``commit_seconds=0``, only the running ones. A power failure or kernel crash can also lose what was journaled since the last
-shard was published, since journals are not fsynced: call :meth:`flush` where that matters.
+What a crash loses: a SIGKILL (or any death of the process) loses the trials still running;
+with ``commit_seconds`` above 0, also the short trials not yet committed: those that ended
+less than ``commit_seconds`` before it, or after the last check (a trial start or end, or
+every ``POLL_TICKS`` ticks of a running trial; a process idle since its last trial ended
+checks nothing until :meth:`flush`). A power failure or kernel crash can also lose what was
+journaled since the last shard was published, since journals are not fsynced: call
+:meth:`flush` where that matters.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ import socket
 import time
 from pathlib import Path
 
-from cogym.datastore.builder import ShardBuilder
-from cogym.datastore.journal import JournalWriter
+from cogym.datastore.builder import ShardBuilder, build_groups
+from cogym.datastore.journal import JournalWriter, Record, encode_tree
+from cogym.datastore.plain import PlainTrials, solo_record
 from cogym.datastore.record import Schemas, TrialRecord
 from cogym.datastore.recorder import TrialBuffer, unrecordable
 from cogym.datastore.shard import write_shard
@@ -56,6 +61,10 @@ __all__ = [
 MARKER = "cogym-datastore.json"
 DATASTORE_FORMAT = "cogym.datastore"
 DATASTORE_VERSION = 1
+
+SETTLE_TRIALS = 1024
+"""Trials journaled one by one are stacked into columns once this many are pending (and when
+a shard is written): their buffers cost more memory than columns."""
 
 _HOST = re.sub(r"[^A-Za-z0-9]+", "-", socket.gethostname())[:24].strip("-") or "host"
 
@@ -139,7 +148,8 @@ class ProcessWriter:
         self.published: list[Path] = []
         self._ended_buffers: list[TrialBuffer] = []
         self._first_ended = 0.0
-        self._pending: list[MemoryTree] = []
+        self._pending: list[PlainTrials | MemoryTree] = []
+        self._solo: list[TrialBuffer] = []
         self._pending_trials = 0
         self._pending_bytes = 0
         self._first_pending = 0.0
@@ -176,10 +186,32 @@ class ProcessWriter:
         buffers, self._ended_buffers = self._ended_buffers, []
         if not buffers:
             return
-        builder = ShardBuilder()
-        for buffer in builder.add_plain(buffers, self.schemas):
-            builder.add_record(self._record(buffer))
-        tree = builder.tree()
+        records: list[Record] = []
+        solo: list[TrialBuffer] = []
+        groups: list[PlainTrials | MemoryTree] = []
+        plain: dict[int, list[TrialBuffer]] = {}
+        others: list[TrialBuffer] = []
+        for buffer in buffers:
+            if buffer.plain:
+                plain.setdefault(id(buffer.plan), []).append(buffer)
+            else:
+                others.append(buffer)
+        for group in plain.values():
+            if len(group) == 1:
+                record = solo_record(group[0], self.schemas)
+                if record is not None:
+                    records.append(record)
+                    solo += group
+                    continue
+            trials = PlainTrials.stack(group, self.schemas)
+            if trials is None:
+                others += group
+            else:
+                groups.append(trials)
+                records.append(trials.record())
+        if others:
+            groups.append(self._tree(others))
+            records.append(encode_tree(groups[-1]))
         if self._journal is None:
             self._stem = new_stem()
             try:
@@ -191,20 +223,44 @@ class ProcessWriter:
                     "directory is writable"
                 ) from exc
         try:
-            self._journal.append(tree)
+            self._journal.append(records)
         except DatastoreError:
             self._ended_buffers = buffers + self._ended_buffers
             raise
-        if not self._pending:
+        if not self._pending_trials:
             self._first_pending = time.monotonic()
-        self._pending.append(tree)
-        self._pending_trials += len(builder)
-        self._pending_bytes += tree.nbytes
+        if groups:
+            self._settle()  # keeps the trials in the order they were journaled
+            self._pending += groups
+            self._pending_bytes += sum(g.nbytes for g in groups)
+        if solo:
+            self._solo += solo
+            self._pending_bytes += sum(len(part) for record in records for part in record[1])
+            if len(self._solo) >= SETTLE_TRIALS:
+                self._settle()
+        self._pending_trials += len(buffers)
         if (
             self._pending_bytes >= self.shard_bytes
             or time.monotonic() - self._first_pending >= self.shard_seconds
         ):
             self.publish()
+
+    def _settle(self) -> None:
+        """Stack the trials journaled one by one (:func:`solo_record`) into groups."""
+        buffers, self._solo = self._solo, []
+        start = 0
+        for end in range(1, len(buffers) + 1):
+            if end == len(buffers) or buffers[end].plan is not buffers[start].plan:
+                run = buffers[start:end]
+                trials = PlainTrials.stack(run, self.schemas)
+                self._pending.append(trials if trials is not None else self._tree(run))
+                start = end
+
+    def _tree(self, buffers: list[TrialBuffer]) -> MemoryTree:
+        builder = ShardBuilder()
+        for buffer in buffers:
+            builder.add_record(self._record(buffer))
+        return builder.tree()
 
     def _record(self, buffer: TrialBuffer) -> TrialRecord:
         try:
@@ -217,17 +273,15 @@ class ProcessWriter:
     def publish(self) -> Path | None:
         """Write the pending trials into a shard, publish it, and retire the journal."""
         self.commit()
+        self._settle()
         if not self._pending:
             return None
         assert self._journal is not None and self._stem is not None
         path = self.root / f"{self._stem}.h5"
         journal = self._journal.path
         try:
-            builder = ShardBuilder()
-            for tree in self._pending:
-                builder.add_tree(tree)
             write_shard(
-                builder.tree(),
+                build_groups(self._pending),
                 path,
                 compression=self.compression,
                 attrs={"writer": f"{_HOST}:{self.pid}", "supersedes": json.dumps([journal.name])},

@@ -80,7 +80,7 @@ def _check_complete(datastore: HDF5Datastore) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_sigkill_while_recording_loses_only_trials_in_flight(tmp_path):
-    """Each ended trial is journaled before its end is reported (commit_seconds=0)."""
+    """Each ended trial is journaled before its end is reported (commit_seconds=0, the default)."""
     root = tmp_path / "trials"
     rng = random.Random(1234)
     seen: set[str] = set()
@@ -103,7 +103,7 @@ def test_sigkill_while_recording_loses_only_trials_in_flight(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_with_grouped_commits_leaves_a_consistent_datastore(tmp_path):
-    """With the default grouping, the last commit interval may be lost, never a part of a trial."""
+    """With grouped commits, the last commit interval may be lost, never a part of a trial."""
     root = tmp_path / "trials"
     rng = random.Random(99)
     for round_ in range(2):

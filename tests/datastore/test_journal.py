@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from gymnasium import spaces
 
 from cogym import Orchestrator
-from cogym.datastore import HDF5Datastore
+from cogym.datastore import HDF5Datastore, writer
 from cogym.datastore.journal import JournalReader
 from cogym.errors import DatastoreFormatError
-from tests.conftest import CARTPOLE, make_spec
+from cogym.spaces import space_to_dict
+from tests.conftest import CARTPOLE, PROBE, RENDEZVOUS, make_spec
+from tests.datastore.conftest import assert_same_samples
 
 
 def _journaled(datastore_dir, trials: int = 4):
@@ -67,3 +71,78 @@ def _read(journal, data: bytes):
     copy = journal.with_name("copy.journal")
     copy.write_bytes(data)
     return JournalReader(copy).read()
+
+
+SPACES = {
+    "box": (spaces.Box(-1, 1, (3,), np.float32), spaces.Box(0, 1, (2,), np.float64)),
+    "image": (spaces.Box(0, 255, (4, 4, 3), np.uint8), spaces.Discrete(3, start=-1)),
+    "scalars": (spaces.Discrete(5), spaces.MultiBinary(4)),
+    "multi": (spaces.MultiDiscrete([3, 2]), spaces.Discrete(2)),
+    "nested": (spaces.Dict({"a": spaces.Discrete(2)}), spaces.Discrete(2)),
+}
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_trials_journaled_one_by_one_read_back_as_played(tmp_path, name):
+    """Trials journaled as they end (the default) and trials journaled in a group, through the
+    trial loop's shortcut (no samples kept) and through samples, all read back the same."""
+    observation_space, action_space = SPACES[name]
+    spec = make_spec(
+        PROBE,
+        config={
+            "observation_space": space_to_dict(observation_space),
+            "action_space": space_to_dict(action_space),
+            "episode_length": 6,
+        },
+        seed=3,
+    )
+    with Orchestrator(keep_samples=True) as orchestrator:
+        played = []
+        for index in range(5):
+            trial = orchestrator.start(spec, index=index)
+            trial.run()
+            played.append(trial)
+    for commit_seconds in (0, 60):
+        root = tmp_path / f"commit-{commit_seconds}"
+        datastore = HDF5Datastore(root, commit_seconds=commit_seconds)
+        with Orchestrator(datastore=datastore) as orchestrator:
+            results = orchestrator.run_many(spec, 5)
+            datastore.commit()  # with commit_seconds=60, journals the five as one group
+            journaled = HDF5Datastore(root)
+            assert {s.location[-8:] for s in journaled.trials()} == {".journal"}
+            _assert_same_trials(journaled, results, played)
+        _assert_same_trials(HDF5Datastore(root), results, played)
+
+
+def _assert_same_trials(datastore, results, played) -> None:
+    summaries = datastore.trials()
+    assert [s.trial_id for s in summaries] == [r.trial_id for r in results]
+    for summary, trial in zip(summaries, played):
+        assert summary.returns == trial.result.returns
+        assert summary.recording_error is None
+        assert_same_samples(list(datastore.trial(summary.trial_id).samples()), trial.samples)
+
+
+def test_many_trials_journaled_one_by_one_keep_their_order_among_others(tmp_path, monkeypatch):
+    """Trials journaled one by one are stacked into groups every SETTLE_TRIALS trials; other
+    trials in between (of another cast, of several actors) keep their place."""
+    monkeypatch.setattr(writer, "SETTLE_TRIALS", 3)
+    cartpole, probe = make_spec(CARTPOLE, seed=0), make_spec(PROBE, seed=1)
+    walkers = [
+        {"name": f"walker_{i}", "implementation": "python:cogym.bots:GreedyWalker"}
+        for i in range(2)
+    ]
+    rendezvous = make_spec(RENDEZVOUS, walkers, {"walkers": 2}, seed=2, max_ticks=5)
+    with Orchestrator(datastore=HDF5Datastore(tmp_path, commit_seconds=0)) as orchestrator:
+        results = []
+        for index in range(10):
+            spec = {3: probe, 5: rendezvous, 6: rendezvous}.get(index, cartpole)
+            results += orchestrator.run_many(spec, 1)
+        assert [s.trial_id for s in HDF5Datastore(tmp_path).trials()] == [
+            r.trial_id for r in results
+        ]
+    datastore = HDF5Datastore(tmp_path)
+    assert [s.trial_id for s in datastore.trials()] == [r.trial_id for r in results]
+    assert [s.ticks for s in datastore.trials()] == [r.ticks for r in results]
+    data = datastore.arrays("player", ("observations", "actions"), environment=CARTPOLE)
+    assert data.rows == sum(r.ticks for i, r in enumerate(results) if i not in (3, 5, 6))

@@ -1,0 +1,360 @@
+"""Plain one-actor trials as stacked columns: the form ended trials are journaled in.
+
+Most recorded trials stay on the recorder's solo path (one acting actor, one observation,
+action and reward per tick, nothing else; see :attr:`TrialBuffer.plain
+<cogym.datastore.recorder.TrialBuffer.plain>`). :class:`PlainTrials` holds a group of them as
+one array per column, which is cheap enough to make and journal for every trial as it ends.
+The writer builds its shard from the groups it journaled, all at once
+(:meth:`ShardBuilder.add_plain <cogym.datastore.builder.ShardBuilder.add_plain>`), and a reader
+of a journal lays them out the same way.
+
+In a journal a group is a tree of arrays (see :mod:`cogym.datastore.journal`)::
+
+    plain                 attrs: schema (the actor's name, class and spaces, JSON)
+        id, summary       str per trial: its id and its index entry (JSON)
+        specs             the distinct specs (JSON, without seeds)
+        trials            int64 (trials, 6): see TRIAL_COLUMNS (spec is a row of specs)
+        observations[/<leaf>], actions[/<leaf>], reward, env_reward    one row per tick
+        final_observations[/<leaf>]    one row per trial whose has_final is 1
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import struct
+from array import array as typed_array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from cogym.datastore import spaces as leafs
+from cogym.datastore.journal import Record, encode, header_template
+from cogym.datastore.record import ActorSchema, Columns, Schemas
+from cogym.datastore.recorder import TrialBuffer, summary_of
+from cogym.datastore.tree import Tree
+from cogym.spaces import space_from_dict
+
+__all__ = ["TRIAL_COLUMNS", "PlainTrials", "is_plain", "solo_record"]
+
+ROOT = "plain"
+TRIAL_COLUMNS = ("spec", "count", "first_tick", "ended_tick", "ended_how", "has_final")
+SPEC, COUNT, FIRST_TICK, ENDED_TICK, ENDED_HOW, HAS_FINAL = range(6)
+
+
+def _leaf_name(field: str, path: tuple[str, ...]) -> str:
+    return field + ("/" + leafs.path_name(path) if path else "")
+
+
+@dataclass
+class PlainTrials:
+    """A group of plain one-actor trials of one actor schema, one array per column."""
+
+    schema: ActorSchema
+    ids: list[str]
+    summaries: list[str]
+    specs: list[str]
+    """The distinct specs of the group; column ``SPEC`` of :attr:`trials` gives each trial's."""
+    trials: np.ndarray
+    """int64, one row per trial: see :data:`TRIAL_COLUMNS`."""
+    observations: Columns
+    actions: Columns
+    rewards: np.ndarray
+    env_rewards: np.ndarray
+    final_observations: Columns
+    """One row per trial whose ``HAS_FINAL`` is 1."""
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def nbytes(self) -> int:
+        columns = [*self.observations.values(), *self.actions.values()]
+        columns += self.final_observations.values()
+        return (
+            sum(c.nbytes for c in columns)
+            + 3 * self.rewards.nbytes
+            + self.trials.nbytes
+            + sum(len(s) for s in self.summaries)
+        )
+
+    @classmethod
+    def stack(cls, group: Sequence[TrialBuffer], schemas: Schemas) -> PlainTrials | None:
+        """The ended trials ``group`` (plain, of one cast plan) as columns; ``None`` if a value
+        does not fit its space (then the trials must be recorded one by one, so that the error
+        names its trial)."""
+        plan = group[0].plan
+        name = plan.solo[0]  # type: ignore[index]
+        schema = plan.schemas[name]
+        chain = itertools.chain.from_iterable
+        finals = [b.final_observations[name] for b in group if name in b.final_observations]
+        try:
+            if len(group) == 1:
+                (buffer,) = group
+                observations = schema.stack_observations(buffer.observations)
+                actions = schema.stack_actions(buffer.actions)
+                rewards = np.array(buffer.rewards, dtype=np.float64)
+                env_rewards = np.array(buffer.env_rewards, dtype=np.float64)
+            else:
+                observations = schema.stack_observations(list(chain(b.observations for b in group)))
+                actions = schema.stack_actions(list(chain(b.actions for b in group)))
+                rewards = np.array(list(chain(b.rewards for b in group)), dtype=np.float64)
+                env_rewards = np.array(list(chain(b.env_rewards for b in group)), dtype=np.float64)
+            final = (
+                schema.stack_observations(finals)
+                if finals
+                else leafs.empty(schema.observation_space)
+            )
+        except (ValueError, TypeError):
+            return None
+        actors = schemas.solo_actors(schema)
+        ids = []
+        summaries = []
+        specs: dict[str, int] = {}
+        trials = []
+        for buffer in group:
+            ids.append(buffer.result.trial_id)  # type: ignore[union-attr]
+            summaries.append(summary_of(buffer, schemas, actors, False))
+            ended_tick, ended_how = buffer.ended
+            trials.append(
+                (
+                    specs.setdefault(schemas.spec_json(buffer.info.spec), len(specs)),
+                    len(buffer.rewards),
+                    buffer.first_tick,
+                    ended_tick,
+                    ended_how,
+                    name in buffer.final_observations,
+                )
+            )
+        return cls(
+            schema,
+            ids,
+            summaries,
+            list(specs),
+            np.array(trials, dtype=np.int64),
+            observations,
+            actions,
+            rewards,
+            env_rewards,
+            final,
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[PlainTrials]) -> PlainTrials:
+        """One group of the trials of ``parts`` (all of one schema), in order."""
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        specs: dict[str, int] = {}
+        trials = []
+        for part in parts:
+            remap = np.array([specs.setdefault(s, len(specs)) for s in part.specs], np.int64)
+            rows = part.trials.copy()
+            rows[:, SPEC] = remap[rows[:, SPEC]]
+            trials.append(rows)
+
+        def columns(which: str) -> Columns:
+            return {
+                path: np.concatenate([getattr(p, which)[path] for p in parts])
+                for path in getattr(first, which)
+            }
+
+        return cls(
+            first.schema,
+            [i for p in parts for i in p.ids],
+            [s for p in parts for s in p.summaries],
+            list(specs),
+            np.concatenate(trials),
+            columns("observations"),
+            columns("actions"),
+            np.concatenate([p.rewards for p in parts]),
+            np.concatenate([p.env_rewards for p in parts]),
+            columns("final_observations"),
+        )
+
+    # -- as a tree, for the journal ------------------------------------------------------------
+
+    def record(self) -> Record:
+        """The group as a journal record."""
+        arrays = [
+            (f"{ROOT}/trials", self.trials),
+            (f"{ROOT}/reward", self.rewards),
+            (f"{ROOT}/env_reward", self.env_rewards),
+        ]
+        for field in ("observations", "actions", "final_observations"):
+            for path, array in getattr(self, field).items():
+                arrays.append((f"{ROOT}/{_leaf_name(field, path)}", array))
+        strings = {
+            f"{ROOT}/id": self.ids,
+            f"{ROOT}/summary": self.summaries,
+            f"{ROOT}/specs": self.specs,
+        }
+        return encode(arrays, _attrs_json(self.schema.key), strings)
+
+    @classmethod
+    def from_tree(cls, tree: Tree, space_cache: dict[str, spaces.Space]) -> PlainTrials:
+        key = tree.attrs(ROOT)["schema"]
+        name, actor_class, observation, action = json.loads(key)
+        schema = ActorSchema(
+            name, actor_class, _space(observation, space_cache), _space(action, space_cache), key
+        )
+
+        def read(name: str) -> np.ndarray:
+            return tree.read(f"{ROOT}/{name}")
+
+        def columns(field: str, space: spaces.Space | None) -> Columns:
+            if space is None:
+                return {}
+            return {leaf.path: read(_leaf_name(field, leaf.path)) for leaf in leafs.leaves(space)}
+
+        return cls(
+            schema,
+            [str(v) for v in read("id")],
+            [str(v) for v in read("summary")],
+            [str(v) for v in read("specs")],
+            read("trials"),
+            columns("observations", schema.observation_space),
+            columns("actions", schema.action_space),
+            read("reward"),
+            read("env_reward"),
+            columns("final_observations", schema.observation_space),
+        )
+
+
+_BYTES = {bytes}
+_INT64 = np.dtype(np.int64).str
+_FLOAT64 = np.dtype(np.float64).str
+_TRIAL_ROW = struct.Struct("=6q")
+
+
+class _Column:
+    """How :func:`solo_record` turns the kept values of one simple space into raw bytes."""
+
+    def __init__(self, leaf: leafs.Leaf) -> None:
+        self.dtype = leaf.dtype.str
+        self.shape = leaf.shape
+        self.row = int(np.prod(leaf.shape, dtype=np.int64)) * leaf.dtype.itemsize
+        self._dtype = leaf.dtype
+
+    def raw(self, values: list[Any]) -> Any:
+        """The values as raw bytes; ``None`` if one was not kept as this space's bytes (or,
+        for a scalar space, is not a number)."""
+        if self.shape:
+            if set(map(type, values)) != _BYTES:
+                return None
+            data = b"".join(values)
+            return data if len(data) == self.row * len(values) else None
+        try:
+            column = np.array(values, dtype=self._dtype)
+        except (ValueError, TypeError):
+            return None
+        return column.data.cast("B") if column.shape == (len(values),) else None
+
+
+class _SoloCodec:
+    """What :func:`solo_record` needs of an actor schema (``None`` columns: not for it)."""
+
+    def __init__(self, schema: ActorSchema) -> None:
+        self.observation = self.action = None
+        observation = leafs.leaves(schema.observation_space)
+        action = leafs.leaves(schema.action_space) if schema.action_space is not None else []
+        if len(observation) != 1 or len(action) != 1:
+            return
+        (observation_leaf,), (action_leaf,) = observation, action
+        if observation_leaf.path or action_leaf.path:
+            return
+        if observation_leaf.is_text or action_leaf.is_text:
+            return
+        self.observation = _Column(observation_leaf)
+        self.action = _Column(action_leaf)
+        self.header = header_template(
+            [
+                (f"{ROOT}/trials", _INT64, (6,)),
+                (f"{ROOT}/reward", _FLOAT64, ()),
+                (f"{ROOT}/env_reward", _FLOAT64, ()),
+                (f"{ROOT}/observations", self.observation.dtype, self.observation.shape),
+                (f"{ROOT}/actions", self.action.dtype, self.action.shape),
+                (f"{ROOT}/final_observations", self.observation.dtype, self.observation.shape),
+            ],
+            [f"{ROOT}/id", f"{ROOT}/summary", f"{ROOT}/specs"],
+            _attrs_json(schema.key),
+        )
+
+
+_CODECS: dict[str, _SoloCodec] = {}
+
+
+def solo_record(buffer: TrialBuffer, schemas: Schemas) -> Record | None:
+    """The journal record of one plain trial, made straight from its buffer: the same record
+    as ``PlainTrials.stack([buffer], schemas).record()``, for a fraction of the work (it is
+    made for every trial as it ends).
+
+    ``None`` for Dict, Tuple and Text spaces, and where a value was not kept as raw bytes of its
+    space's dtype and shape (or as a number, for a scalar space): :meth:`PlainTrials.stack`
+    then checks the values.
+    """
+    plan = buffer.plan
+    name = plan.solo[0]  # type: ignore[index]
+    schema = plan.schemas[name]
+    codec = _CODECS.get(schema.key)
+    if codec is None:
+        if len(_CODECS) > 256:
+            _CODECS.clear()
+        codec = _CODECS[schema.key] = _SoloCodec(schema)
+    observation, action = codec.observation, codec.action
+    if observation is None or action is None:
+        return None
+    rows = len(buffer.rewards)
+    observations = observation.raw(buffer.observations)
+    actions = action.raw(buffer.actions)
+    final = buffer.final_observations.get(name)
+    final_bytes = b"" if final is None else observation.raw([final])
+    if observations is None or actions is None or final_bytes is None:
+        return None
+    try:
+        rewards = typed_array("d", buffer.rewards).tobytes()
+        env_rewards = typed_array("d", buffer.env_rewards).tobytes()
+    except TypeError:
+        return None
+    has_final = 0 if final is None else 1
+    ended_tick, ended_how = buffer.ended
+    trial_id = buffer.result.trial_id.encode("utf-8")  # type: ignore[union-attr]
+    summary = summary_of(buffer, schemas, schemas.solo_actors(schema), False).encode("utf-8")
+    spec = schemas.spec_json(buffer.info.spec).encode("utf-8")
+    header = codec.header % (
+        1, rows, rows, rows, rows, has_final, len(trial_id), len(summary), len(spec)
+    )  # fmt: skip
+    body = [
+        _TRIAL_ROW.pack(0, rows, buffer.first_tick, ended_tick, ended_how, has_final),
+        rewards,
+        env_rewards,
+        observations,
+        actions,
+        final_bytes,
+        trial_id + summary + spec,
+    ]
+    return header.encode("utf-8"), [part for part in body if len(part)]
+
+
+@functools.lru_cache(maxsize=256)
+def _attrs_json(key: str) -> str:
+    return json.dumps({ROOT: {"schema": key}})
+
+
+def is_plain(tree: Tree) -> bool:
+    """Whether a journal group holds :class:`PlainTrials` (rather than laid-out trials)."""
+    return tree.has(ROOT)
+
+
+def _space(data: object, cache: dict[str, spaces.Space]) -> spaces.Space | None:
+    if data is None:
+        return None
+    text = json.dumps(data, sort_keys=True)
+    space = cache.get(text)
+    if space is None:
+        space = cache[text] = space_from_dict(data)  # type: ignore[arg-type]
+    return space
