@@ -235,7 +235,7 @@ class Catalog:
                 try:
                     groups = [
                         build_groups(
-                            PlainTrials.from_tree(g, self.space_cache) if is_plain(g) else g
+                            PlainTrials.from_tree(g) if is_plain(g) else g
                             for g in groups
                         )
                     ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import json
+import math
 import os
 import struct
 import zlib
@@ -268,7 +269,7 @@ class JournalReader:
         offset = 0
         for path, dtype, shape in header["arrays"]:
             dt = np.dtype(dtype)
-            count = int(np.prod(shape, dtype=np.int64))
+            count = math.prod(shape)
             tree.put(path, np.frombuffer(body, dtype=dt, count=count, offset=offset).reshape(shape))
             offset += count * dt.itemsize
         for path, lengths in header["strings"].items():

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 
 from cogym.datastore import spaces as leafs
 from cogym.datastore.journal import Record, encode, header_template
@@ -196,20 +195,15 @@ class PlainTrials:
         return encode(arrays, _attrs_json(self.schema.key), strings)
 
     @classmethod
-    def from_tree(cls, tree: Tree, space_cache: dict[str, spaces.Space]) -> PlainTrials:
-        key = tree.attrs(ROOT)["schema"]
-        name, actor_class, observation, action = json.loads(key)
-        schema = ActorSchema(
-            name, actor_class, _space(observation, space_cache), _space(action, space_cache), key
-        )
+    def from_tree(cls, tree: Tree) -> PlainTrials:
+        """The group a journal record holds (see :func:`is_plain`)."""
+        schema, leaves = _schema(tree.attrs(ROOT)["schema"])
 
         def read(name: str) -> np.ndarray:
             return tree.read(f"{ROOT}/{name}")
 
-        def columns(field: str, space: spaces.Space | None) -> Columns:
-            if space is None:
-                return {}
-            return {leaf.path: read(_leaf_name(field, leaf.path)) for leaf in leafs.leaves(space)}
+        def columns(field: str) -> Columns:
+            return {path: read(name) for path, name in leaves[field]}
 
         return cls(
             schema,
@@ -217,12 +211,30 @@ class PlainTrials:
             [str(v) for v in read("summary")],
             [str(v) for v in read("specs")],
             read("trials"),
-            columns("observations", schema.observation_space),
-            columns("actions", schema.action_space),
+            columns("observations"),
+            columns("actions"),
             read("reward"),
             read("env_reward"),
-            columns("final_observations", schema.observation_space),
+            columns("final_observations"),
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _schema(key: str) -> tuple[ActorSchema, dict[str, list[tuple[tuple[str, ...], str]]]]:
+    """The actor schema named by a stream key, and the names of its columns in a record."""
+    name, actor_class, observation, action = json.loads(key)
+    observation_space = space_from_dict(observation)
+    action_space = None if action is None else space_from_dict(action)
+    schema = ActorSchema(name, actor_class, observation_space, action_space, key)
+    leaves = {}
+    for field, space in (
+        ("observations", observation_space),
+        ("actions", action_space),
+        ("final_observations", observation_space),
+    ):
+        paths = [leaf.path for leaf in leafs.leaves(space)] if space is not None else []
+        leaves[field] = [(path, _leaf_name(field, path)) for path in paths]
+    return schema, leaves
 
 
 _BYTES = {bytes}
@@ -348,13 +360,3 @@ def _attrs_json(key: str) -> str:
 def is_plain(tree: Tree) -> bool:
     """Whether a journal group holds :class:`PlainTrials` (rather than laid-out trials)."""
     return tree.has(ROOT)
-
-
-def _space(data: object, cache: dict[str, spaces.Space]) -> spaces.Space | None:
-    if data is None:
-        return None
-    text = json.dumps(data, sort_keys=True)
-    space = cache.get(text)
-    if space is None:
-        space = cache[text] = space_from_dict(data)  # type: ignore[arg-type]
-    return space
