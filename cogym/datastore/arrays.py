@@ -143,9 +143,7 @@ def _part(
         space = stream.space(name)
         base = f"{stream.base}/{name}"
         columns[name] = {
-            leaf.path: _read_rows(
-                tree, base + ("/" + leafs.path_name(leaf.path) if leaf.path else ""), runs, total
-            )
+            leaf.path: _read_rows(tree, leafs.column_name(base, leaf.path), runs, total)
             for leaf in leafs.leaves(space)
         }
     has_final = chosen[:, layout.FINAL_ROW] >= 0

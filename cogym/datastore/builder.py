@@ -60,10 +60,6 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _leaf_name(field: str, path: tuple[str, ...]) -> str:
-    return field + ("/" + leafs.path_name(path) if path else "")
-
-
 class _Stream:
     """The growing columns of one actor stream."""
 
@@ -91,7 +87,7 @@ class _Stream:
 
     def put_leaves(self, field: str, columns: dict[tuple[str, ...], np.ndarray]) -> None:
         for path, array in columns.items():
-            self.put(_leaf_name(field, path), array)
+            self.put(leafs.column_name(field, path), array)
 
     def write(self, tree: MemoryTree, base: str) -> None:
         tree.set_attrs(base, **self.attrs)
@@ -103,7 +99,7 @@ class _Stream:
             tree.put(f"{base}/{name}", _concat(self.columns[name]))
         for field in self.fields:
             for path in self.leaves[field]:
-                name = _leaf_name(field, path)
+                name = leafs.column_name(field, path)
                 parts = self.columns.get(name)
                 if parts is None:  # no trial left a final observation
                     parts = [self.empty_final[path]]
@@ -321,7 +317,7 @@ class ShardBuilder:
         for field in stream.fields:
             index = final_index if field == "final_observations" else row_index
             for path in stream.leaves[field]:
-                leaf = _leaf_name(field, path)
+                leaf = leafs.column_name(field, path)
                 if field == "final_observations" and not has_final.any():
                     continue
                 stream.put(leaf, read(leaf, index))

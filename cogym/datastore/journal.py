@@ -67,8 +67,7 @@ def record(
     attrs_json: str,
 ) -> Record:
     """Encode a group: ``arrays`` as ``(path, dtype.str, shape, raw data)`` (any object with
-    the buffer protocol), ``strings`` as
-    columns of ``str``, the attributes already as JSON.
+    the buffer protocol), ``strings`` as columns of ``str``, the attributes already as JSON.
 
     The header is put together from cached pieces: a trial is journaled as it ends, and JSON
     encoding the same names and dtypes again would cost more than the rest.

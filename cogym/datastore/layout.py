@@ -88,9 +88,7 @@ class Stream:
         """The leaves of ``observations``, ``actions`` or ``final_observations``."""
         base = f"{self.base}/{field}"
         return {
-            leaf.path: self.tree.read(
-                base + ("/" + leafs.path_name(leaf.path) if leaf.path else ""), selection
-            )
+            leaf.path: self.tree.read(leafs.column_name(base, leaf.path), selection)
             for leaf in leafs.leaves(self.space(field))
         }
 

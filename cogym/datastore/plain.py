@@ -3,10 +3,11 @@
 Most recorded trials stay on the recorder's solo path (one acting actor, one observation,
 action and reward per tick, nothing else; see :attr:`TrialBuffer.plain
 <cogym.datastore.recorder.TrialBuffer.plain>`). :class:`PlainTrials` holds a group of them as
-one array per column, which is cheap enough to make and journal for every trial as it ends.
-The writer builds its shard from the groups it journaled, all at once
-(:meth:`ShardBuilder.add_plain <cogym.datastore.builder.ShardBuilder.add_plain>`), and a reader
-of a journal lays them out the same way.
+one array per column. The writer journals each such trial as it ends, in this form, with
+:func:`solo_record` (straight from the trial's buffer: it runs once per trial, so it must be
+cheap); it later stacks the journaled trials into groups and builds its shard from them
+(:meth:`ShardBuilder.add_plain <cogym.datastore.builder.ShardBuilder.add_plain>`); a reader of
+a journal lays the groups out the same way.
 
 In a journal a group is a tree of arrays (see :mod:`cogym.datastore.journal`)::
 
@@ -43,10 +44,6 @@ __all__ = ["TRIAL_COLUMNS", "PlainTrials", "is_plain", "solo_record"]
 ROOT = "plain"
 TRIAL_COLUMNS = ("spec", "count", "first_tick", "ended_tick", "ended_how", "has_final")
 SPEC, COUNT, FIRST_TICK, ENDED_TICK, ENDED_HOW, HAS_FINAL = range(6)
-
-
-def _leaf_name(field: str, path: tuple[str, ...]) -> str:
-    return field + ("/" + leafs.path_name(path) if path else "")
 
 
 @dataclass
@@ -186,7 +183,7 @@ class PlainTrials:
         ]
         for field in ("observations", "actions", "final_observations"):
             for path, array in getattr(self, field).items():
-                arrays.append((f"{ROOT}/{_leaf_name(field, path)}", array))
+                arrays.append((f"{ROOT}/{leafs.column_name(field, path)}", array))
         strings = {
             f"{ROOT}/id": self.ids,
             f"{ROOT}/summary": self.summaries,
@@ -233,7 +230,7 @@ def _schema(key: str) -> tuple[ActorSchema, dict[str, list[tuple[tuple[str, ...]
         ("final_observations", observation_space),
     ):
         paths = [leaf.path for leaf in leafs.leaves(space)] if space is not None else []
-        leaves[field] = [(path, _leaf_name(field, path)) for path in paths]
+        leaves[field] = [(path, leafs.column_name(field, path)) for path in paths]
     return schema, leaves
 
 

@@ -65,6 +65,12 @@ def path_name(path: tuple[str, ...]) -> str:
     return "/".join(path)
 
 
+def column_name(base: str, path: tuple[str, ...]) -> str:
+    """Where a leaf's column is stored under ``base``: ``base`` itself for a simple space,
+    ``base/a/b`` for the leaf at ``("a", "b")``."""
+    return base + ("/" + "/".join(path) if path else "")
+
+
 def leaves(space: spaces.Space, path: tuple[str, ...] = ()) -> list[Leaf]:
     """The simple spaces of ``space``, depth first, Dict keys in the space's order."""
     if isinstance(space, spaces.Dict):

@@ -188,6 +188,7 @@ class ProcessWriter:
             return
         records: list[Record] = []
         solo: list[TrialBuffer] = []
+        solo_bytes = 0
         groups: list[PlainTrials | MemoryTree] = []
         plain: dict[int, list[TrialBuffer]] = {}
         others: list[TrialBuffer] = []
@@ -202,6 +203,7 @@ class ProcessWriter:
                 if record is not None:
                     records.append(record)
                     solo += group
+                    solo_bytes += sum(len(part) for part in record[1])
                     continue
             trials = PlainTrials.stack(group, self.schemas)
             if trials is None:
@@ -235,7 +237,7 @@ class ProcessWriter:
             self._pending_bytes += sum(g.nbytes for g in groups)
         if solo:
             self._solo += solo
-            self._pending_bytes += sum(len(part) for record in records for part in record[1])
+            self._pending_bytes += solo_bytes
             if len(self._solo) >= SETTLE_TRIALS:
                 self._settle()
         self._pending_trials += len(buffers)
