@@ -89,17 +89,10 @@ class PlainTrials:
         chain = itertools.chain.from_iterable
         finals = [b.final_observations[name] for b in group if name in b.final_observations]
         try:
-            if len(group) == 1:
-                (buffer,) = group
-                observations = schema.stack_observations(buffer.observations)
-                actions = schema.stack_actions(buffer.actions)
-                rewards = np.array(buffer.rewards, dtype=np.float64)
-                env_rewards = np.array(buffer.env_rewards, dtype=np.float64)
-            else:
-                observations = schema.stack_observations(list(chain(b.observations for b in group)))
-                actions = schema.stack_actions(list(chain(b.actions for b in group)))
-                rewards = np.array(list(chain(b.rewards for b in group)), dtype=np.float64)
-                env_rewards = np.array(list(chain(b.env_rewards for b in group)), dtype=np.float64)
+            observations = schema.stack_observations(list(chain(b.observations for b in group)))
+            actions = schema.stack_actions(list(chain(b.actions for b in group)))
+            rewards = np.array(list(chain(b.rewards for b in group)), dtype=np.float64)
+            env_rewards = np.array(list(chain(b.env_rewards for b in group)), dtype=np.float64)
             final = (
                 schema.stack_observations(finals)
                 if finals
