@@ -10,7 +10,7 @@ from cogym import Orchestrator, TrialSpec
 
 def trial_ticks(quick: bool) -> list[Figure]:
     """Ticks/s of CartPole trials with a random actor against a plain step loop."""
-    ticks = 40_000 if quick else 200_000
+    ticks = 25_000 if quick else 200_000
     rounds = 3 if quick else 7
     env = gym.make("CartPole-v1")
     env.reset(seed=0)
@@ -141,7 +141,7 @@ def parallel_env_steps(quick: bool) -> list[Figure]:
                 samples={"baseline": base, "cogym": ours},
             )
         )
-    steps = 20_000 if quick else 100_000
+    steps = 10_000 if quick else 100_000
     config = {"walkers": 3, "size": 9, "max_cycles": 200}
     raw = parallel_env(**config)
     wrapped = TrialParallelEnv(
@@ -174,7 +174,7 @@ def ppo_training(quick: bool) -> list[Figure]:
     from cogym.wrappers import TrialGymEnv
 
     torch.set_num_threads(1)
-    steps = 4_096 if quick else 20_480
+    steps = 2_048 if quick else 20_480
     rounds = 1 if quick else 3
     spec = TrialSpec.from_dict(
         {

@@ -87,7 +87,7 @@ def page_latency(quick: bool) -> list[Figure]:
     from cogym.datalog import MemoryDatalog
     from cogym.web import wait_for_channel
 
-    seconds = 12.0 if quick else 45.0
+    seconds = 6.0 if quick else 45.0
     spec = TrialSpec.from_dict(
         {
             "environment": {"implementation": "python:bench.web:endless_cartpole"},
