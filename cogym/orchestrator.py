@@ -268,6 +268,9 @@ class Orchestrator:
     def _build(self, task: TrialTask) -> Trial:
         if self._closed:
             raise TrialError("this orchestrator is closed")
+        # a trial starts when it is taken up, before its implementations are resolved: one
+        # started after a model version was published runs that version (or a newer one)
+        started = time.time()
         spec = task.spec
         key = spec.cast_key
         pinnable = self._pinnable.get(key)
@@ -283,7 +286,6 @@ class Orchestrator:
         if cast is None:
             cast = self._make_cast(cast_spec)
             self._casts.all.append(cast)
-        started = time.time()
         recorder = None
         datastore = self.datastore
         if datastore is None and spec.datastore is not None:
@@ -334,6 +336,7 @@ class Orchestrator:
             on_finish=release,
             index=task.index,
             keep_samples=self.keep_samples,
+            started=started,
         )
         with self._lock:
             self._running[task.trial_id] = trial

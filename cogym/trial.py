@@ -321,7 +321,10 @@ class Trial:
         on_finish: Callable[[TrialResult], None] | None = None,
         index: int | None = None,
         keep_samples: bool = False,
+        started: float | None = None,
     ) -> None:
+        """``started``: when the trial was taken up (the orchestrator gives the moment before it
+        resolved the trial's implementations); by default, when :meth:`start` is called."""
         self.spec = spec
         self.trial_id = trial_id
         self.seed = seed
@@ -341,7 +344,7 @@ class Trial:
         self._recorder = recorder
         self._on_finish = on_finish
         self._seeds = actor_seeds or {}
-        self._started = 0.0
+        self._started = started
         self._stop: tuple[TrialState, str | None] | None = None
         # set whenever the tick loop has more to do than act and step: a stop request, a
         # reward or message sent, messages to deliver (one check per tick instead of four)
@@ -397,7 +400,8 @@ class Trial:
         """Reset the environment and the actors; play internal ticks until an external acts."""
         if self.state is not TrialState.PENDING:
             raise TrialError(f"trial {self.trial_id} was already started (state {self.state.value})")
-        self._started = time.time()
+        if self._started is None:
+            self._started = time.time()
         if self.spec.max_seconds is not None:
             self._deadline = time.monotonic() + self.spec.max_seconds
         self.state = TrialState.RUNNING
@@ -1042,7 +1046,7 @@ class Trial:
             returns=dict(self.returns),
             seed=self.seed,
             spec=self.spec,
-            started=self._started,
+            started=0.0 if self._started is None else self._started,
             ended=time.time(),
             error=self.error,
             index=self.index,
