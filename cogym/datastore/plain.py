@@ -4,7 +4,7 @@ Most recorded trials stay on the recorder's solo path (one acting actor, one obs
 action and reward per tick, nothing else; see :attr:`TrialBuffer.plain
 <cogym.datastore.recorder.TrialBuffer.plain>`). :class:`PlainTrials` holds a group of them as
 one array per column. The writer journals each such trial as it ends, in this form, with
-:func:`solo_record` (straight from the trial's buffer: it runs once per trial, so it must be
+:func:`solo_trial` (straight from the trial's buffer: it runs once per trial, so it must be
 cheap); it later stacks the journaled trials into groups and builds its shard from them
 (:meth:`ShardBuilder.add_plain <cogym.datastore.builder.ShardBuilder.add_plain>`); a reader of
 a journal lays the groups out the same way.
@@ -28,7 +28,7 @@ import struct
 from array import array as typed_array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,7 +39,7 @@ from cogym.datastore.recorder import TrialBuffer, summary_of
 from cogym.datastore.tree import Tree
 from cogym.spaces import space_from_dict
 
-__all__ = ["TRIAL_COLUMNS", "PlainTrials", "is_plain", "solo_record"]
+__all__ = ["TRIAL_COLUMNS", "PlainTrials", "SoloTrial", "is_plain", "solo_trial"]
 
 ROOT = "plain"
 TRIAL_COLUMNS = ("spec", "count", "first_tick", "ended_tick", "ended_how", "has_final")
@@ -165,6 +165,33 @@ class PlainTrials:
             columns("final_observations"),
         )
 
+    @classmethod
+    def join(cls, trials: Sequence[SoloTrial]) -> PlainTrials:
+        """One group of trials made by :func:`solo_trial` (all of one actor schema), in order:
+        their bytes joined, nothing worked out again."""
+        first = trials[0]
+        observation, action = first.codec.observation, first.codec.action
+        assert observation is not None and action is not None
+
+        def column(parts: list[Any], of: _Column) -> Columns:
+            return {(): np.frombuffer(b"".join(parts), of.numpy_dtype).reshape(-1, *of.shape)}
+
+        specs: dict[str, int] = {}
+        table = np.frombuffer(b"".join([t.trial for t in trials]), np.int64).reshape(-1, 6).copy()
+        table[:, SPEC] = [specs.setdefault(t.spec, len(specs)) for t in trials]
+        return cls(
+            first.schema,
+            [t.trial_id for t in trials],
+            [t.summary for t in trials],
+            list(specs),
+            table,
+            column([t.observations for t in trials], observation),
+            column([t.actions for t in trials], action),
+            np.frombuffer(b"".join([t.rewards for t in trials]), np.float64),
+            np.frombuffer(b"".join([t.env_rewards for t in trials]), np.float64),
+            column([t.final for t in trials], observation),
+        )
+
     # -- as a tree, for the journal ------------------------------------------------------------
 
     def record(self) -> Record:
@@ -234,13 +261,13 @@ _TRIAL_ROW = struct.Struct("=6q")
 
 
 class _Column:
-    """How :func:`solo_record` turns the kept values of one simple space into raw bytes."""
+    """How :func:`solo_trial` turns the kept values of one simple space into raw bytes."""
 
     def __init__(self, leaf: leafs.Leaf) -> None:
         self.dtype = leaf.dtype.str
         self.shape = leaf.shape
         self.row = int(np.prod(leaf.shape, dtype=np.int64)) * leaf.dtype.itemsize
-        self._dtype = leaf.dtype
+        self.numpy_dtype = leaf.dtype
 
     def raw(self, values: list[Any]) -> Any:
         """The values as raw bytes; ``None`` if one was not kept as this space's bytes (or,
@@ -251,14 +278,14 @@ class _Column:
             data = b"".join(values)
             return data if len(data) == self.row * len(values) else None
         try:
-            column = np.array(values, dtype=self._dtype)
+            column = np.array(values, dtype=self.numpy_dtype)
         except (ValueError, TypeError):
             return None
         return column.data.cast("B") if column.shape == (len(values),) else None
 
 
 class _SoloCodec:
-    """What :func:`solo_record` needs of an actor schema (``None`` columns: not for it)."""
+    """What :func:`solo_trial` needs of an actor schema (``None`` columns: not for it)."""
 
     def __init__(self, schema: ActorSchema) -> None:
         self.observation = self.action = None
@@ -290,10 +317,58 @@ class _SoloCodec:
 _CODECS: dict[str, _SoloCodec] = {}
 
 
-def solo_record(buffer: TrialBuffer, schemas: Schemas) -> Record | None:
-    """The journal record of one plain trial, made straight from its buffer: the same record
-    as ``PlainTrials.stack([buffer], schemas).record()``, for a fraction of the work (it is
-    made for every trial as it ends).
+class SoloTrial(NamedTuple):
+    """One plain trial as raw bytes (see :func:`solo_trial`): what the writer journals as the
+    trial ends (:meth:`record`) and later joins with others (:meth:`PlainTrials.join`)."""
+
+    codec: _SoloCodec
+    schema: ActorSchema
+    trial: bytes
+    """Its row of :data:`TRIAL_COLUMNS` (``spec`` 0: its own)."""
+    rewards: bytes
+    env_rewards: bytes
+    observations: Any
+    actions: Any
+    final: Any
+    """The final observation's bytes; empty if it has none."""
+    trial_id: str
+    summary: str
+    spec: str
+
+    @property
+    def rows(self) -> int:
+        return len(self.rewards) // 8
+
+    @property
+    def nbytes(self) -> int:
+        raw = (self.trial, self.rewards, self.env_rewards, self.observations, self.actions)
+        return sum(map(len, raw)) + len(self.final) + len(self.summary)
+
+    def record(self) -> Record:
+        """The trial's journal record: the one ``PlainTrials.stack([buffer]).record()`` gives."""
+        trial_id = self.trial_id.encode("utf-8")
+        summary = self.summary.encode("utf-8")
+        spec = self.spec.encode("utf-8")
+        rows = self.rows
+        has_final = 1 if len(self.final) else 0
+        header = self.codec.header % (
+            1, rows, rows, rows, rows, has_final, len(trial_id), len(summary), len(spec)
+        )  # fmt: skip
+        body = [
+            self.trial,
+            self.rewards,
+            self.env_rewards,
+            self.observations,
+            self.actions,
+            self.final,
+            trial_id + summary + spec,
+        ]
+        return header.encode("utf-8"), [part for part in body if len(part)]
+
+
+def solo_trial(buffer: TrialBuffer, schemas: Schemas) -> SoloTrial | None:
+    """One ended plain trial as raw bytes, made straight from its buffer for a fraction of the
+    work of :meth:`PlainTrials.stack` (it is made for every trial as it ends).
 
     ``None`` for Dict, Tuple and Text spaces, and where a value was not kept as raw bytes of its
     space's dtype and shape (or as a number, for a scalar space): :meth:`PlainTrials.stack`
@@ -310,7 +385,6 @@ def solo_record(buffer: TrialBuffer, schemas: Schemas) -> Record | None:
     observation, action = codec.observation, codec.action
     if observation is None or action is None:
         return None
-    rows = len(buffer.rewards)
     observations = observation.raw(buffer.observations)
     actions = action.raw(buffer.actions)
     final = buffer.final_observations.get(name)
@@ -322,24 +396,27 @@ def solo_record(buffer: TrialBuffer, schemas: Schemas) -> Record | None:
         env_rewards = typed_array("d", buffer.env_rewards).tobytes()
     except TypeError:
         return None
-    has_final = 0 if final is None else 1
     ended_tick, ended_how = buffer.ended
-    trial_id = buffer.result.trial_id.encode("utf-8")  # type: ignore[union-attr]
-    summary = summary_of(buffer, schemas, schemas.solo_actors(schema), False).encode("utf-8")
-    spec = schemas.spec_json(buffer.info.spec).encode("utf-8")
-    header = codec.header % (
-        1, rows, rows, rows, rows, has_final, len(trial_id), len(summary), len(spec)
-    )  # fmt: skip
-    body = [
-        _TRIAL_ROW.pack(0, rows, buffer.first_tick, ended_tick, ended_how, has_final),
+    return SoloTrial(
+        codec,
+        schema,
+        _TRIAL_ROW.pack(
+            0,
+            len(buffer.rewards),
+            buffer.first_tick,
+            ended_tick,
+            ended_how,
+            0 if final is None else 1,
+        ),
         rewards,
         env_rewards,
         observations,
         actions,
         final_bytes,
-        trial_id + summary + spec,
-    ]
-    return header.encode("utf-8"), [part for part in body if len(part)]
+        buffer.result.trial_id,  # type: ignore[union-attr]
+        summary_of(buffer, schemas, schemas.solo_actors(schema), False),
+        schemas.spec_json(buffer.info.spec),
+    )
 
 
 @functools.lru_cache(maxsize=256)

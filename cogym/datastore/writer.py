@@ -6,9 +6,8 @@ Every process that records owns its files, named by a *stem* unique to it
 1. A trial's ticks collect in memory while it runs (:class:`~cogym.datastore.recorder.TrialBuffer`).
 2. Ended trials are *committed*: appended to the process's journal ``<stem>.journal``
    (``writev``; from then on a crash of the process cannot lose them). A plain one-actor trial
-   goes as its raw columns (:func:`~cogym.datastore.plain.solo_record`, a few tens of
-   microseconds); its buffer is stacked with others into columns later
-   (:data:`SETTLE_TRIALS`). With ``commit_seconds=0``, the default, every trial is committed
+   goes as its raw columns (:func:`~cogym.datastore.plain.solo_trial`, a few tens of
+   microseconds), which are joined with others' into groups later (:data:`SETTLE_TRIALS`). With ``commit_seconds=0``, the default, every trial is committed
    as it ends. Above 0, a trial that lasted at least ``commit_seconds`` is still committed as
    it ends; shorter ones are grouped, and committed at the first trial start, trial end or
    tick (checked every :data:`~cogym.datastore.recorder.POLL_TICKS` ticks) at least
@@ -41,7 +40,7 @@ from pathlib import Path
 
 from cogym.datastore.builder import ShardBuilder, build_groups
 from cogym.datastore.journal import JournalWriter, Record, encode_tree
-from cogym.datastore.plain import PlainTrials, solo_record
+from cogym.datastore.plain import PlainTrials, SoloTrial, solo_trial
 from cogym.datastore.record import Schemas, TrialRecord
 from cogym.datastore.recorder import TrialBuffer, unrecordable
 from cogym.datastore.shard import write_shard
@@ -63,8 +62,8 @@ DATASTORE_FORMAT = "cogym.datastore"
 DATASTORE_VERSION = 1
 
 SETTLE_TRIALS = 1024
-"""Trials journaled one by one are stacked into columns once this many are pending (and when
-a shard is written): their buffers cost more memory than columns."""
+"""Trials journaled one by one are joined into groups once this many are pending (and when a
+shard is written)."""
 
 _HOST = re.sub(r"[^A-Za-z0-9]+", "-", socket.gethostname())[:24].strip("-") or "host"
 
@@ -149,7 +148,7 @@ class ProcessWriter:
         self._ended_buffers: list[TrialBuffer] = []
         self._first_ended = 0.0
         self._pending: list[PlainTrials | MemoryTree] = []
-        self._solo: list[TrialBuffer] = []
+        self._solo: list[SoloTrial] = []
         self._pending_trials = 0
         self._pending_bytes = 0
         self._first_pending = 0.0
@@ -187,8 +186,7 @@ class ProcessWriter:
         if not buffers:
             return
         records: list[Record] = []
-        solo: list[TrialBuffer] = []
-        solo_bytes = 0
+        solo: list[SoloTrial] = []
         groups: list[PlainTrials | MemoryTree] = []
         plain: dict[int, list[TrialBuffer]] = {}
         others: list[TrialBuffer] = []
@@ -199,11 +197,10 @@ class ProcessWriter:
                 others.append(buffer)
         for group in plain.values():
             if len(group) == 1:
-                record = solo_record(group[0], self.schemas)
-                if record is not None:
-                    records.append(record)
-                    solo += group
-                    solo_bytes += sum(len(part) for part in record[1])
+                trial = solo_trial(group[0], self.schemas)
+                if trial is not None:
+                    records.append(trial.record())
+                    solo.append(trial)
                     continue
             trials = PlainTrials.stack(group, self.schemas)
             if trials is None:
@@ -237,7 +234,7 @@ class ProcessWriter:
             self._pending_bytes += sum(g.nbytes for g in groups)
         if solo:
             self._solo += solo
-            self._pending_bytes += solo_bytes
+            self._pending_bytes += sum(trial.nbytes for trial in solo)
             if len(self._solo) >= SETTLE_TRIALS:
                 self._settle()
         self._pending_trials += len(buffers)
@@ -248,14 +245,12 @@ class ProcessWriter:
             self.publish()
 
     def _settle(self) -> None:
-        """Stack the trials journaled one by one (:func:`solo_record`) into groups."""
-        buffers, self._solo = self._solo, []
+        """Join the trials journaled one by one (:func:`solo_trial`) into groups."""
+        trials, self._solo = self._solo, []
         start = 0
-        for end in range(1, len(buffers) + 1):
-            if end == len(buffers) or buffers[end].plan is not buffers[start].plan:
-                run = buffers[start:end]
-                trials = PlainTrials.stack(run, self.schemas)
-                self._pending.append(trials if trials is not None else self._tree(run))
+        for end in range(1, len(trials) + 1):
+            if end == len(trials) or trials[end].schema.key != trials[start].schema.key:
+                self._pending.append(PlainTrials.join(trials[start:end]))
                 start = end
 
     def _tree(self, buffers: list[TrialBuffer]) -> MemoryTree:

@@ -146,3 +146,24 @@ def test_many_trials_journaled_one_by_one_keep_their_order_among_others(tmp_path
     assert [s.ticks for s in datastore.trials()] == [r.ticks for r in results]
     data = datastore.arrays("player", ("observations", "actions"), environment=CARTPOLE)
     assert data.rows == sum(r.ticks for i, r in enumerate(results) if i not in (3, 5, 6))
+
+
+def test_trials_of_several_specs_joined_into_one_group_keep_their_own_spec(tmp_path):
+    first = make_spec(CARTPOLE, seed=0, tags={"batch": "a"})
+    second = make_spec(CARTPOLE, seed=5, tags={"batch": "b"}, max_ticks=7)
+    with Orchestrator(datastore=HDF5Datastore(tmp_path)) as orchestrator:
+        results = []
+        for index in range(6):
+            results += orchestrator.run_many(second if index % 3 == 2 else first, 1)
+    datastore = HDF5Datastore(tmp_path)
+    summaries = datastore.trials()
+    assert [s.trial_id for s in summaries] == [r.trial_id for r in results]
+    assert [s.tags["batch"] for s in summaries] == ["a", "a", "b", "a", "a", "b"]
+    for summary, result in zip(summaries, results):
+        stored = datastore.trial(summary.trial_id)
+        assert stored.spec.max_ticks == result.spec.max_ticks
+        assert len(list(stored.samples())) == result.ticks
+    assert {s.trial_id for s in datastore.trials(tags={"batch": "b"})} == {
+        results[2].trial_id,
+        results[5].trial_id,
+    }
