@@ -7,12 +7,12 @@ Every process that records owns its files, named by a *stem* unique to it
 2. Ended trials are *committed*: appended to the process's journal ``<stem>.journal``
    (``writev``; from then on a crash of the process cannot lose them). A plain one-actor trial
    goes as its raw columns (:func:`~cogym.datastore.plain.solo_trial`, a few tens of
-   microseconds), which are joined with others' into groups later (:data:`SETTLE_TRIALS`). With ``commit_seconds=0``, the default, every trial is committed
-   as it ends. Above 0, a trial that lasted at least ``commit_seconds`` is still committed as
-   it ends; shorter ones are grouped, and committed at the first trial start, trial end or
-   tick (checked every :data:`~cogym.datastore.recorder.POLL_TICKS` ticks) at least
-   ``commit_seconds`` after the oldest of them ended. :meth:`flush` and :meth:`close` commit
-   too.
+   microseconds), which are joined with others' into groups later (:data:`SETTLE_TRIALS`).
+   With ``commit_seconds=0``, the default, every trial is committed as it ends. Above 0, a
+   trial that lasted at least ``commit_seconds`` is still committed as it ends; shorter ones
+   are grouped, and committed at the first trial start, trial end or tick (checked every
+   :data:`~cogym.datastore.recorder.POLL_TICKS` ticks) at least ``commit_seconds`` after the
+   oldest of them ended. :meth:`flush` and :meth:`close` commit too.
 3. When the committed trials reach ``shard_bytes``, or ``shard_seconds`` after the first of
    them was committed, or on :meth:`flush` / :meth:`close`, they are written into the shard
    ``<stem>.h5`` (temporary file, fsync, atomic rename) and the journal is deleted. The next
