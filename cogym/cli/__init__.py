@@ -23,6 +23,13 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 
+def with_options(spec: Any, *, seed: int | None, max_ticks: int | None) -> Any:
+    """``spec`` with the ``--seed`` and ``--max-ticks`` given on the command line, if any."""
+    changes = {"seed": seed, "max_ticks": max_ticks}
+    changes = {key: value for key, value in changes.items() if value is not None}
+    return spec.replace(**changes) if changes else spec
+
+
 class _Group(click.Group):
     """Turns cogym's bad-input errors into exit code 2 and everything else into 1."""
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from cogym.cli import FAILURE, console, errors, main
+from cogym.cli import FAILURE, console, errors, main, with_options
 from cogym.errors import InputError
 
 DEFAULT_DATASTORE = "trials"
@@ -99,14 +99,9 @@ def play(
             human["keys"] = json.loads(keys)
         except json.JSONDecodeError as exc:
             raise InputError(f"--keys: not valid JSON ({exc}); e.g. --keys '{{\"a\": 0, \"d\": 1}}'") from None
-    spec = _spec(env, watch, teach, on_timeout, registry, human)
-    changes: dict[str, Any] = {}
-    if max_ticks is not None:
-        changes["max_ticks"] = max_ticks
-    if seed is not None:
-        changes["seed"] = seed
-    if changes:
-        spec = spec.replace(**changes)
+    spec = with_options(
+        _spec(env, watch, teach, on_timeout, registry, human), seed=seed, max_ticks=max_ticks
+    )
     recorder = None
     if not no_record:
         from cogym.datastore import HDF5Datastore

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from cogym.cli import console, errors, main
+from cogym.cli import console, errors, main, with_options
 
 
 def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
@@ -69,14 +69,7 @@ def run(
     if address is not None and backend != "ray":
         raise InputError(f"--address {address} names a Ray cluster; add --backend ray to run there")
     options = {"address": address} if address is not None else {}
-    spec = load_spec(spec_path)
-    changes: dict[str, Any] = {}
-    if seed is not None:
-        changes["seed"] = seed
-    if max_ticks is not None:
-        changes["max_ticks"] = max_ticks
-    if changes:
-        spec = spec.replace(**changes)
+    spec = with_options(load_spec(spec_path), seed=seed, max_ticks=max_ticks)
     orchestrator = Orchestrator(registry=registry, datastore=_datastore(datastore))
     orchestrator.check(spec)
     results = []
