@@ -32,11 +32,12 @@ from pydantic import (
 )
 
 from cogym.errors import SpecError, suggest
+from cogym.specfile import read_text, read_yaml, shown
 
 __all__ = ["ActorSpec", "EnvironmentSpec", "TrialSpec"]
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-_IMPLEMENTATION = re.compile(r"^[A-Za-z0-9_][^\s]*$")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_IMPLEMENTATION = re.compile(r"[A-Za-z0-9_][^\s]*")
 
 
 class _Value(BaseModel):
@@ -49,33 +50,56 @@ class _Value(BaseModel):
         defaults = type(self).model_fields
         for name, value in super().__repr_args__():
             field = defaults.get(name) if name else None
-            if field is not None and not field.is_required() and value == field.get_default(
-                call_default_factory=True
+            if (
+                field is not None
+                and not field.is_required()
+                and value == field.get_default(call_default_factory=True)
             ):
                 continue
             yield name, value
 
 
 def _check_implementation(value: str) -> str:
-    if not _IMPLEMENTATION.match(value):
-        raise ValueError(f"implementation {value!r} must be a name without spaces, such as 'random'")
+    if not _IMPLEMENTATION.fullmatch(value):
+        raise ValueError(
+            f"implementation {shown(value)} must be a name without spaces, such as 'random'"
+        )
     if value.startswith("python:") and value.count(":") != 2:
         raise ValueError(
-            f"implementation {value!r} must have the form 'python:<module>:<factory>', "
+            f"implementation {shown(value)} must have the form 'python:<module>:<factory>', "
             "for instance 'python:mybots:make_bot'"
         )
     if value.startswith("pettingzoo:") and value.count(":") != 2:
         raise ValueError(
-            f"implementation {value!r} must have the form 'pettingzoo:<module>:<env function>', "
+            f"implementation {shown(value)} must have the form "
+            "'pettingzoo:<module>:<env function>', "
             "for instance 'pettingzoo:pettingzoo.classic.rps_v2:parallel_env'"
         )
     if value.endswith(":"):
-        raise ValueError(f"implementation {value!r} ends with ':'; what comes after it is missing")
+        raise ValueError(
+            f"implementation {shown(value)} ends with ':'; what comes after it is missing"
+        )
     return value
 
 
-Implementation = Annotated[str, Field(min_length=1), AfterValidator(_check_implementation)]
+Implementation = Annotated[
+    str, Field(min_length=1, max_length=4096), AfterValidator(_check_implementation)
+]
 """An implementation string: a name, or ``<scheme>:<rest>``."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError(
+            f"{shown(value)} holds a control character (newline, tab, NUL...); remove it"
+        )
+    return value
+
+
+Printable = Annotated[str, AfterValidator(_printable)]
+"""A string without control characters (a path, a role name)."""
 
 
 class EnvironmentSpec(_Value):
@@ -105,15 +129,15 @@ class ActorSpec(_Value):
 
     name: str = Field(min_length=1, max_length=64)
     implementation: Implementation = "random"
-    actor_class: str | None = None
+    actor_class: Annotated[Printable, Field(min_length=1, max_length=64)] | None = None
     config: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
     def _name_syntax(cls, value: str) -> str:
-        if not _NAME.match(value):
+        if not _NAME.fullmatch(value):
             raise ValueError(
-                f"actor name {value!r} may hold only letters, digits, '_', '-' and '.', "
+                f"actor name {shown(value)} may hold only letters, digits, '_', '-' and '.', "
                 "and may not start with '-' or '.'"
             )
         return value
@@ -122,7 +146,9 @@ class ActorSpec(_Value):
     def key(self) -> str:
         """A canonical string that is equal for equal actor specs."""
         return json.dumps(
-            [self.name, self.implementation, self.actor_class, self.config], sort_keys=True, default=repr
+            [self.name, self.implementation, self.actor_class, self.config],
+            sort_keys=True,
+            default=repr,
         )
 
 
@@ -135,10 +161,18 @@ class TrialSpec(_Value):
     max_seconds: float | None = Field(default=None, gt=0)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
     tags: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    datastore: str | None = Field(default=None, min_length=1)
+    datastore: Annotated[Printable, Field(min_length=1, max_length=4096)] | None = None
     """Where trials of this spec are recorded, whoever runs them (a datastore directory)."""
     record_frames: bool = False
     """Record the environment's rendered frame on every tick, so that replays can be watched."""
+
+    @field_validator("max_ticks", "max_seconds", "seed", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        # YAML reads yes/no/true/false as booleans, which would otherwise count as 1 and 0
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got the boolean {value}")  # noqa: TRY004
+        return value
 
     @model_validator(mode="after")
     def _unique_actor_names(self) -> TrialSpec:
@@ -166,40 +200,32 @@ class TrialSpec(_Value):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrialSpec:
-        """Read and validate a YAML file; errors name the field and its line."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SpecError([("(file)", f"cannot read {path}: {exc.strerror}")], str(path)) from None
-        return cls.from_yaml_text(text, source=str(path))
+        """Read and validate a YAML file; errors name the field and its line.
+
+        A file that is too large (over 1 MiB), not UTF-8, nested too deep, whose aliases
+        expand too far or that holds a huge integer is refused with the line, in bounded time.
+        """
+        return cls.from_yaml_text(read_text(path), source=str(path))
 
     @classmethod
     def from_yaml_text(cls, text: str, *, source: str | None = None) -> TrialSpec:
         """Validate YAML given as a string."""
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise SpecError([(where, f"YAML syntax error: {problem}")], source) from None
+        document = read_yaml(text, source=source)
+        data = document.data
         if data is None:
             raise SpecError([("(top level)", "the file is empty")], source)
-        lines = _node_lines(node) if node is not None else {}
+        if not isinstance(data, Mapping):
+            raise SpecError(
+                [("(top level)", f"expected a mapping of fields, got {type(data).__name__}")],
+                source,
+            )
         try:
-            if not isinstance(data, Mapping):
-                raise SpecError(
-                    [("(top level)", f"expected a mapping of fields, got {type(data).__name__}")],
-                    source,
-                )
             return cls.model_validate(dict(data))
         except ValidationError as exc:
             problems = _problems(exc, data)
             located = []
             for (path, message), loc in zip(problems, _locs(exc)):
-                line = _closest_line(lines, loc)
+                line = document.line_of(loc)
                 located.append((f"{path} (line {line})" if line else path, message))
             raise SpecError(located, source) from None
 
@@ -237,11 +263,15 @@ class TrialSpec(_Value):
         """A validated copy with some top-level fields changed (used by pre-trial hooks)."""
         data = self.to_dict()
         data.update(
-            {k: (v.model_dump(mode="json") if isinstance(v, BaseModel) else v) for k, v in changes.items()}
+            {
+                k: (v.model_dump(mode="json") if isinstance(v, BaseModel) else v)
+                for k, v in changes.items()
+            }
         )
         if "actors" in changes:
             data["actors"] = [
-                a.model_dump(mode="json") if isinstance(a, BaseModel) else a for a in changes["actors"]
+                a.model_dump(mode="json") if isinstance(a, BaseModel) else a
+                for a in changes["actors"]
             ]
         return TrialSpec.from_dict(data)
 
@@ -251,13 +281,17 @@ class TrialSpec(_Value):
             if actor.name == name:
                 return actor
         names = [a.name for a in self.actors]
-        raise KeyError(f"no actor named {name!r} in the spec.{suggest(name, names)} Actors: {names}")
+        raise KeyError(
+            f"no actor named {name!r} in the spec.{suggest(name, names)} Actors: {names}"
+        )
 
     def replace_actor(self, name: str, **changes: Any) -> TrialSpec:
         """A copy whose actor ``name`` has some fields changed."""
         self.actor(name)
         actors = [
-            {**a.model_dump(mode="json"), **changes} if a.name == name else a.model_dump(mode="json")
+            {**a.model_dump(mode="json"), **changes}
+            if a.name == name
+            else a.model_dump(mode="json")
             for a in self.actors
         ]
         return self.replace(actors=actors)
@@ -289,8 +323,10 @@ def _format_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+        elif isinstance(part, str) and _NAME.fullmatch(part) and len(part) <= 64:
+            out += f".{part}" if out else part
+        else:  # a key a user may not have meant (control characters, huge): shown quoted
+            out += f"[{shown(part, 40)}]"
     return out or "(top level)"
 
 
@@ -299,19 +335,18 @@ def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
     for err in _errors(exc):
         loc = tuple(err["loc"])
         message = err["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
+        message = message.removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             parent = _parent_fields(loc)
-            message = f"unknown field {loc[-1]!r}.{suggest(str(loc[-1]), parent)}"
+            message = f"unknown field {shown(loc[-1])}.{suggest(str(loc[-1])[:100], parent)}"
             if parent:
                 message += f" Allowed: {', '.join(parent)}."
         elif err["type"] == "missing":
             message = "required field is missing"
         elif "input" in err and err["type"] not in ("value_error",):
-            shown = repr(err["input"])
-            if len(shown) < 60:
-                message += f" (got {shown})"
+            got = repr(err["input"])
+            if len(got) < 60:
+                message += f" (got {got})"
         problems.append((_format_path(loc), message))
     return problems
 
@@ -332,26 +367,3 @@ def _parent_fields(loc: tuple[Any, ...]) -> list[str]:
         else:
             return []
     return list(model.model_fields)
-
-
-def _node_lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    lines = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = path + (key.value,)
-            lines[sub] = key.start_mark.line + 1
-            for k, v in _node_lines(value, sub).items():
-                lines.setdefault(k, v)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines.update(_node_lines(item, path + (i,)))
-    return lines
-
-
-def _closest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
-    loc = tuple(str(p) if not isinstance(p, int) else p for p in loc)
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return lines.get(())
