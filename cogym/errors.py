@@ -139,6 +139,14 @@ class RegistryFormatError(RegistryError):
     """A registry file is malformed or was written by a newer cogym than this one."""
 
 
+class RegistryPathError(RegistryError, InputError):
+    """A registry entry leads outside its root or to another model's place.
+
+    A symlink out of the root, or a ``meta.json`` naming another model or version: nothing
+    outside the root is read or written.
+    """
+
+
 # -- the trial datastore --------------------------------------------------------------------
 
 

@@ -15,13 +15,16 @@ import os
 import socket
 from dataclasses import dataclass
 
-from cogym.errors import RegistryFormatError
+from cogym.errors import InputError, RegistryFormatError
 from cogym.registry.meta import FORMAT_VERSION
+from cogym.registry.names import check_name
 from cogym.registry.storage import Storage
 
 __all__ = ["AliasChange", "AliasLog"]
 
 ALIASES_DIR = "aliases"
+ENTRY_LIMIT = 64 << 10
+"""The largest alias log entry read (64 KiB; cogym writes a few hundred bytes)."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +63,13 @@ class AliasLog:
 
     def names(self) -> list[str]:
         """Every alias that was ever set (some may be removed since)."""
-        return sorted(n for n in self.storage.list(self._dir()) if not n.startswith("."))
+        return sorted(n for n in self.storage.list(self._dir()) if _is_name(n))
 
     def _sequences(self, alias: str) -> list[int]:
         found = []
         for entry in self.storage.list(self._dir(alias)):
             stem, dot, ext = entry.partition(".")
-            if dot and ext == "json" and stem.isascii() and stem.isdigit():
+            if dot and ext == "json" and stem.isascii() and stem.isdigit() and len(stem) <= 18:
                 found.append(int(stem))
         return sorted(found)
 
@@ -74,7 +77,13 @@ class AliasLog:
         path = f"{self._dir(alias)}/{sequence}.json"
         where = self.storage.location(path)
         try:
-            raw = json.loads(self.storage.read(path))
+            data = self.storage.read(path, ENTRY_LIMIT)
+            if len(data) > ENTRY_LIMIT:
+                raise RegistryFormatError(
+                    f"alias log entry {where} is larger than {ENTRY_LIMIT:,} bytes; it was not "
+                    "written by cogym: remove it and set the alias again"
+                )
+            raw = json.loads(data)
             if raw["format_version"] > FORMAT_VERSION:
                 raise RegistryFormatError(
                     f"{where} has format version {raw['format_version']}, newer than this cogym "
@@ -83,15 +92,16 @@ class AliasLog:
             return AliasChange(
                 model=self.model,
                 alias=alias,
-                version=raw["version"],
-                previous=raw["previous"],
+                version=_version(raw, "version", where),
+                previous=_version(raw, "previous", where),
                 time=dt.datetime.fromisoformat(raw["time"]),
                 user=raw.get("user", ""),
                 host=raw.get("host", ""),
                 sequence=sequence,
             )
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise RegistryFormatError(f"alias log entry {where} is malformed: {exc!r}") from None
+        except (UnicodeDecodeError, KeyError, TypeError, ValueError, RecursionError) as exc:
+            detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise RegistryFormatError(f"alias log entry {where} is malformed: {detail}") from None
 
     def last_change(self, alias: str) -> AliasChange | None:
         """The alias's newest change, or ``None`` if it was never set."""
@@ -143,6 +153,26 @@ class AliasLog:
             if self.storage.create(path, json.dumps(entry, indent=2).encode()):
                 return change
             sequence += 1
+
+
+def _version(raw: dict, key: str, where: str) -> int | None:
+    """An entry's version (or previous version): ``None`` or a whole number from 1."""
+    value = raw[key]
+    if value is None or (type(value) is int and 1 <= value < 2**63):
+        return value
+    raise RegistryFormatError(
+        f"alias log entry {where} has {key} {str(value)[:40]!r}, which is not a version number "
+        "(a whole number from 1, or null); it was edited by hand: remove the entry and set the "
+        "alias again with registry.alias(...)"
+    )
+
+
+def _is_name(entry: str) -> bool:
+    try:
+        check_name(entry, "alias")
+    except InputError:
+        return False
+    return True
 
 
 def _user() -> str:

@@ -22,13 +22,22 @@ from gymnasium import spaces
 from cogym.errors import CogymError, InputError, RegistryFormatError, SpaceMismatchError
 from cogym.spaces import space_from_dict, space_to_dict
 
-__all__ = ["FORMAT_VERSION", "META_FILE", "MODEL_FILE", "ModelVersion", "library_versions"]
+__all__ = [
+    "FORMAT_VERSION",
+    "META_FILE",
+    "META_LIMIT",
+    "MODEL_FILE",
+    "ModelVersion",
+    "library_versions",
+]
 
 FORMAT_VERSION = 1
 """The ``format_version`` this cogym writes, and the newest it reads."""
 
 MODEL_FILE = "model.zip"
 META_FILE = "meta.json"
+META_LIMIT = 16 << 20
+"""The largest ``meta.json`` read (16 MiB): far above what cogym writes."""
 
 _LIBRARIES = {
     "cogym": "cogym",
@@ -126,9 +135,13 @@ class ModelVersion:
         """Read a ``meta.json``; ``where`` names it in errors, ``file`` is its model's location."""
         try:
             raw = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, or a huge integer
             raise RegistryFormatError(
-                f"{where} is not valid JSON ({exc}); it was not written by cogym"
+                f"{where} is not valid JSON ({str(exc)[:200]}); it was not written by cogym"
+            ) from None
+        except RecursionError:
+            raise RegistryFormatError(
+                f"{where} nests lists or mappings too deep to read; it was not written by cogym"
             ) from None
         if not isinstance(raw, dict) or not isinstance(raw.get("format_version"), int):
             raise RegistryFormatError(
@@ -141,12 +154,12 @@ class ModelVersion:
             )
         try:
             return cls(
-                name=raw["name"],
-                version=int(raw["version"]),
+                name=_typed(raw, "name", str),
+                version=_typed(raw, "version", int),
                 created=dt.datetime.fromisoformat(raw["created"]),
-                sha256=raw["sha256"],
-                size=int(raw["size"]),
-                algorithm=raw["algorithm"],
+                sha256=_typed(raw, "sha256", str),
+                size=_typed(raw, "size", int),
+                algorithm=_typed(raw, "algorithm", str),
                 observation_space=space_from_dict(raw["observation_space"]),
                 action_space=space_from_dict(raw["action_space"]),
                 libraries=dict(raw.get("libraries", {})),
@@ -155,9 +168,9 @@ class ModelVersion:
                 lineage=dict(raw.get("lineage", {})),
                 file=file,
             )
-        except (KeyError, TypeError, ValueError, CogymError) as exc:
+        except (KeyError, TypeError, ValueError, CogymError, RecursionError) as exc:
             raise RegistryFormatError(
-                f"{where} is malformed: {type(exc).__name__}: {exc}"
+                f"{where} is malformed: {type(exc).__name__}: {str(exc)[:300]}"
             ) from None
 
     def __repr__(self) -> str:
@@ -168,6 +181,16 @@ class ModelVersion:
             f"ModelVersion({self.ref}, {self.algorithm}, created {self.created:%Y-%m-%d %H:%M:%S}, "
             f"{format_size(self.size)}{', ' + metrics if metrics else ''})"
         )
+
+
+def _typed(raw: dict[str, Any], key: str, kind: type) -> Any:
+    """``raw[key]`` if it is a ``kind`` (a non-negative one for numbers), else a ValueError."""
+    value = raw[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise TypeError(f"{key!r} must be a {kind.__name__}, got {type(value).__name__}")
+    if kind is int and value < 0:
+        raise ValueError(f"{key!r} must not be negative, got {value}")
+    return value
 
 
 def _short(value: Any) -> str:

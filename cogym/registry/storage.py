@@ -9,6 +9,10 @@ concurrent writers safe:
   new, never a part.
 - ``read``, ``list``, ``exists``, ``remove``.
 
+Paths are ``/``-separated and relative to the root; one with an empty, ``.`` or ``..`` part is
+refused, and on a local disk so is one that a symlink leads out of the root
+(:class:`~cogym.errors.RegistryPathError`): nothing outside the root is read or written.
+
 How each kind of filesystem keeps those guarantees:
 
 =====================  ==============================================  =========================
@@ -38,7 +42,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from cogym.errors import RegistryError
+from cogym.errors import RegistryError, RegistryPathError
 
 __all__ = ["FsspecStorage", "LocalStorage", "Storage", "open_storage"]
 
@@ -50,8 +54,12 @@ class Storage(ABC):
     """The root, as the user gave it (used in messages)."""
 
     @abstractmethod
-    def read(self, path: str) -> bytes:
-        """The file's bytes; :class:`FileNotFoundError` if there is none."""
+    def read(self, path: str, limit: int | None = None) -> bytes:
+        """The file's bytes; :class:`FileNotFoundError` if there is none.
+
+        With ``limit``, at most ``limit + 1`` bytes are read, so that a caller can tell a file
+        larger than it accepts without reading all of it.
+        """
 
     @abstractmethod
     def write(self, path: str, data: bytes) -> None:
@@ -75,11 +83,20 @@ class Storage(ABC):
 
     def sync(self, path: str) -> None:
         """Make the entries of directory ``path`` durable (a no-op where writes already are)."""
-        return None
 
     def location(self, path: str) -> str:
         """Where ``path`` is, for messages: a local path or a URL."""
         return f"{self.url.rstrip('/')}/{path}"
+
+    def _relative(self, path: str) -> str:
+        """``path`` if it is a plain relative path under the root, else a RegistryPathError."""
+        parts = path.split("/") if path else []
+        if path.startswith("/") or any(p in ("", ".", "..") or "\\" in p for p in parts):
+            raise RegistryPathError(
+                f"{path!r} is not a path inside the registry at {self.url}: it has an absolute, "
+                "empty, '.' or '..' part; registry paths are built from checked names only"
+            )
+        return path
 
 
 class LocalStorage(Storage):
@@ -90,13 +107,23 @@ class LocalStorage(Storage):
         self.url = str(root)
 
     def _path(self, path: str) -> Path:
-        return self.root / path
+        full = self.root / self._relative(path)
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(full)
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+            raise RegistryPathError(
+                f"{full} leads outside the registry at {self.url} (a symlink on the way points "
+                f"to {real}); cogym reads and writes only inside a registry's root: replace the "
+                "symlink by a copy of what it points to, or open the registry where that is"
+            )
+        return full
 
     def location(self, path: str) -> str:
-        return str(self._path(path))
+        return str(self.root / path)
 
-    def read(self, path: str) -> bytes:
-        return self._path(path).read_bytes()
+    def read(self, path: str, limit: int | None = None) -> bytes:
+        with open(self._path(path), "rb") as stream:
+            return stream.read() if limit is None else stream.read(limit + 1)
 
     def write(self, path: str, data: bytes) -> None:
         target = self._path(path)
@@ -189,10 +216,12 @@ class FsspecStorage(Storage):
         self.root = root.rstrip("/")
 
     def _path(self, path: str) -> str:
-        return f"{self.root}/{path}" if path else self.root
+        return f"{self.root}/{self._relative(path)}" if path else self.root
 
-    def read(self, path: str) -> bytes:
-        return self.fs.cat_file(self._path(path))
+    def read(self, path: str, limit: int | None = None) -> bytes:
+        if limit is None:
+            return self.fs.cat_file(self._path(path))
+        return self.fs.cat_file(self._path(path), start=0, end=limit + 1)
 
     def write(self, path: str, data: bytes) -> None:
         self.fs.pipe_file(self._path(path), data)

@@ -34,6 +34,7 @@ import json
 import os
 import socket
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -45,16 +46,19 @@ from cogym.errors import (
     ModelNotFoundError,
     ProtectedVersionError,
     RegistryFormatError,
+    RegistryPathError,
     suggest,
 )
 from cogym.registry.aliases import AliasChange, AliasLog
 from cogym.registry.meta import (
     META_FILE,
+    META_LIMIT,
     MODEL_FILE,
     ModelVersion,
     json_mapping,
     library_versions,
 )
+from cogym.registry.modelfile import algorithm_name, load_model, model_class
 from cogym.registry.names import LATEST, ModelRef, check_alias, check_name, parse_ref
 from cogym.registry.storage import Storage, open_storage
 
@@ -113,7 +117,12 @@ class ModelRegistry:
                 check_name(entry)
             except InputError:
                 continue
-            if self._latest_version(entry) is not None:
+            try:
+                latest = self._latest_version(entry)
+            except RegistryPathError as exc:
+                warnings.warn(f"model {entry!r} skipped: {exc}", UserWarning, stacklevel=2)
+                continue
+            if latest is not None:
                 names.append(entry)
         return sorted(names)
 
@@ -170,39 +179,37 @@ class ModelRegistry:
 
     def load_version(self, info: ModelVersion, *, device: str = "cpu") -> Any:
         """Load the model that ``info`` describes (from :meth:`info`), checking its checksum."""
-        from stable_baselines3.common.base_class import BaseAlgorithm
-        from stable_baselines3.common.policies import BasePolicy
-
-        from cogym.wrappers.sb3_actor import algorithm_class, load_sb3_model
-
-        cls = algorithm_class(info.algorithm)
-        if not (isinstance(cls, type) and issubclass(cls, (BaseAlgorithm, BasePolicy))):
-            raise RegistryFormatError(
-                f"meta.json of {info.ref} names {info.algorithm!r} as the model's class, which is "
-                "neither a Stable-Baselines3 algorithm nor a policy; the file was edited by hand"
-            )
-        data = self.read_model(info)
-        return load_sb3_model(io.BytesIO(data), info.algorithm, device)
+        model_class(info)
+        return load_model(self.read_model(info), info, device)
 
     def read_model(self, info: ModelVersion) -> bytes:
         """The model file's bytes, after checking them against ``meta.json``."""
-        path = f"{info.name}/{info.version}/{MODEL_FILE}"
+        version = info.version
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise RegistryPathError(f"{info!r} has no version number, so no place in the registry")
+        path = f"{check_name(info.name)}/{version}/{MODEL_FILE}"
+        location = self._storage.location(path)
         try:
             data = self._storage.read(path)
         except FileNotFoundError:
             raise ChecksumError(
-                f"model file {info.file} of {info.ref} is missing although its meta.json is "
+                f"model file {location} of {info.ref} is missing although its meta.json is "
                 "there; the version was deleted while being read, or the file was removed by hand"
+            ) from None
+        except OSError as exc:
+            raise RegistryFormatError(
+                f"model file {location} of {info.ref} cannot be read ({exc.strerror}); put the "
+                "model file Stable-Baselines3 saved there, or save the model again"
             ) from None
         if len(data) != info.size:
             raise ChecksumError(
-                f"model file {info.file} of {info.ref} has {len(data)} bytes, but meta.json "
+                f"model file {location} of {info.ref} has {len(data)} bytes, but meta.json "
                 f"recorded {info.size}: the file is truncated or was replaced. Save the model again"
             )
         digest = hashlib.sha256(data).hexdigest()
         if digest != info.sha256:
             raise ChecksumError(
-                f"model file {info.file} of {info.ref} has sha256 {digest}, but meta.json recorded "
+                f"model file {location} of {info.ref} has sha256 {digest}, but meta.json recorded "
                 f"{info.sha256}: the file was altered after it was saved. Save the model again"
             )
         return data
@@ -351,7 +358,9 @@ class ModelRegistry:
     def _numbers(self, name: str) -> list[int]:
         """Every allocated version number of ``name`` (published, being written, or deleted)."""
         return sorted(
-            int(entry) for entry in self._storage.list(name) if entry.isascii() and entry.isdigit()
+            int(entry)
+            for entry in self._storage.list(name)
+            if entry.isascii() and entry.isdigit() and len(entry) <= 18 and int(entry) >= 1
         )
 
     def _published(self, name: str, version: int) -> bool:
@@ -409,15 +418,29 @@ class ModelRegistry:
 
     def _meta(self, name: str, version: int) -> ModelVersion:
         path = f"{name}/{version}/{META_FILE}"
+        where = self._storage.location(path)
         try:
-            data = self._storage.read(path)
+            data = self._storage.read(path, META_LIMIT)
         except FileNotFoundError:
             raise ModelNotFoundError(f"version {version} of model {name!r} was deleted") from None
-        return ModelVersion.from_json(
-            data,
-            where=self._storage.location(path),
-            file=self._storage.location(f"{name}/{version}/{MODEL_FILE}"),
+        except OSError as exc:
+            raise RegistryFormatError(f"{where} cannot be read ({exc.strerror})") from None
+        if len(data) > META_LIMIT:
+            raise RegistryFormatError(
+                f"{where} is larger than {META_LIMIT:,} bytes, far more than cogym writes; keep "
+                "large data out of metrics, properties and lineage, and save the model again"
+            )
+        info = ModelVersion.from_json(
+            data, where=where, file=self._storage.location(f"{name}/{version}/{MODEL_FILE}")
         )
+        if info.name != name or info.version != version:
+            raise RegistryPathError(
+                f"{where} says it describes {str(info.name)[:100]!r} version {info.version}, but "
+                f"it sits where {name}@{version} lives: a meta.json describes only its own "
+                "version, so it was edited or copied by hand. Restore the original file or save "
+                "the model again"
+            )
+        return info
 
     def _no_model(self, name: str) -> NoReturn:
         known = self.models()
@@ -440,23 +463,6 @@ def _ranges(numbers: list[int]) -> str:
         if n is not None:
             start = previous = n
     return "version " + parts[0] if len(numbers) == 1 else "versions " + ", ".join(parts)
-
-
-def algorithm_name(model: Any) -> str:
-    """How ``meta.json`` names the class that loads ``model``: ``PPO`` or ``<module>:<Class>``."""
-    from cogym.wrappers.sb3_actor import ALGORITHMS
-
-    cls = type(model)
-    if not (callable(getattr(model, "save", None)) and callable(getattr(cls, "load", None))):
-        raise InputError(
-            f"the registry stores Stable-Baselines3 models (PPO, DQN...) or policies, got a "
-            f"{cls.__name__}, which has no save()/load()"
-        )
-    if not (hasattr(model, "observation_space") and hasattr(model, "action_space")):
-        raise InputError(f"a {cls.__name__} has no observation_space/action_space to record")
-    if cls.__module__.startswith("stable_baselines3.") and cls.__name__ in ALGORITHMS:
-        return cls.__name__
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def as_registry(registry: ModelRegistry | str | os.PathLike[str] | None) -> ModelRegistry | None:
