@@ -13,8 +13,10 @@ other, with each tick annotated with who chose the action::
 Modules: :mod:`~cogym.web.actor` (the actor), :mod:`~cogym.web.config` (its config keys),
 :mod:`~cogym.web.room` (the tick clock shared by the people of one trial),
 :mod:`~cogym.web.waiting` (waiting for the person within a tick),
-:mod:`~cogym.web.channel` (one page's input and output), :mod:`~cogym.web.server` (Starlette on
-uvicorn, in a thread), :mod:`~cogym.web.protocol` (the messages), :mod:`~cogym.web.actions`
+:mod:`~cogym.web.channel` (one page's input and output), :mod:`~cogym.web.connection` (the
+page's socket end, and what a channel needs from its server), :mod:`~cogym.web.server`
+(Starlette on uvicorn, in a thread), :mod:`~cogym.web.hosts` (the names it answers to, its
+security headers), :mod:`~cogym.web.protocol` (the messages), :mod:`~cogym.web.actions`
 (JSON actions and key maps), :mod:`~cogym.web.frames` (JPEG/PNG frames).
 
 Needs the ``web`` extra: ``pip install "cogym[web]"``.

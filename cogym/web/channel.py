@@ -14,16 +14,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gymnasium import spaces
 
 from cogym.errors import PageMessageError
 from cogym.web.actions import decode_action
+from cogym.web.connection import ChannelHost, PageConnection
 from cogym.web.protocol import PageAction, PageFeedback, PageMessage, PageRelease
-
-if TYPE_CHECKING:
-    from cogym.web.server import PageConnection, WebServer
 
 __all__ = ["HumanChannel", "Press"]
 
@@ -55,7 +53,7 @@ class HumanChannel:
 
     def __init__(
         self,
-        server: WebServer,
+        server: ChannelHost,
         channel_id: str,
         actor: str,
         action_space: spaces.Space | None,

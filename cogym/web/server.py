@@ -8,21 +8,22 @@ port; each actor has its own channel, URL and token::
     ws://127.0.0.1:PORT/ws/<channel>?token=<token>           its socket
 
 A request without the right token is refused (HTTP 403, or the socket closed with 1008). The
-server listens on 127.0.0.1 unless it is given another host *and* ``allow_remote=True``.
+server listens on 127.0.0.1 (and ::1, so that ``localhost`` works whichever address a browser
+tries) unless it is given another host *and* ``allow_remote=True``, and answers only to its own
+names (:mod:`cogym.web.hosts`): a request naming another ``Host`` is refused with 421, one with
+none with 400.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import ipaddress
 import json
 import secrets
 import socket
 import sys
 import threading
 import time
-from collections import deque
 from importlib import resources
 from typing import Any
 
@@ -30,11 +31,14 @@ from gymnasium import spaces
 
 from cogym.errors import MissingExtraError, PageMessageError, RemoteBindError, WebError
 from cogym.web.channel import HumanChannel
+from cogym.web.connection import PageConnection
+from cogym.web.hosts import ServedNames, is_loopback, remote_warning
 from cogym.web.protocol import MAX_MESSAGE_BYTES, parse_page_message
 
 try:
     import uvicorn
     from starlette.applications import Starlette
+    from starlette.datastructures import Headers
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, PlainTextResponse, Response
     from starlette.routing import Route, WebSocketRoute
@@ -42,7 +46,14 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise MissingExtraError("the human actor's web server", "web", exc.name or "starlette") from exc
 
-__all__ = ["PageConnection", "WebServer", "channels", "shared_server", "wait_for_channel"]
+__all__ = [
+    "PageConnection",
+    "WebServer",
+    "channels",
+    "is_loopback",
+    "shared_server",
+    "wait_for_channel",
+]
 
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
 REFUSED = "refused: this page needs the token of the URL that cogym printed (…?token=…)"
@@ -53,80 +64,6 @@ refused with an error shown on the page."""
 _servers: dict[tuple[str, int], WebServer] = {}
 _servers_lock = threading.Lock()
 _channels_changed = threading.Condition()
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (``localhost`` or a loopback address)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class PageConnection:
-    """One open socket to a page; other threads offer it messages, its task sends them.
-
-    Ticks are coalesced: a page that cannot keep up gets the newest tick (a binary frame, or
-    a text tick message when the environment renders nothing), not a backlog.
-    """
-
-    def __init__(self, websocket: WebSocket, loop: asyncio.AbstractEventLoop) -> None:
-        self.websocket = websocket
-        self._loop = loop
-        self._texts: deque[str] = deque()
-        self._frame: bytes | str | None = None
-        self._wake = asyncio.Event()
-        self._closing = False
-
-    def offer_text(self, text: str) -> None:
-        self._call(self._add_text, text)
-
-    def offer_frame(self, data: bytes | str) -> None:
-        self._call(self._set_frame, data)
-
-    def close(self) -> None:
-        self._call(self._close)
-
-    def _call(self, fn: Any, *args: Any) -> None:
-        if self._loop.is_closed():
-            return
-        try:
-            self._loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:
-            # the loop closed between the check and the call: the page is gone anyway
-            return
-
-    def _add_text(self, text: str) -> None:
-        self._texts.append(text)
-        self._wake.set()
-
-    def _set_frame(self, data: bytes | str) -> None:
-        self._frame = data
-        self._wake.set()
-
-    def _close(self) -> None:
-        self._closing = True
-        self._wake.set()
-
-    async def pump(self) -> None:
-        """Send what is offered, in order (texts first, then the newest frame)."""
-        websocket = self.websocket
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._texts:
-                await websocket.send_text(self._texts.popleft())
-            if self._frame is not None:
-                data, self._frame = self._frame, None
-                if isinstance(data, str):
-                    await websocket.send_text(data)
-                else:
-                    await websocket.send_bytes(data)
-            if self._closing:
-                await websocket.close(code=1000)
-                return
 
 
 class WebServer:
@@ -155,24 +92,33 @@ class WebServer:
         self.max_message_bytes = max_message_bytes
         self._channels: dict[str, HumanChannel] = {}
         self._lock = threading.Lock()
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host, port))
+            self._sockets = [_listen(host, port)]
         except OSError as exc:
-            sock.close()
             raise WebError(
                 f"cannot serve human actors' pages on {host}:{port} ({exc.strerror or exc}); "
                 "choose another port, or port 0 for any free one"
             ) from None
-        sock.listen(64)
-        self._socket = sock
-        self.port = sock.getsockname()[1]
+        self.port = self._sockets[0].getsockname()[1]
+        twin = _LOOPBACK_TWINS.get(host)
+        if twin is not None:
+            # localhost may resolve to either loopback address first: serve both
+            try:
+                self._sockets.append(_listen(twin, self.port))
+            except OSError:
+                pass  # no IPv6 (or the port is taken there): 127.0.0.1 still serves
+        self.names = ServedNames(host, self.port, allow_remote=allow_remote)
+        """The ``host:port`` names requests may give in their ``Host`` header."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._start()
+        if not is_loopback(host):
+            print(
+                f"cogym: {remote_warning(self.base_url, host, self.port)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     @staticmethod
     def _refuse(host: str) -> None:
@@ -242,14 +188,15 @@ class WebServer:
 
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def _app(self) -> Starlette:
-        return Starlette(
+    def _app(self) -> _OwnNamesOnly:
+        routes = Starlette(
             routes=[
                 Route("/play/{channel}", self._page),
                 Route("/static/{name}", self._asset),
                 WebSocketRoute("/ws/{channel}", self._socket_endpoint),
             ]
         )
+        return _OwnNamesOnly(routes, self.names)
 
     async def _page(self, request: Request) -> Response:
         token = request.query_params.get("token")
@@ -274,26 +221,25 @@ class WebServer:
         return Response(_asset_text(name), media_type=ASSETS[name], headers=self._headers(request))
 
     def _headers(self, request: Request) -> dict[str, str]:
-        host = request.headers.get("host", "")
+        host = self.names.canonical(request.headers.get("host"))
         return {
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY",
             "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": (
-                f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-                f"connect-src ws://{host}; base-uri 'none'; form-action 'none'; "
-                "frame-ancestors 'none'"
-            ),
+            "Content-Security-Policy": self.names.content_security_policy(host),
         }
 
     # -- the socket ----------------------------------------------------------------------------
 
     async def _socket_endpoint(self, websocket: WebSocket) -> None:
-        channel = self._authorised(websocket.path_params["channel"], websocket.query_params.get("token"))
+        channel = self._authorised(
+            websocket.path_params["channel"], websocket.query_params.get("token")
+        )
         origin = websocket.headers.get("origin")
-        host = websocket.headers.get("host", "")
-        if channel is None or (origin is not None and origin != f"http://{host}"):
+        host = self.names.canonical(websocket.headers.get("host"))
+        # a page's socket comes from the page's own origin, whichever of our names it used
+        if channel is None or (origin is not None and origin.lower() != f"http://{host}"):
             await websocket.close(code=1008)
             return
         await websocket.accept()
@@ -339,7 +285,7 @@ class WebServer:
         async def serve() -> None:
             self._loop = asyncio.get_running_loop()
             ready.set()
-            await self._server.serve(sockets=[self._socket])
+            await self._server.serve(sockets=self._sockets)
 
         self._thread = threading.Thread(
             target=asyncio.run, args=(serve(),), name=f"cogym-web-{self.port}", daemon=True
@@ -360,18 +306,66 @@ class WebServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(5)
-        self._socket.close()
+        for sock in self._sockets:
+            sock.close()
         with _servers_lock:
             for key, server in list(_servers.items()):
                 if server is self:
                     del _servers[key]
 
 
+class _OwnNamesOnly:
+    """ASGI: refuse requests whose ``Host`` is not one of the server's names (DNS rebinding)."""
+
+    def __init__(self, app: Any, names: ServedNames) -> None:
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = Headers(scope=scope).get("host")
+            if not self.names.allows(host):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                served = ", ".join(sorted(self.names.hosts))
+                if host:
+                    text, status = (
+                        f"refused: Host {host[:100]!r} is not this server ({served})",
+                        421,
+                    )
+                else:
+                    text, status = f"refused: the request has no Host header ({served})", 400
+                await PlainTextResponse(text, status_code=status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+_LOOPBACK_TWINS = {"127.0.0.1": "::1", "localhost": "::1", "::1": "127.0.0.1"}
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(64)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def _asset_text(name: str) -> str:
     return resources.files("cogym.web").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def shared_server(host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False) -> WebServer:
+def shared_server(
+    host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False
+) -> WebServer:
     """The process's server on ``host``:``port``, started on first use (port 0: any free port,
     the same one for every caller that asks for 0)."""
     with _servers_lock:

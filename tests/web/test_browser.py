@@ -144,3 +144,28 @@ def test_on_screen_buttons_act_like_keys(background, browser_page) -> None:
     samples = run.datastore.trials[0].samples
     assert [int(s.actions["player"]) for s in samples] == [1, 0, 1]
     assert all(s.annotations["player"]["by"] == "human" for s in samples)
+
+
+@pytest.mark.parametrize("name", ["localhost", "[::1]"])
+def test_a_page_opened_through_another_loopback_name_plays(background, chromium, name) -> None:
+    from cogym.web import wait_for_channel
+
+    run = background(spec_with(PROBE, {"on_timeout": "wait"}, max_ticks=3))
+    url = wait_for_channel("player").url.replace("127.0.0.1", name, 1)
+    context = chromium.new_context()
+    try:
+        tab = context.new_page()
+        refused: list[str] = []
+        tab.on("console", lambda message: refused.append(message.text))
+        tab.goto(url)
+        wait_until(tab, "document.getElementById('connection').textContent === 'connected'")
+        buttons = tab.locator("#buttons button")
+        for index in (1, 1, 0):
+            seen = tab.evaluate("window.cogym.observed")
+            buttons.nth(index).click()
+            wait_until(tab, f"window.cogym.observed > {seen}", alive=run.thread)
+        run.join()
+        assert not [text for text in refused if "Content Security Policy" in text]
+    finally:
+        context.close()
+    assert [int(s.actions["player"]) for s in run.datastore.trials[0].samples] == [1, 1, 0]
