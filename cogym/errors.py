@@ -182,6 +182,15 @@ class TrialNotFoundError(InputError, LookupError):
     """No trial with the given id is in the datastore."""
 
 
+class UntrustedCodeError(InputError):
+    """A spec that may come from elsewhere would import modules or unpickle model files, and
+    the caller did not say it trusts it (``--trust``, ``trust=True``); ``loads`` lists them."""
+
+    def __init__(self, message: str, loads: list[object]) -> None:
+        self.loads = list(loads)
+        super().__init__(message)
+
+
 class UnrecordableSpaceError(InputError):
     """An actor's observation or action space has no fixed-shape array form to record."""
 

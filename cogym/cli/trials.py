@@ -286,9 +286,26 @@ def _print_notes(notes: dict[int, dict[str, Any]]) -> None:
 @trials.command("replay")
 @_DATASTORE
 @click.argument("trial_id")
-def replay(datastore_dir: str, trial_id: str) -> None:
-    """Re-execute a trial from its seed and recorded actions; exit 1 if it does not reproduce."""
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Import the modules the trial's spec names (its environment's code): only for a "
+    "datastore you trust. Without it, a replay that would import any is refused, listing them.",
+)
+def replay(datastore_dir: str, trial_id: str, trust: bool) -> None:
+    """Re-execute a trial from its seed and recorded actions; exit 1 if it does not reproduce.
+
+    A replay builds the recorded environment, which may import modules the recorded spec
+    names: unless --trust is given, those are listed and the replay is refused (exit 2)
+    before anything is imported.
+    """
     datastore = _open(datastore_dir)
+    if not trust:
+        from cogym.trust import refuse_untrusted, replay_loads
+
+        stored = datastore.trial(trial_id)
+        doing = f"replaying trial {stored.summary.trial_id}"
+        refuse_untrusted(replay_loads(stored.spec), doing=doing, trust_with="--trust")
     report = datastore.replay(trial_id)
     colour = "green" if report.reproduced else "red"
     console.print(f"[{colour}]{escape(str(report))}[/{colour}]", highlight=False, soft_wrap=True)

@@ -261,11 +261,25 @@ class HDF5Datastore:
 
     # -- replay and maintenance -------------------------------------------------------------------
 
-    def replay(self, trial_id: str) -> ReplayReport:
-        """Re-execute a recorded trial from its seed and recorded actions; report if it reproduces."""
+    def replay(self, trial_id: str, *, trust: bool = True) -> ReplayReport:
+        """Re-execute a recorded trial from its seed and recorded actions; report if it reproduces.
+
+        A replay builds the recorded environment, so it imports the modules the trial's spec
+        names (``python:``, ``pettingzoo:``, ``gym:<module>:<id>``) and calls their factories.
+        For a datastore from elsewhere pass ``trust=False``: a trial whose spec would import
+        any is then refused before anything is imported, with an
+        :class:`~cogym.errors.UntrustedCodeError` listing them (see :mod:`cogym.trust`);
+        ``cogym trials replay`` does the same unless given ``--trust``.
+        """
         from cogym.datastore.replay import replay
 
-        return replay(self.trial(trial_id))
+        stored = self.trial(trial_id)
+        if not trust:
+            from cogym.trust import refuse_untrusted, replay_loads
+
+            doing = f"replaying trial {stored.summary.trial_id}"
+            refuse_untrusted(replay_loads(stored.spec), doing=doing, trust_with="trust=True")
+        return replay(stored)
 
     def delete(self, trial_ids: Iterable[str]) -> int:
         """Delete trials; return how many were deleted. See :mod:`cogym.datastore.maintenance`."""

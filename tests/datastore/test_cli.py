@@ -63,7 +63,7 @@ def test_replay_exits_1_when_it_does_not_reproduce(tmp_path, datastore_dir):
     spec.write_text(make_spec("python:tests.datastore.actors:noisy", seed=0).to_yaml())
     assert run("run", str(spec), "-q", "--datastore", str(datastore_dir)).exit_code == 0
     (summary,) = HDF5Datastore(datastore_dir).trials()
-    result = run("trials", "replay", "-d", str(datastore_dir), summary.trial_id)
+    result = run("trials", "replay", "-d", str(datastore_dir), summary.trial_id, "--trust")
     assert result.exit_code == 1 and "first difference at tick 0" in result.output
 
 
