@@ -1,16 +1,22 @@
 """Where implementations are found by name, as Gymnasium's registry finds envs.
 
-Built in: actors ``random``, ``external``, ``human`` (a person in a web page, see
-:mod:`cogym.web`), ``sb3:<model>``, ``python:<module>:<factory>``;
-environments ``gym:<env id>``, ``pettingzoo:<module>:<env function>``,
-``python:<module>:<factory>``. Other packages add names with :func:`register_actor` /
-:func:`register_environment`, or without any import through entry points in the groups
-``cogym.actors`` and ``cogym.environments``::
+Built in here: the actors ``random``, ``external`` and ``python:<module>:<factory>``, and the
+environments ``python:<module>:<factory>``. Everything else comes the way another package adds
+names, through entry points (see :mod:`cogym.plugins`), including cogym's own: the ``human``
+actor (:mod:`cogym.web`), the ``sb3:`` scheme (:mod:`cogym.registry.actors`), the ``gym:`` and
+``pettingzoo:`` schemes and the adapters that turn Gymnasium and PettingZoo envs into
+environments (:mod:`cogym.wrappers`). So this module imports nothing above it, and a package's
+names cost nothing until one is looked up::
 
     [project.entry-points."cogym.actors"]
     greedy = "mybots:GreedyBot"
 
-A factory is called with the spec's ``config`` as keyword arguments; a factory that declares an
+    [project.entry-points."cogym.actor_schemes"]
+    mymodels = "mybots:MODEL_SCHEME"          # an ActorScheme, or a resolver
+
+In a process, :func:`register_actor` / :func:`register_environment` (and the scheme and
+adapter registrations of :class:`Directory`) add names too, and win over entry points. A factory
+is called with the spec's ``config`` as keyword arguments; a factory that declares an
 ``actor_class`` parameter also receives the :class:`~cogym.environment.ActorClass`.
 """
 
@@ -20,24 +26,41 @@ import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from cogym.actors import EXTERNAL, RandomActor
 from cogym.environment import ActorClass, Environment
-from cogym.errors import CogymError, ImplementationError, UnknownImplementationError
+from cogym.errors import (
+    ArgumentError,
+    CogymError,
+    ImplementationError,
+    UnknownImplementationError,
+    suggest,
+)
+from cogym.model_source import ModelSource
+from cogym.plugins import (
+    ACTOR_GROUP,
+    ACTOR_SCHEME_GROUP,
+    ENVIRONMENT_ADAPTER_GROUP,
+    ENVIRONMENT_GROUP,
+    ENVIRONMENT_SCHEME_GROUP,
+    LazyEntryPoint,
+    entry_points,
+    reinstall_hint,
+)
 
 __all__ = [
-    "Directory",
+    "ActorScheme",
     "BuiltActor",
+    "Directory",
+    "EnvironmentAdapter",
+    "as_environment",
+    "call_factory",
     "directory",
+    "import_object",
     "register_actor",
     "register_environment",
-    "as_environment",
 ]
-
-ACTOR_GROUP = "cogym.actors"
-ENVIRONMENT_GROUP = "cogym.environments"
 
 
 @dataclass(frozen=True)
@@ -51,19 +74,57 @@ class BuiltActor:
     """Whether its actions are in its space by construction, so the trial need not check them."""
 
 
-ActorResolver = Callable[[str, ActorClass, dict[str, Any], Any], BuiltActor]
+ActorResolver = Callable[[str, ActorClass, dict[str, Any], ModelSource | None], BuiltActor]
+"""``resolver(rest, actor_class, config, registry)`` builds the actor ``<scheme>:<rest>``."""
+Pin = Callable[[str, ModelSource | None], str]
+"""``pin(rest, registry)``: ``rest`` with what may change between trials fixed."""
 EnvironmentResolver = Callable[[str, dict[str, Any]], Environment]
+"""``resolver(rest, config)`` builds the environment ``<scheme>:<rest>``."""
+
+
+@dataclass(frozen=True)
+class ActorScheme:
+    """How actors ``<scheme>:<rest>`` are built; what a ``cogym.actor_schemes`` entry point names.
+
+    ``pin(rest, registry)``, if given, is called before every trial and returns ``rest`` with
+    anything that may change between trials fixed (``model@latest`` -> ``model@7``), so that
+    each trial runs, and records, one exact implementation.
+    """
+
+    resolve: ActorResolver
+    pin: Pin | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentAdapter:
+    """Turns what an environment factory built into an :class:`Environment`.
+
+    ``adapt(made)`` returns the environment, or ``None`` when ``made`` is not its kind;
+    ``accepts`` names that kind in error messages (``"a Gymnasium env"``). What a
+    ``cogym.environment_adapters`` entry point names.
+    """
+
+    accepts: str
+    adapt: Callable[[Any], Environment | None]
+
+
+def _loaded(table: dict[str, Any], name: str) -> Any:
+    """``table[name]``, with an entry point put there loaded (and replaced by its object)."""
+    item = table[name]
+    if isinstance(item, LazyEntryPoint):
+        item = table[name] = item.load()
+    return item
 
 
 class Directory:
     """Maps implementation names to factories; :data:`directory` is the one cogym uses."""
 
     def __init__(self) -> None:
-        self._actors: dict[str, Callable[..., Any]] = {}
-        self._environments: dict[str, Callable[..., Any]] = {}
-        self._actor_schemes: dict[str, ActorResolver] = {}
-        self._actor_pins: dict[str, Callable[[str, Any], str]] = {}
-        self._environment_schemes: dict[str, EnvironmentResolver] = {}
+        self._actors: dict[str, Callable[..., Any] | LazyEntryPoint] = {}
+        self._environments: dict[str, Callable[..., Any] | LazyEntryPoint] = {}
+        self._actor_schemes: dict[str, ActorScheme | ActorResolver | LazyEntryPoint] = {}
+        self._environment_schemes: dict[str, EnvironmentResolver | LazyEntryPoint] = {}
+        self._adapters: dict[str, EnvironmentAdapter | LazyEntryPoint] = {}
         self._entry_points_loaded = False
 
     # -- registration -------------------------------------------------------------------------
@@ -74,44 +135,37 @@ class Directory:
         self._actors[name] = factory
 
     def register_environment(self, name: str, factory: Callable[..., Any]) -> None:
-        """Make ``name`` an environment built by ``factory(**config)`` (Gym, PettingZoo or cogym)."""
+        """Make ``name`` an environment built by ``factory(**config)`` (any kind an adapter
+        takes, or a cogym environment)."""
         self._check_name(name)
         self._environments[name] = factory
 
     def register_actor_scheme(
-        self, scheme: str, resolver: ActorResolver, pin: Callable[[str, Any], str] | None = None
+        self, scheme: str, resolver: ActorResolver, pin: Pin | None = None
     ) -> None:
-        """Handle implementations ``<scheme>:<rest>`` with ``resolver(rest, actor_class, config, registry)``.
+        """Handle actors ``<scheme>:<rest>`` with ``resolver(rest, actor_class, config, registry)``.
 
-        ``pin(rest, registry)``, if given, is called before every trial and returns ``rest`` with
-        anything that may change between trials fixed (``model@latest`` -> ``model@7``), so
-        that each trial runs, and records, one exact implementation.
+        ``pin`` fixes moving references before every trial (see :class:`ActorScheme`).
         """
-        self._actor_schemes[scheme] = resolver
-        if pin is not None:
-            self._actor_pins[scheme] = pin
-        else:
-            self._actor_pins.pop(scheme, None)
-
-    def pins(self, implementation: str) -> bool:
-        """Whether ``implementation`` must be pinned before each trial."""
-        scheme, sep, _ = implementation.partition(":")
-        return bool(sep) and scheme in self._actor_pins
-
-    def pin(self, implementation: str, registry: Any = None) -> str:
-        """``implementation`` with moving references fixed (see :meth:`register_actor_scheme`)."""
-        scheme, sep, rest = implementation.partition(":")
-        pin = self._actor_pins.get(scheme) if sep else None
-        return f"{scheme}:{pin(rest, registry)}" if pin is not None else implementation
+        self._check_name(scheme)
+        self._actor_schemes[scheme] = ActorScheme(resolver, pin)
 
     def register_environment_scheme(self, scheme: str, resolver: EnvironmentResolver) -> None:
         """Handle environments ``<scheme>:<rest>`` with ``resolver(rest, config)``."""
+        self._check_name(scheme)
         self._environment_schemes[scheme] = resolver
+
+    def register_environment_adapter(self, name: str, adapter: EnvironmentAdapter) -> None:
+        """Let factories return what ``adapter`` turns into an environment."""
+        self._check_name(name)
+        self._adapters[name] = adapter
 
     @staticmethod
     def _check_name(name: str) -> None:
         if not name or ":" in name or any(c.isspace() for c in name):
-            raise ValueError(f"implementation name {name!r} must be non-empty, without ':' or spaces")
+            raise ArgumentError(
+                f"implementation name {name!r} must be non-empty, without ':' or spaces"
+            )
 
     # -- lookup -------------------------------------------------------------------------------
 
@@ -124,18 +178,45 @@ class Directory:
         return sorted([*self._environments, *(f"{s}:..." for s in self._environment_schemes)])
 
     def has_actor(self, implementation: str) -> bool:
-        scheme, _, _ = implementation.partition(":")
-        if implementation == EXTERNAL or scheme in self._actor_schemes and ":" in implementation:
+        if implementation == EXTERNAL:
             return True
-        self._load_entry_points()
-        return implementation in self._actors
+        scheme, sep, _ = implementation.partition(":")
+        if sep:
+            return self._find(self._actor_schemes, scheme)
+        return self._find(self._actors, implementation)
 
     def has_environment(self, implementation: str) -> bool:
-        scheme, _, _ = implementation.partition(":")
-        if ":" in implementation and scheme in self._environment_schemes:
-            return True
-        self._load_entry_points()
-        return implementation in self._environments
+        scheme, sep, _ = implementation.partition(":")
+        if sep:
+            return self._find(self._environment_schemes, scheme)
+        return self._find(self._environments, implementation)
+
+    def _find(self, table: dict[str, Any], name: str) -> bool:
+        if name not in table:
+            self._load_entry_points()
+        return name in table
+
+    def _actor_scheme(self, scheme: str) -> ActorScheme | None:
+        if not self._find(self._actor_schemes, scheme):
+            return None
+        found = _loaded(self._actor_schemes, scheme)
+        if not isinstance(found, ActorScheme):
+            found = self._actor_schemes[scheme] = ActorScheme(found)
+        return found
+
+    def pins(self, implementation: str) -> bool:
+        """Whether ``implementation`` must be pinned before each trial."""
+        scheme, sep, _ = implementation.partition(":")
+        found = self._actor_scheme(scheme) if sep else None
+        return found is not None and found.pin is not None
+
+    def pin(self, implementation: str, registry: ModelSource | None = None) -> str:
+        """``implementation`` with moving references fixed (see :class:`ActorScheme`)."""
+        scheme, sep, rest = implementation.partition(":")
+        found = self._actor_scheme(scheme) if sep else None
+        if found is None or found.pin is None:
+            return implementation
+        return f"{scheme}:{found.pin(rest, registry)}"
 
     def make_actor(
         self,
@@ -143,72 +224,84 @@ class Directory:
         actor_class: ActorClass,
         config: dict[str, Any] | None = None,
         *,
-        registry: Any = None,
+        registry: ModelSource | None = None,
     ) -> BuiltActor:
         """Build the actor named by ``implementation``."""
         config = dict(config or {})
         if implementation == EXTERNAL:
             raise ImplementationError("external actors have no object; the adapters drive them")
         scheme, sep, rest = implementation.partition(":")
-        if sep and scheme in self._actor_schemes:
-            return self._actor_schemes[scheme](rest, actor_class, config, registry)
-        if not sep:
-            self._load_entry_points()
-            factory = self._actors.get(implementation)
-            if factory is not None:
-                actor = _call_factory(factory, config, actor_class, f"actor {implementation!r}")
-                return BuiltActor(actor, implementation, trusted=isinstance(actor, RandomActor))
-        raise UnknownImplementationError("actor", implementation, self.known_actors())
+        if sep:
+            found = self._actor_scheme(scheme)
+            if found is not None:
+                return found.resolve(rest, actor_class, config, registry)
+        elif self._find(self._actors, implementation):
+            factory = _loaded(self._actors, implementation)
+            actor = call_factory(factory, config, actor_class, f"actor {implementation!r}")
+            return BuiltActor(actor, implementation, trusted=isinstance(actor, RandomActor))
+        raise UnknownImplementationError(
+            "actor", implementation, self.known_actors(), hint=reinstall_hint().strip()
+        )
 
-    def make_environment(self, implementation: str, config: dict[str, Any] | None = None) -> Environment:
+    def make_environment(
+        self, implementation: str, config: dict[str, Any] | None = None
+    ) -> Environment:
         """Build the environment named by ``implementation``."""
         config = dict(config or {})
         scheme, sep, rest = implementation.partition(":")
-        if sep and scheme in self._environment_schemes:
-            return self._environment_schemes[scheme](rest, config)
-        if not sep:
-            self._load_entry_points()
-            factory = self._environments.get(implementation)
-            if factory is not None:
-                made = _call_factory(factory, config, None, f"environment {implementation!r}")
-                return as_environment(made, implementation)
+        if sep:
+            if self._find(self._environment_schemes, scheme):
+                return _loaded(self._environment_schemes, scheme)(rest, config)
+        elif self._find(self._environments, implementation):
+            factory = _loaded(self._environments, implementation)
+            made = call_factory(factory, config, None, f"environment {implementation!r}")
+            return self.as_environment(made, implementation)
         raise UnknownImplementationError(
-            "environment", implementation, self.known_environments()
+            "environment", implementation, self.known_environments(), hint=reinstall_hint().strip()
+        )
+
+    def as_environment(self, made: Any, implementation: str) -> Environment:
+        """What a factory returned, as an environment: itself, or through an adapter."""
+        if isinstance(made, Environment):
+            return made
+        self._load_entry_points()
+        adapters = [_loaded(self._adapters, name) for name in sorted(self._adapters)]
+        for adapter in adapters:
+            environment = adapter.adapt(made)
+            if environment is not None:
+                return environment
+        kinds = [adapter.accepts for adapter in adapters] + ["a cogym Environment"]
+        expected = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+        raise ImplementationError(
+            f"environment {implementation!r} built a {type(made).__name__}; expected "
+            f"{expected}.{reinstall_hint()}"
         )
 
     def _load_entry_points(self) -> None:
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
-        for group, table in ((ACTOR_GROUP, self._actors), (ENVIRONMENT_GROUP, self._environments)):
-            for entry_point in metadata.entry_points(group=group):
-                table.setdefault(entry_point.name, _LazyEntryPoint(entry_point))
+        tables: dict[str, dict[str, Any]] = {
+            ACTOR_GROUP: self._actors,
+            ENVIRONMENT_GROUP: self._environments,
+            ACTOR_SCHEME_GROUP: self._actor_schemes,
+            ENVIRONMENT_SCHEME_GROUP: self._environment_schemes,
+            ENVIRONMENT_ADAPTER_GROUP: self._adapters,
+        }
+        for group, found in entry_points(tables).items():
+            for name, entry_point in found.items():
+                tables[group].setdefault(name, entry_point)
 
 
-class _LazyEntryPoint:
-    """An entry point loaded on first use, so listing names imports nothing."""
-
-    def __init__(self, entry_point: metadata.EntryPoint) -> None:
-        self.entry_point = entry_point
-        self._loaded: Callable[..., Any] | None = None
-
-    def load(self) -> Callable[..., Any]:
-        if self._loaded is None:
-            try:
-                self._loaded = self.entry_point.load()
-            except Exception as exc:
-                raise ImplementationError(
-                    f"entry point {self.entry_point.name!r} ({self.entry_point.value}) of group "
-                    f"{self.entry_point.group!r} failed to load: {exc!r}"
-                ) from exc
-        return self._loaded
-
-
-def _call_factory(
+def call_factory(
     factory: Callable[..., Any], config: dict[str, Any], actor_class: ActorClass | None, what: str
 ) -> Any:
-    if isinstance(factory, _LazyEntryPoint):
-        factory = factory.load()
+    """``factory(**config)`` (plus ``actor_class=`` if it takes one), with errors explained.
+
+    ``what`` names the implementation in messages: a config that does not fit the factory's
+    parameters lists them, and an exception the factory raises is chained to an
+    :class:`~cogym.errors.ImplementationError`.
+    """
     if not callable(factory):
         raise ImplementationError(
             f"{what} names a {type(factory).__name__}, which cannot be called; name a class or a "
@@ -254,7 +347,8 @@ def import_object(reference: str, what: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ImplementationError(
-            f"{what}: cannot import module {module_name!r} ({exc}); is it installed and on sys.path?"
+            f"{what}: cannot import module {module_name!r} ({exc}); is it installed and on "
+            "sys.path?"
         ) from exc
     target: Any = module
     for part in attribute.split("."):
@@ -262,8 +356,6 @@ def import_object(reference: str, what: str) -> Any:
             target = getattr(target, part)
         except AttributeError:
             public = [n for n in dir(module) if not n.startswith("_")]
-            from cogym.errors import suggest
-
             raise ImplementationError(
                 f"{what}: module {module_name!r} has no attribute {attribute!r}."
                 f"{suggest(part, public)}"
@@ -271,87 +363,26 @@ def import_object(reference: str, what: str) -> Any:
     return target
 
 
-def as_environment(made: Any, implementation: str) -> Environment:
-    """Wrap what a factory returned (Gymnasium env, PettingZoo env, or environment)."""
-    if isinstance(made, Environment):
-        return made
-    import gymnasium as gym
-
-    if isinstance(made, gym.Env):
-        from cogym.wrappers.gym_environment import GymEnvironment
-
-        return GymEnvironment(made)
-    from pettingzoo import AECEnv, ParallelEnv
-
-    if isinstance(made, (AECEnv, ParallelEnv)):
-        from cogym.wrappers.pettingzoo_environment import PettingZooEnvironment
-
-        return PettingZooEnvironment(made)
-    raise ImplementationError(
-        f"environment {implementation!r} built a {type(made).__name__}; expected a Gymnasium env, "
-        "a PettingZoo env (parallel or AEC) or a cogym Environment"
-    )
+# -- built-in names --------------------------------------------------------------------------
 
 
-# -- built-in schemes ------------------------------------------------------------------------
-
-
-def _python_actor(rest: str, actor_class: ActorClass, config: dict[str, Any], registry: Any) -> BuiltActor:
+def _python_actor(
+    rest: str, actor_class: ActorClass, config: dict[str, Any], registry: ModelSource | None
+) -> BuiltActor:
     factory = import_object(rest, f"actor implementation 'python:{rest}'")
-    actor = _call_factory(factory, config, actor_class, f"actor 'python:{rest}'")
+    actor = call_factory(factory, config, actor_class, f"actor 'python:{rest}'")
     if not callable(getattr(actor, "act", None)):
         raise ImplementationError(
-            f"actor 'python:{rest}' built a {type(actor).__name__}, which has no act(observation) method"
+            f"actor 'python:{rest}' built a {type(actor).__name__}, which has no "
+            "act(observation) method"
         )
     return BuiltActor(actor, f"python:{rest}")
 
 
-def _sb3_actor(rest: str, actor_class: ActorClass, config: dict[str, Any], registry: Any) -> BuiltActor:
-    """``sb3:<model file>`` or ``sb3:<model>@<version, alias or latest>`` in the registry."""
-    from cogym.registry.actors import make_sb3_actor
-
-    return make_sb3_actor(rest, actor_class, config, registry)
-
-
-def _sb3_pin(rest: str, registry: Any) -> str:
-    from cogym.registry.actors import pin_sb3
-
-    return pin_sb3(rest, registry)
-
-
-def _gym_environment(rest: str, config: dict[str, Any]) -> Environment:
-    import gymnasium as gym
-
-    from cogym.wrappers.gym_environment import GymEnvironment
-
-    if rest.startswith("cogym/"):
-        import cogym.envs  # noqa: F401  (registers the cogym/... ids)
-    try:
-        env = gym.make(rest, **config)
-    except gym.error.Error as exc:
-        raise UnknownImplementationError(
-            "environment",
-            f"gym:{rest}",
-            [f"gym:{i}" for i in gym.registry],
-            hint=f"({type(exc).__name__}: {exc})",
-        ) from None
-    except TypeError as exc:
-        raise ImplementationError(
-            f"could not make gym:{rest} with config {config}: {exc}"
-        ) from exc
-    return GymEnvironment(env)
-
-
-def _pettingzoo_environment(rest: str, config: dict[str, Any]) -> Environment:
-    factory = import_object(rest, f"environment 'pettingzoo:{rest}'")
-    made = _call_factory(factory, config, None, f"environment 'pettingzoo:{rest}'")
-    return as_environment(made, f"pettingzoo:{rest}")
-
-
 def _python_environment(rest: str, config: dict[str, Any]) -> Environment:
     factory = import_object(rest, f"environment 'python:{rest}'")
-    made = _call_factory(factory, config, None, f"environment 'python:{rest}'")
-    return as_environment(made, f"python:{rest}")
+    made = call_factory(factory, config, None, f"environment 'python:{rest}'")
+    return directory.as_environment(made, f"python:{rest}")
 
 
 def _random_actor(actor_class: ActorClass) -> RandomActor:
@@ -362,23 +393,14 @@ def _random_actor(actor_class: ActorClass) -> RandomActor:
     return RandomActor(actor_class.action_space)
 
 
-def _human_actor(actor_class: ActorClass, **config: Any) -> Any:
-    """``human``: a person acting or watching through a web page (the ``web`` extra)."""
-    from cogym.web.actor import HumanActor
-
-    return HumanActor(actor_class, **config)
-
-
 directory = Directory()
 """The directory that trials resolve implementations in."""
 
 directory.register_actor("random", _random_actor)
-directory.register_actor("human", _human_actor)
 directory.register_actor_scheme("python", _python_actor)
-directory.register_actor_scheme("sb3", _sb3_actor, pin=_sb3_pin)
-directory.register_environment_scheme("gym", _gym_environment)
-directory.register_environment_scheme("pettingzoo", _pettingzoo_environment)
 directory.register_environment_scheme("python", _python_environment)
 
 register_actor = directory.register_actor
 register_environment = directory.register_environment
+as_environment = directory.as_environment
+"""What a factory returned, as an environment (see :meth:`Directory.as_environment`)."""

@@ -52,6 +52,10 @@ class UnknownImplementationError(InputError, LookupError):
         super().__init__(message)
 
 
+class ArgumentError(InputError, ValueError):
+    """An argument of a call is out of its range or not one of its choices; the message names it."""
+
+
 class ImplementationError(InputError):
     """An implementation was found but could not be built (bad config, import failure...)."""
 
@@ -214,8 +218,9 @@ class PageTimeoutError(WebError, TimeoutError):
     """Nobody opened (or came back to) a human actor's page in the time its config allows."""
 
 
-# -- running on Ray -------------------------------------------------------------------------
+# -- running trials in worker processes or on Ray ------------------------------------------
 
 
 class WorkerLostError(CogymError, RuntimeError):
-    """A Ray worker holding state that cannot be rebuilt (a sub-environment mid-episode) died."""
+    """A worker process failed outside any trial (a local worker that crashed, a Ray worker
+    holding a sub-environment mid-episode that died); the trials it held cannot be finished."""

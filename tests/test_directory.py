@@ -10,16 +10,16 @@ import pytest
 from gymnasium import spaces
 
 from cogym.actors import RandomActor
-from cogym.directory import Directory, directory
+from cogym.directory import Directory, EnvironmentAdapter, directory
 from cogym.environment import ActorClass
-from cogym.errors import ImplementationError, UnknownImplementationError
+from cogym.errors import ArgumentError, ImplementationError, UnknownImplementationError
 from cogym.wrappers import GymEnvironment, PettingZooEnvironment
 
 CLASS = ActorClass("player", spaces.Box(-1, 1, (2,)), spaces.Discrete(3))
 
 
 def test_built_in_names():
-    assert {"random", "external", "python:...", "sb3:..."} <= set(directory.known_actors())
+    assert {"random", "external", "human", "python:...", "sb3:..."} <= set(directory.known_actors())
     assert {"gym:...", "pettingzoo:...", "python:..."} <= set(directory.known_environments())
     built = directory.make_actor("random", CLASS)
     assert isinstance(built.actor, RandomActor) and built.trusted
@@ -68,6 +68,48 @@ def test_registering_a_name():
     assert local.make_actor("always-one", CLASS).actor.act(None) == 1
     with pytest.raises(ValueError):
         local.register_actor("bad:name", lambda: None)
+    with pytest.raises(ArgumentError, match="without ':' or spaces"):
+        local.register_environment_scheme("my scheme", lambda rest, config: None)
+
+
+class Maze:
+    """An env of a kind cogym does not know."""
+
+    def __init__(self, size: int = 3) -> None:
+        self.size = size
+
+
+def test_a_package_teaches_the_directory_a_new_kind_of_env_with_an_adapter():
+    local = Directory()
+    local.register_environment("maze", Maze)
+    with pytest.raises(ImplementationError, match="built a Maze; expected .*a cogym Environment"):
+        local.make_environment("maze")
+
+    def adapt(made):
+        if isinstance(made, Maze):
+            from cogym.envs.probe import ProbeEnv
+
+            return GymEnvironment(ProbeEnv(episode_length=made.size))
+        return None
+
+    local.register_environment_adapter("maze", EnvironmentAdapter("a Maze", adapt))
+    environment = local.make_environment("maze", {"size": 4})
+    assert isinstance(environment, GymEnvironment)
+    assert environment.env.unwrapped.episode_length == 4
+    with pytest.raises(ImplementationError, match="expected a Gymnasium env, a Maze, a PettingZoo"):
+        local.as_environment(object(), "python:builtins:object")
+
+
+def test_cogyms_own_schemes_are_found_as_another_packages_are():
+    from cogym.plugins import ACTOR_SCHEME_GROUP, ENVIRONMENT_SCHEME_GROUP, entry_points
+
+    found = entry_points([ACTOR_SCHEME_GROUP, ENVIRONMENT_SCHEME_GROUP])
+    assert {"sb3"} <= set(found[ACTOR_SCHEME_GROUP])
+    assert {"gym", "pettingzoo"} <= set(found[ENVIRONMENT_SCHEME_GROUP])
+    local = Directory()  # nothing registered in code: the schemes come from the entry points
+    assert local.has_environment("gym:CartPole-v1") and local.has_actor("sb3:model@latest")
+    assert local.pins("sb3:model@latest") and not directory.pins("python:cogym.bots:CartPoleExpert")
+    assert isinstance(local.make_environment("gym:CartPole-v1"), GymEnvironment)
 
 
 def test_third_party_packages_add_names_through_entry_points(tmp_path, monkeypatch):

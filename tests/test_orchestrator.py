@@ -83,9 +83,11 @@ def test_pre_trial_hooks_rewrite_each_spec():
     assert [r.ticks for r in results] == [2, 3, 4]
     assert [r.spec.environment.config["episode_length"] for r in results] == [2, 3, 4]
 
-    with Orchestrator(hooks=[lambda spec, index: None]) as orchestrator:
-        with pytest.raises(TypeError, match="must return a TrialSpec"):
-            orchestrator.run(make_spec(PROBE, seed=0))
+    with (
+        Orchestrator(hooks=[lambda spec, index: None]) as orchestrator,
+        pytest.raises(TypeError, match="must return a TrialSpec"),
+    ):
+        orchestrator.run(make_spec(PROBE, seed=0))
 
 
 def test_a_worker_that_dies_loses_only_its_trial():
@@ -104,9 +106,8 @@ def test_a_worker_that_dies_loses_only_its_trial():
 
 def test_every_unknown_implementation_is_named_before_anything_runs():
     spec = make_spec("gym:CartPol-v1", [{"name": "p", "implementation": "randm"}, {"name": "q", "implementation": "humn"}])
-    with Orchestrator() as orchestrator:
-        with pytest.raises(SpecError) as info:
-            list(orchestrator.iter_run(spec, 2))
+    with Orchestrator() as orchestrator, pytest.raises(SpecError) as info:
+        list(orchestrator.iter_run(spec, 2))
     paths = [p for p, _ in info.value.problems]
     assert paths == ["actors[0].implementation", "actors[1].implementation"]
     assert "Did you mean 'random'" in str(info.value)
@@ -134,7 +135,8 @@ def test_environments_and_actors_are_built_once_per_process_and_reused():
 
 
 def test_casts_of_a_superseded_pin_are_closed(monkeypatch):
-    from cogym.directory import Directory
+    from cogym.directory import BuiltActor, Directory
+    from cogym.wrappers.gym_environment import make_gym_environment
 
     closed = []
 
@@ -152,13 +154,16 @@ def test_casts_of_a_superseded_pin_are_closed(monkeypatch):
     local = Directory()
     local.register_actor_scheme(
         "versioned",
-        lambda rest, actor_class, config, registry: __import__("cogym.directory").directory.BuiltActor(
-            Versioned(rest), f"versioned:{rest}"
-        ),
+        lambda rest, actor_class, config, registry: BuiltActor(Versioned(rest), f"versioned:{rest}"),
         pin=lambda rest, registry: str(latest["v"]) if rest == "latest" else rest,
     )
-    local.register_environment_scheme("gym", __import__("cogym.directory").directory._gym_environment)
-    spec = make_spec(PROBE, [{"name": "player", "implementation": "versioned:latest"}], {"episode_length": 2}, seed=0)
+    local.register_environment_scheme("gym", make_gym_environment)
+    spec = make_spec(
+        PROBE,
+        [{"name": "player", "implementation": "versioned:latest"}],
+        {"episode_length": 2},
+        seed=0,
+    )
     with Orchestrator(directory=local) as orchestrator:
         first = orchestrator.run(spec)
         latest["v"] = 2

@@ -7,33 +7,34 @@
 Before every trial the orchestrator *pins* the reference (``@latest`` -> ``@7``), so a version
 published while ``cogym run`` is going is picked up at the next trial, and each trial records
 the exact version it ran with.
+
+:data:`SB3_SCHEME` is what the ``sb3`` entry point of the ``cogym.actor_schemes`` group names,
+so the directory finds this scheme as it finds another package's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cogym.directory import ActorScheme, BuiltActor
+from cogym.environment import ActorClass
 from cogym.errors import ImplementationError, InputError
+from cogym.model_source import RegistryLike
 from cogym.registry.names import parse_ref
 from cogym.registry.store import ModelRegistry, as_registry
 
-if TYPE_CHECKING:
-    from cogym.directory import BuiltActor
-    from cogym.environment import ActorClass
-
-__all__ = ["make_sb3_actor", "pin_sb3"]
+__all__ = ["SB3_SCHEME", "make_sb3_actor", "pin_sb3"]
 
 _FILE_OPTIONS = {"deterministic", "algorithm", "device"}
 _REGISTRY_OPTIONS = {"deterministic", "device"}
 
 
 def make_sb3_actor(
-    rest: str, actor_class: ActorClass, config: dict[str, Any], registry: Any
+    rest: str, actor_class: ActorClass, config: dict[str, Any], registry: RegistryLike
 ) -> BuiltActor:
     """Build the actor for ``sb3:<rest>``; the model's spaces must be the actor class's."""
-    from cogym.directory import BuiltActor
-    from cogym.wrappers.sb3_actor import SB3Actor
+    from cogym.wrappers.sb3_actor import SB3Actor  # Stable-Baselines3 and torch: when used
 
     if _is_file(rest):
         _check_options(rest, config, _FILE_OPTIONS)
@@ -53,7 +54,7 @@ def make_sb3_actor(
     return BuiltActor(actor, f"sb3:{info.ref}")
 
 
-def pin_sb3(rest: str, registry: Any) -> str:
+def pin_sb3(rest: str, registry: RegistryLike) -> str:
     """``rest`` with ``@latest`` or an alias replaced by the version it means now."""
     if _is_file(rest):
         return rest
@@ -65,7 +66,7 @@ def _is_file(rest: str) -> bool:
     return Path(rest).expanduser().is_file()
 
 
-def _registry_for(rest: str, registry: Any) -> ModelRegistry:
+def _registry_for(rest: str, registry: RegistryLike) -> ModelRegistry:
     try:
         wanted = parse_ref(rest)
     except InputError as exc:
@@ -90,3 +91,8 @@ def _check_options(rest: str, config: dict[str, Any], allowed: set[str]) -> None
             f"sb3:{rest}: unknown config key(s) {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
+
+
+SB3_SCHEME = ActorScheme(make_sb3_actor, pin=pin_sb3)
+"""``sb3:<model file>`` and ``sb3:<model>@<ref>``: built from the file or the registry, and
+pinned before every trial."""

@@ -15,8 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cogym.directory import directory
 from cogym.environment import ActorClass
 from cogym.errors import ImplementationError, PageMessageError, suggest
+from cogym.registry import ModelRegistry
 from cogym.web.actions import (
     KeyBinding,
     bindings_from_config,
@@ -155,11 +157,7 @@ def build_agent(config: HumanConfig, actor_class: ActorClass) -> Any:
     """Teacher mode: the agent named by ``config.agent``, built as the directory builds actors."""
     if config.agent is None:
         return None
-    from cogym.directory import directory
-
     registry = None
     if config.registry is not None:
-        from cogym.registry import ModelRegistry
-
         registry = ModelRegistry(config.registry)
     return directory.make_actor(config.agent, actor_class, config.agent_config, registry=registry).actor

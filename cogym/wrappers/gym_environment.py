@@ -1,4 +1,9 @@
-"""Gymnasium env -> trial environment."""
+"""Gymnasium env -> trial environment, and the ``gym:<env id>`` scheme of the directory.
+
+:func:`make_gym_environment` (the ``gym`` entry point of ``cogym.environment_schemes``) makes
+``gym:<env id>`` environments; :data:`GYM_ADAPTER` (of ``cogym.environment_adapters``) wraps
+the Gymnasium envs that other factories return.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
+import cogym.envs  # noqa: F401  (registers the cogym/... env ids)
+from cogym.directory import EnvironmentAdapter
 from cogym.environment import OBSERVER, ActorClass, Environment, StepResult
-from cogym.errors import BindingError
+from cogym.errors import BindingError, ImplementationError, UnknownImplementationError
 
 if TYPE_CHECKING:
     from cogym.spec import ActorSpec
 
-__all__ = ["GymEnvironment"]
+__all__ = ["GYM_ADAPTER", "GymEnvironment", "make_gym_environment"]
 
 PLAYER = "player"
 
@@ -62,21 +69,27 @@ class GymEnvironment(Environment):
                 problems.append(
                     (
                         f"actors[{i}]",
-                        f"actor {actor.name!r}: a Gymnasium env has one player, and {player!r} "
-                        "already plays it; give this actor 'actor_class: observer' to let it "
-                        "watch, or use a PettingZoo env for several players",
+                        (
+                            f"actor {actor.name!r}: a Gymnasium env has one player, and {player!r} "
+                            "already plays it; give this actor 'actor_class: observer' to let it "
+                            "watch, or use a PettingZoo env for several players"
+                        ),
                     )
                 )
             else:
                 problems.append(
                     (
                         f"actors[{i}].actor_class",
-                        f"actor {actor.name!r}: unknown actor class {role!r} for a Gymnasium "
-                        f"env; use {PLAYER!r} or {OBSERVER!r}",
+                        (
+                            f"actor {actor.name!r}: unknown actor class {role!r} for a Gymnasium "
+                            f"env; use {PLAYER!r} or {OBSERVER!r}"
+                        ),
                     )
                 )
         if player is None:
-            problems.append(("actors", "no actor plays the env: give one actor 'actor_class: player'"))
+            problems.append(
+                ("actors", "no actor plays the env: give one actor 'actor_class: player'")
+            )
         if problems:
             raise BindingError(problems)
         self._player = player
@@ -128,3 +141,27 @@ class GymEnvironment(Environment):
 
     def __repr__(self) -> str:
         return f"GymEnvironment({self.env})"
+
+
+def make_gym_environment(rest: str, config: dict[str, Any]) -> GymEnvironment:
+    """``gym:<env id>``: ``gym.make(env id, **config)`` as a trial environment."""
+    try:
+        env = gym.make(rest, **config)
+    except gym.error.Error as exc:
+        raise UnknownImplementationError(
+            "environment",
+            f"gym:{rest}",
+            [f"gym:{i}" for i in gym.registry],
+            hint=f"({type(exc).__name__}: {exc})",
+        ) from None
+    except TypeError as exc:
+        raise ImplementationError(f"could not make gym:{rest} with config {config}: {exc}") from exc
+    return GymEnvironment(env)
+
+
+def _adapt(made: Any) -> GymEnvironment | None:
+    return GymEnvironment(made) if isinstance(made, gym.Env) else None
+
+
+GYM_ADAPTER = EnvironmentAdapter("a Gymnasium env", _adapt)
+"""Wraps the Gymnasium envs that environment factories return."""

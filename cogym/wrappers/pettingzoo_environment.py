@@ -1,4 +1,10 @@
-"""PettingZoo env (parallel or AEC) -> trial environment."""
+"""PettingZoo env (parallel or AEC) -> trial environment, and the ``pettingzoo:`` scheme.
+
+:func:`make_pettingzoo_environment` (the ``pettingzoo`` entry point of
+``cogym.environment_schemes``) makes ``pettingzoo:<module>:<env function>`` environments;
+:data:`PETTINGZOO_ADAPTER` (of ``cogym.environment_adapters``) wraps the PettingZoo envs that
+other factories return.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from pettingzoo import AECEnv, ParallelEnv
 
+from cogym.directory import EnvironmentAdapter, as_environment, call_factory, import_object
 from cogym.environment import OBSERVER, ActorClass, Environment, StepResult
 from cogym.errors import BindingError, suggest
 
 if TYPE_CHECKING:
     from cogym.spec import ActorSpec
 
-__all__ = ["PettingZooEnvironment"]
+__all__ = ["PETTINGZOO_ADAPTER", "PettingZooEnvironment", "make_pettingzoo_environment"]
 
 
 class PettingZooEnvironment(Environment):
@@ -66,8 +73,10 @@ class PettingZooEnvironment(Environment):
                     problems.append(
                         (
                             f"actors[{i}].actor_class",
-                            f"actor {actor.name!r}: observers of a PettingZoo env see "
-                            "env.state(), and this env has no state_space",
+                            (
+                                f"actor {actor.name!r}: observers of a PettingZoo env see "
+                                "env.state(), and this env has no state_space"
+                            ),
                         )
                     )
                     continue
@@ -78,8 +87,10 @@ class PettingZooEnvironment(Environment):
                     problems.append(
                         (
                             f"actors[{i}].actor_class",
-                            f"actor {actor.name!r} plays agent {actor.name!r}; leave actor_class "
-                            f"unset (or {OBSERVER!r} to make it watch)",
+                            (
+                                f"actor {actor.name!r} plays agent {actor.name!r}; leave "
+                                f"actor_class unset (or {OBSERVER!r} to make it watch)"
+                            ),
                         )
                     )
                 classes[actor.name] = ActorClass(
@@ -91,17 +102,21 @@ class PettingZooEnvironment(Environment):
                 problems.append(
                     (
                         f"actors[{i}].name",
-                        f"{actor.name!r} is not an agent of this env."
-                        f"{suggest(actor.name, missing or agents)} "
-                        f"Agents: {', '.join(agents)}",
+                        (
+                            f"{actor.name!r} is not an agent of this env."
+                            f"{suggest(actor.name, missing or agents)} "
+                            f"Agents: {', '.join(agents)}"
+                        ),
                     )
                 )
         if missing:
             problems.append(
                 (
                     "actors",
-                    f"agent(s) {', '.join(missing)} have no actor; add one actor per agent "
-                    "(for instance with implementation: random)",
+                    (
+                        f"agent(s) {', '.join(missing)} have no actor; add one actor per agent "
+                        "(for instance with implementation: random)"
+                    ),
                 )
             )
         if problems:
@@ -205,3 +220,18 @@ class PettingZooEnvironment(Environment):
     def __repr__(self) -> str:
         name = self.metadata.get("name", type(self.env).__name__)
         return f"PettingZooEnvironment({name}, {'parallel' if self.is_parallel else 'AEC'})"
+
+
+def make_pettingzoo_environment(rest: str, config: dict[str, Any]) -> Environment:
+    """``pettingzoo:<module>:<env function>``: the env that function builds from ``config``."""
+    factory = import_object(rest, f"environment 'pettingzoo:{rest}'")
+    made = call_factory(factory, config, None, f"environment 'pettingzoo:{rest}'")
+    return as_environment(made, f"pettingzoo:{rest}")
+
+
+def _adapt(made: Any) -> PettingZooEnvironment | None:
+    return PettingZooEnvironment(made) if isinstance(made, (AECEnv, ParallelEnv)) else None
+
+
+PETTINGZOO_ADAPTER = EnvironmentAdapter("a PettingZoo env (parallel or AEC)", _adapt)
+"""Wraps the PettingZoo envs (parallel or AEC) that environment factories return."""

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 from gymnasium import spaces
 
+from cogym.directory import import_object
 from cogym.errors import ImplementationError, SpaceMismatchError
 
 if TYPE_CHECKING:
     from cogym.environment import ActorClass
     from cogym.trial import TrialContext
 
-__all__ = ["SB3Actor", "load_sb3_model", "PICKLE_WARNING"]
+__all__ = ["PICKLE_WARNING", "SB3Actor", "load_sb3_model"]
 
 PICKLE_WARNING = (
     "Stable-Baselines3 model files hold pickled Python code that runs when they are loaded; "
@@ -64,8 +65,6 @@ def detect_algorithm(path: str | Path | BinaryIO) -> str:
 def algorithm_class(name: str) -> Any:
     """The SB3 class for ``PPO``... or ``<module>:<Class>``."""
     if ":" in name:
-        from cogym.directory import import_object
-
         return import_object(name, "algorithm")
     import stable_baselines3
 
