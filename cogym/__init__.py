@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cogym.orchestrator import Orchestrator
-from cogym.registry import ModelRegistry
 from cogym.spec import ActorSpec, EnvironmentSpec, TrialSpec
 from cogym.trial import Message, Reward, TrialResult, TrialState
 
 if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
+    from cogym.registry import ModelRegistry
 
 __version__ = "0.1.0"
 
@@ -34,8 +34,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "HDF5Datastore":  # imported on first use: h5py is not needed to run trials
+    # imported on first use: running trials needs neither h5py nor the model registry
+    if name == "HDF5Datastore":
         from cogym.datastore import HDF5Datastore
 
         return HDF5Datastore
+    if name == "ModelRegistry":
+        from cogym.registry import ModelRegistry
+
+        return ModelRegistry
     raise AttributeError(f"module 'cogym' has no attribute {name!r}")

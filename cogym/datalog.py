@@ -2,17 +2,23 @@
 
 :class:`~cogym.datastore.HDF5Datastore` is the datalog that writes HDF5;
 :class:`MemoryDatalog` keeps everything in memory, for tests and small experiments.
+:func:`open_datalog` opens the datastore directory a spec names (``datastore: DIR``) through
+the ``default`` entry point of the ``cogym.datalogs`` group (cogym's is ``HDF5Datastore``), so
+that running trials needs no import of the datastore package.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from cogym.errors import ImplementationError
+from cogym.plugins import DATALOG_GROUP, load_default
 from cogym.trial import Sample, TrialInfo, TrialRecorder, TrialResult
 
-__all__ = ["Datalog", "MemoryDatalog", "RecordedTrial"]
+__all__ = ["Datalog", "MemoryDatalog", "RecordedTrial", "open_datalog"]
 
 
 @runtime_checkable
@@ -78,3 +84,15 @@ class MemoryDatalog:
 
     def __repr__(self) -> str:
         return f"MemoryDatalog({len(self.trials)} trials)"
+
+
+def open_datalog(path: str | os.PathLike[str]) -> Datalog:
+    """The datastore in directory ``path``, opened by the installed datalog opener."""
+    opener = load_default(DATALOG_GROUP, "a datastore to record into")
+    datalog = opener(path)
+    if not isinstance(datalog, Datalog):
+        raise ImplementationError(
+            f"the datalog opener {opener!r} returned a {type(datalog).__name__}, which has no "
+            "begin(info) method; a datalog opener must return a Datalog"
+        )
+    return datalog

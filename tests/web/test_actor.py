@@ -194,6 +194,8 @@ def test_malformed_messages_are_refused_on_the_page_and_never_reach_the_environm
     run = background(spec)
     client = page("player")
     client.wait_tick(0)
+    [trial] = run.orchestrator.running()
+    environment = trial.cast.environment
     bad = [
         {"type": "act", "action": "left", "tick": 0},
         {"type": "act", "action": 2, "tick": 0},
@@ -218,7 +220,6 @@ def test_malformed_messages_are_refused_on_the_page_and_never_reach_the_environm
     [result] = run.join()
     assert result.state is TrialState.ENDED
     assert actions(run.datastore.trials[0].samples) == [1, 0]
-    environment = run.orchestrator._casts.all[0].environment
     assert [int(a) for a in environment.env.unwrapped.received] == [1, 0]
 
 

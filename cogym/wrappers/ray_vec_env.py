@@ -26,11 +26,14 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 )
 
 from cogym.actors import EXTERNAL
-from cogym.distributed.cluster import connect, worker_cpus
-from cogym.errors import CogymError, SpecError, WorkerLostError
+from cogym.backends.ray import connect, worker_cpus
+from cogym.datalog import Datalog
+from cogym.errors import ArgumentError, CogymError, SpecError, WorkerLostError
+from cogym.model_source import RegistryLike
 from cogym.orchestrator import Orchestrator
 from cogym.spec import TrialSpec
 from cogym.wrappers._trial_driver import coerce_spec
+from cogym.wrappers.trial_gym_env import TrialGymEnv
 
 __all__ = ["RayVecEnv", "SubEnvironment"]
 
@@ -43,7 +46,7 @@ class SubEnvironment:
     ``step`` and ``reset`` follow SB3's ``SubprocVecEnv`` worker to the letter.
     """
 
-    def __init__(self, spec: TrialSpec, datastore: Any, registry: Any) -> None:
+    def __init__(self, spec: TrialSpec, datastore: Datalog | None, registry: RegistryLike) -> None:
         self.spec = spec
         self.datastore = datastore
         self.registry = registry
@@ -51,9 +54,8 @@ class SubEnvironment:
         self.reset_info: dict[str, Any] = {}
 
     def open(self) -> tuple[spaces.Space, spaces.Space, str | None]:
-        """Build the environment (errors come back as they are); return its spaces and render mode."""
-        from cogym.wrappers import TrialGymEnv
-
+        """Build the environment (errors come back as they are); return its spaces and render
+        mode."""
         self.env = TrialGymEnv(self.spec, datastore=self.datastore, registry=self.registry)
         return self.env.observation_space, self.env.action_space, self.env.render_mode
 
@@ -124,7 +126,7 @@ class RayVecEnv(VecEnv):
     sub-environments); its trials are recorded into ``datastore`` (a directory that every node
     reaches), one shard per sub-environment. As with ``SubprocVecEnv``, the sub-environments
     of a spec with a fixed ``seed`` play the same trials until ``seed()`` gives each its own.
-    Ray is connected as :func:`cogym.distributed.cluster.connect` says (``address``,
+    Ray is connected as :func:`cogym.backends.ray.connect` says (``address``,
     ``init_options``). Per step, the cost of Ray is a remote call per sub-environment (a
     millisecond or so): it pays when a step costs more than that. A sub-environment whose
     process dies raises :class:`~cogym.errors.WorkerLostError`.
@@ -135,14 +137,14 @@ class RayVecEnv(VecEnv):
         spec: TrialSpec | Mapping[str, Any] | str | Path,
         n_envs: int = 1,
         *,
-        datastore: Any = None,
-        registry: Any = None,
+        datastore: Datalog | None = None,
+        registry: RegistryLike = None,
         address: str | None = None,
         cpus_per_env: float | None = None,
         init_options: dict[str, Any] | None = None,
     ) -> None:
         if n_envs < 1:
-            raise ValueError(f"n_envs must be at least 1, got {n_envs}")
+            raise ArgumentError(f"n_envs must be at least 1, got {n_envs}")
         self.trial_spec = coerce_spec(spec)
         externals = [a.name for a in self.trial_spec.actors if a.implementation == EXTERNAL]
         if len(externals) != 1:
@@ -178,7 +180,8 @@ class RayVecEnv(VecEnv):
     # -- talking to the actors ------------------------------------------------------------------
 
     def _gather(self, refs: Sequence[Any], indices: Sequence[int] | None = None) -> list[Any]:
-        """Results of calls to the sub-environments ``indices``, with their errors as raised there."""
+        """Results of calls to the sub-environments ``indices``, with their errors as raised
+        there."""
         from ray.exceptions import RayActorError, RayTaskError
 
         out = []
@@ -192,10 +195,11 @@ class RayVecEnv(VecEnv):
                     raise cause from None
                 raise
             except RayActorError as exc:
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise WorkerLostError(
-                    f"sub-environment {index} of {self!r}: its Ray worker died ({type(exc).__name__}: "
-                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); its trial is "
-                    "lost. Close this RayVecEnv and make a new one to go on training"
+                    f"sub-environment {index} of {self!r}: its Ray worker died "
+                    f"({type(exc).__name__}: {detail}); its trial is lost. Close this RayVecEnv "
+                    "and make a new one to go on training"
                 ) from exc
         return out
 

@@ -1,6 +1,7 @@
-"""Running trials on a Ray cluster (``cogym run --backend ray``).
+"""Running trials on a Ray cluster (``cogym run --backend ray``), and reaching Ray.
 
-Each worker is a Ray actor that owns an orchestrator, so its environments and actors are built
+Each worker is a Ray actor that owns an orchestrator (built by the pool's
+:class:`~cogym.backends.base.RunnerFactory`), so its environments and actors are built
 once and reused between trials, ``sb3:<model>@latest`` is pinned afresh for every trial from
 the registry that all nodes reach, and it records into its own shard of the datastore (a
 directory that all nodes reach). The driver keeps two calls queued on each worker and yields
@@ -21,22 +22,38 @@ attempt is split, and a trial that kills its worker alone at every attempt is re
 ``started`` events are the driver's: a one-trial call is announced when it reaches the head
 of its worker's queue; the trials of a several-trial call, when their results come back (with
 the time they started on the worker).
+
+:func:`connect` and :func:`worker_cpus` reach a cluster and size workers to its CPUs (for
+:class:`~cogym.wrappers.RayVecEnv` too); Ray itself is imported only when they are called.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from cogym.distributed.cluster import connect, worker_cpus
-from cogym.orchestrator import Orchestrator, TrialEvent, TrialTask
+from cogym.backends.base import RunnerFactory, TaskRunner, check_pool_arguments
+from cogym.datalog import Datalog
+from cogym.errors import ArgumentError, InputError, MissingExtraError
+from cogym.model_source import ModelSource
+from cogym.tasks import EventSink, TrialEvent, TrialTask
 from cogym.trial import TrialResult
 
-__all__ = ["CALL_SECONDS", "MAX_CHUNK", "RayPool", "TrialWorker"]
+__all__ = [
+    "CALL_SECONDS",
+    "MAX_CHUNK",
+    "RayPool",
+    "TrialWorker",
+    "connect",
+    "import_ray",
+    "worker_cpus",
+]
 
 CALL_SECONDS = 0.02
 """Trials shorter than this are sent several to a call, to fill about this much time."""
@@ -49,15 +66,63 @@ _REQUEUES = 2
 _FEATURE = "running trials on Ray (backend='ray')"
 
 
+def import_ray(feature: str) -> ModuleType:
+    """The ``ray`` module, or a :class:`~cogym.errors.MissingExtraError` naming the extra."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingExtraError(feature, "ray", "ray") from exc
+    return ray
+
+
+def connect(feature: str, address: str | None = None, **init_options: Any) -> ModuleType:
+    """Ray, connected to a cluster: the connection this process has, or ``ray.init(address)``.
+
+    With no address, ``ray.init`` joins the cluster that ``RAY_ADDRESS`` or a running
+    ``ray start`` on this machine names, or starts a local one. A connection this process
+    already has is used as it is (``ray.shutdown()`` ends it); Ray stays connected after a run,
+    so the next run does not pay its start-up again. ``init_options`` go to ``ray.init``.
+    """
+    ray = import_ray(feature)
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"logging_level": logging.WARNING}
+        options.update(init_options)
+        ray.init(address=address, **options)
+    return ray
+
+
+def worker_cpus(ray: ModuleType, count: int, requested: float | None, what: str) -> float:
+    """CPUs to reserve per worker: ``requested``, or one each as far as the cluster has them.
+
+    ``min(1, cluster CPUs / count)``: a worker gets a whole core when there are enough, and
+    more workers than cores share them (as local processes would) instead of waiting forever
+    for cores that do not exist. Pass ``requested`` on an autoscaling cluster.
+    """
+    if requested is not None:
+        if not requested > 0:
+            raise InputError(f"CPUs per {what} must be positive, got {requested!r}")
+        return float(requested)
+    total = float(ray.cluster_resources().get("CPU", 0.0))
+    if total <= 0:
+        raise InputError(
+            f"the Ray cluster has no CPUs to run {what}s on; start it with some "
+            "(ray.init(num_cpus=...), `ray start --num-cpus ...`) or name CPUs per "
+            f"{what} explicitly"
+        )
+    return min(1.0, math.floor(total / count * 10_000) / 10_000)
+
+
 class TrialWorker:
     """What runs inside each Ray actor of a :class:`RayPool`: one orchestrator, one shard."""
 
-    def __init__(self, datastore: Any, registry: Any) -> None:
+    def __init__(
+        self, runner: RunnerFactory, datastore: Datalog | None, registry: ModelSource | None
+    ) -> None:
         if getattr(datastore, "commit_seconds", 0) > 0:
             # Journal each trial as it ends, before its result is reported: a trial that the
             # driver counts as ended must not be lost if this worker dies a moment later.
-            datastore.commit_seconds = 0.0
-        self.orchestrator = Orchestrator(datastore=datastore, registry=registry)
+            datastore.commit_seconds = 0.0  # type: ignore[union-attr]
+        self.orchestrator: TaskRunner = runner(datastore=datastore, registry=registry)
 
     def run(self, tasks: list[TrialTask]) -> list[TrialResult]:
         return [self.orchestrator.run_task(task) for task in tasks]
@@ -92,13 +157,15 @@ def _remote_worker(ray: ModuleType) -> Any:
 
 
 class RayPool:
-    """Runs trials in ``workers`` Ray actors; the interface of :class:`cogym.pool.LocalPool`.
+    """Runs trials in ``workers`` Ray actors; a :class:`~cogym.backends.base.WorkerPool`.
 
     >>> # with Orchestrator(datastore=HDF5Datastore("/shared/trials"), backend="ray") as o:
     >>> #     results = o.run_many(spec, 10_000, workers=32, address="auto")
 
-    ``address`` names the cluster (see :func:`cogym.distributed.cluster.connect`; ``init_options``
-    go to ``ray.init`` when this process is not connected yet); ``cpus_per_worker`` is the
+    ``runner`` builds each worker's orchestrator (``Orchestrator`` itself will do), with
+    ``datastore`` and ``registry``; ``address`` names the cluster (see :func:`connect`;
+    ``init_options`` go to ``ray.init`` when this process is not connected yet);
+    ``cpus_per_worker`` is the
     CPUs each worker reserves (one each, or a share when the cluster has fewer CPUs than
     workers); ``retries`` is how many times Ray runs a call again when its worker died;
     ``close_timeout`` is how long workers get to finish and publish their shards at the end.
@@ -108,8 +175,9 @@ class RayPool:
         self,
         workers: int,
         *,
-        datastore: Any = None,
-        registry: Any = None,
+        runner: RunnerFactory,
+        datastore: Datalog | None = None,
+        registry: ModelSource | None = None,
         address: str | None = None,
         keep_samples: bool = False,
         cpus_per_worker: float | None = None,
@@ -117,13 +185,11 @@ class RayPool:
         init_options: dict[str, Any] | None = None,
         close_timeout: float = 60.0,
     ) -> None:
-        if keep_samples:
-            raise ValueError("keep_samples works in-process only; record to a datastore instead")
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
+        check_pool_arguments(workers, keep_samples)
         if retries < 0:
-            raise ValueError(f"retries must be 0 or more, got {retries}")
+            raise ArgumentError(f"retries must be 0 or more, got {retries}")
         self.workers = workers
+        self.runner = runner
         self.datastore = datastore
         self.registry = registry
         self.address = address
@@ -131,20 +197,29 @@ class RayPool:
         self.retries = retries
         self.init_options = dict(init_options or {})
         self.close_timeout = close_timeout
+        self._dispatch: _Dispatch | None = None
 
     def __repr__(self) -> str:
-        return f"RayPool(workers={self.workers}, address={self.address!r}, datastore={self.datastore!r})"
+        return (
+            f"RayPool(workers={self.workers}, address={self.address!r}, "
+            f"datastore={self.datastore!r})"
+        )
 
-    def run(
-        self, tasks: Iterable[TrialTask], emit: Callable[[TrialEvent], None]
-    ) -> Iterator[TrialResult]:
+    def run(self, tasks: Iterable[TrialTask], emit: EventSink) -> Iterator[TrialResult]:
         """Run the tasks, yielding results as trials finish; ``emit`` receives trial events."""
         ray = connect(_FEATURE, self.address, **self.init_options)
         cpus = worker_cpus(ray, self.workers, self.cpus_per_worker, "worker")
-        dispatch = _Dispatch(self, ray, cpus, iter(tasks), emit)
+        dispatch = self._dispatch = _Dispatch(self, ray, cpus, iter(tasks), emit)
         try:
             yield from dispatch.results()
         finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let the workers finish what they hold and publish their shards (for at most
+        ``close_timeout`` seconds), then end them."""
+        dispatch, self._dispatch = self._dispatch, None
+        if dispatch is not None:
             dispatch.close(self.close_timeout)
 
 
@@ -157,7 +232,7 @@ class _Dispatch:
         ray: ModuleType,
         cpus: float,
         source: Iterator[TrialTask],
-        emit: Callable[[TrialEvent], None],
+        emit: EventSink,
     ) -> None:
         from ray.exceptions import ActorDiedError, RayActorError
 
@@ -186,7 +261,8 @@ class _Dispatch:
             self.spawn()
 
     def spawn(self) -> None:
-        worker = _Worker(self.next_id, self.remote.remote(self.pool.datastore, self.pool.registry))
+        handle = self.remote.remote(self.pool.runner, self.pool.datastore, self.pool.registry)
+        worker = _Worker(self.next_id, handle)
         self.workers[worker.worker_id] = worker
         self.next_id += 1
 
@@ -239,16 +315,7 @@ class _Dispatch:
             tasks = {task.index: task for task in call.tasks}
             for result in self.settle(worker, call):
                 self.announce(worker, tasks[result.index], result.started)
-                self.emit(
-                    TrialEvent(
-                        result.state.value,
-                        result.trial_id,
-                        result.index,
-                        result.ended,
-                        result,
-                        worker.worker_id,
-                    )
-                )
+                self.emit(TrialEvent.finished(result, worker.worker_id))
                 self.learn(result)
                 yield result
             if worker.worker_id in self.workers:

@@ -1,11 +1,13 @@
 """Running trials in local worker processes (``cogym run --workers N``).
 
 Each worker is a process with its own orchestrator (and so its own environments, actors and
-datastore shard), connected to the parent by a pipe. The parent hands out trials one or two
-at a time per worker, and a worker reports each start before running the trial, so when a
-worker dies the parent knows which trial was in flight: that trial is reported as
-``failed``, the trials not yet started go to other workers, and a fresh worker takes the dead
-one's place.
+datastore shard), built by the pool's :class:`~cogym.backends.base.RunnerFactory` and connected
+to the parent by a pipe. The parent hands out trials one or two at a time per worker, and a
+worker reports each start before running the trial, so when a worker dies the parent knows
+which trial was in flight: that trial is reported as ``failed``, the trials not yet started go
+to other workers, and a fresh worker takes the dead one's place. A worker that fails outside
+any trial (its orchestrator cannot be built, say) raises
+:class:`~cogym.errors.WorkerLostError` in the parent, with the worker's traceback.
 """
 
 from __future__ import annotations
@@ -15,12 +17,17 @@ import signal
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any
 
-from cogym.orchestrator import Orchestrator, TrialEvent, TrialTask
+from cogym.backends.base import RunnerFactory, check_pool_arguments
+from cogym.datalog import Datalog
+from cogym.errors import WorkerLostError
+from cogym.model_source import ModelSource
+from cogym.tasks import EventSink, TrialEvent, TrialTask
 from cogym.trial import TrialResult
 
 __all__ = ["LocalPool"]
@@ -30,10 +37,15 @@ _ATTEMPTS = 2
 """How many workers may die on a trial before it is reported as failed, though never started."""
 
 
-def _worker_main(worker_id: int, connection: Connection, datastore: Any, registry: Any) -> None:
+def _worker_main(
+    connection: Connection,
+    runner: RunnerFactory,
+    datastore: Datalog | None,
+    registry: ModelSource | None,
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        orchestrator = Orchestrator(datastore=datastore, registry=registry)
+        orchestrator = runner(datastore=datastore, registry=registry)
 
         def forward(event: TrialEvent) -> None:
             if event.kind == "started":
@@ -48,7 +60,7 @@ def _worker_main(worker_id: int, connection: Connection, datastore: Any, registr
         orchestrator.close()
     except (EOFError, BrokenPipeError):
         pass
-    except BaseException:
+    except BaseException:  # noqa: BLE001  (reported to the parent, then raised again)
         try:
             connection.send(("crash", traceback.format_exc()))
         finally:
@@ -58,35 +70,45 @@ def _worker_main(worker_id: int, connection: Connection, datastore: Any, registr
 @dataclass
 class _Worker:
     worker_id: int
-    process: Any
+    process: BaseProcess
     connection: Connection
     assigned: deque[TrialTask] = field(default_factory=deque)
     started: set[int] = field(default_factory=set)
 
 
 class LocalPool:
-    """A pool of ``workers`` processes running trials; see the module docstring."""
+    """A pool of ``workers`` processes running trials; see the module docstring.
+
+    ``runner`` builds each worker's orchestrator (``Orchestrator`` itself will do), with
+    ``datastore`` and ``registry``; ``start_method`` is multiprocessing's (``forkserver`` where
+    the platform has it, else ``spawn``).
+    """
 
     def __init__(
         self,
         workers: int,
         *,
-        datastore: Any = None,
-        registry: Any = None,
+        runner: RunnerFactory,
+        datastore: Datalog | None = None,
+        registry: ModelSource | None = None,
         keep_samples: bool = False,
         start_method: str | None = None,
     ) -> None:
-        if keep_samples:
-            raise ValueError("keep_samples works in-process only; record to a datastore instead")
+        check_pool_arguments(workers, keep_samples)
         self.workers = workers
+        self.runner = runner
         self.datastore = datastore
         self.registry = registry
         methods = mp.get_all_start_methods()
         self.start_method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
         self._context = mp.get_context(self.start_method)
         if self.start_method == "forkserver":
-            self._context.set_forkserver_preload(["cogym.pool"])
+            self._context.set_forkserver_preload(["cogym.backends.local"])
         self._next_id = 0
+        self._live: dict[int, _Worker] = {}
+
+    def __repr__(self) -> str:
+        return f"LocalPool(workers={self.workers}, datastore={self.datastore!r})"
 
     def _spawn(self) -> _Worker:
         parent_end, child_end = self._context.Pipe(duplex=True)
@@ -94,22 +116,21 @@ class LocalPool:
         self._next_id += 1
         process = self._context.Process(
             target=_worker_main,
-            args=(worker_id, child_end, self.datastore, self.registry),
+            args=(child_end, self.runner, self.datastore, self.registry),
             name=f"cogym-worker-{worker_id}",
             daemon=True,
         )
         process.start()
         child_end.close()
-        return _Worker(worker_id, process, parent_end)
+        worker = self._live[worker_id] = _Worker(worker_id, process, parent_end)
+        return worker
 
-    def run(
-        self, tasks: Iterable[TrialTask], emit: Callable[[TrialEvent], None]
-    ) -> Iterator[TrialResult]:
+    def run(self, tasks: Iterable[TrialTask], emit: EventSink) -> Iterator[TrialResult]:
         """Run the tasks, yielding results as trials finish; ``emit`` receives trial events."""
         todo: deque[TrialTask] = deque()
         deaths: dict[int, int] = {}
         source = iter(tasks)
-        workers = {w.worker_id: w for w in (self._spawn() for _ in range(self.workers))}
+        workers = self._live
 
         def feed(worker: _Worker) -> None:
             while len(worker.assigned) < _PREFETCH:
@@ -120,8 +141,8 @@ class LocalPool:
                 worker.connection.send(task)
 
         try:
-            for worker in list(workers.values()):
-                feed(worker)
+            for _ in range(self.workers):
+                feed(self._spawn())
             while any(w.assigned for w in workers.values()):
                 by_handle: dict[Any, _Worker] = {}
                 for worker in workers.values():
@@ -141,25 +162,31 @@ class LocalPool:
                             feed(worker)
                             yield result
                     else:
-                        yield from self._bury(worker, workers, todo, deaths, emit)
+                        yield from self._bury(worker, todo, deaths, emit)
                         for survivor in list(workers.values()):
                             feed(survivor)
         finally:
-            for worker in workers.values():
-                try:
-                    worker.connection.send(None)
-                except (OSError, ValueError):
-                    pass
-            deadline = time.monotonic() + 5
-            for worker in workers.values():
-                worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
-                if worker.process.is_alive():
-                    worker.process.terminate()
-                    worker.process.join(timeout=2)
-                worker.connection.close()
+            self.close()
+
+    def close(self) -> None:
+        """Ask the workers to finish (publishing their shards), then end those that linger."""
+        workers = list(self._live.values())
+        self._live.clear()
+        for worker in workers:
+            try:
+                worker.connection.send(None)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 5
+        for worker in workers:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(timeout=2)
+            worker.connection.close()
 
     def _handle(
-        self, message: tuple[Any, ...], worker: _Worker, emit: Callable[[TrialEvent], None]
+        self, message: tuple[Any, ...], worker: _Worker, emit: EventSink
     ) -> TrialResult | None:
         kind = message[0]
         if kind == "started":
@@ -171,21 +198,22 @@ class LocalPool:
             result: TrialResult = message[1]
             worker.assigned = deque(t for t in worker.assigned if t.index != result.index)
             worker.started.discard(result.index if result.index is not None else -1)
-            emit(
-                TrialEvent(
-                    result.state.value, result.trial_id, result.index, result.ended, result, worker.worker_id
-                )
-            )
+            emit(TrialEvent.finished(result, worker.worker_id))
             return result
-        raise RuntimeError(f"cogym worker {worker.worker_id} crashed:\n{message[1]}")
+        held = ", ".join(task.trial_id for task in worker.assigned) or "none"
+        raise WorkerLostError(
+            f"cogym worker process {worker.worker_id} failed outside any trial (trials it held: "
+            f"{held}); a trial that raises ends as failed, so this is the worker itself (its "
+            f"orchestrator could not be built, or a task could not be sent). Its traceback:\n"
+            f"{message[1]}"
+        )
 
     def _bury(
         self,
         worker: _Worker,
-        workers: dict[int, _Worker],
         todo: deque[TrialTask],
         deaths: dict[int, int],
-        emit: Callable[[TrialEvent], None],
+        emit: EventSink,
     ) -> Iterator[TrialResult]:
         """Handle a worker that exited: report its in-flight trial, requeue the rest, replace it."""
         while worker.connection.poll():
@@ -196,7 +224,7 @@ class LocalPool:
             result = self._handle(message, worker, emit)
             if result is not None:
                 yield result
-        del workers[worker.worker_id]
+        del self._live[worker.worker_id]
         worker.process.join(timeout=1)
         code = worker.process.exitcode
         for position, task in enumerate(worker.assigned):
@@ -206,10 +234,9 @@ class LocalPool:
                     f"worker process {worker.worker_id} died (exit code {code}) while "
                     f"running trial {task.trial_id}"
                 )
-                emit(TrialEvent("failed", task.trial_id, task.index, result.ended, result, worker.worker_id))
+                emit(TrialEvent.finished(result, worker.worker_id))
                 yield result
             else:
                 todo.append(task)
         worker.connection.close()
-        replacement = self._spawn()
-        workers[replacement.worker_id] = replacement
+        self._spawn()
