@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -167,27 +166,40 @@ def test_workers_pick_up_versions_published_during_the_run(
         max_ticks=5,
     )
     before: list[str] = []
-    published = 0.0
-    later: list[str] = []
-    workers: set[int] = set()
+    published = False
+    after: dict[int, list[str]] = {}
+    """What each worker played once the new version was published, in the order it played."""
+    worker_of: dict[str, int] = {}
+    new = "sb3:cartpole-ppo@2"
+
+    def note_worker(event: TrialEvent) -> None:
+        if event.result is not None:
+            worker_of[event.trial_id] = event.worker
+
     with Orchestrator(registry=registry_dir, backend="ray") as orchestrator:
-        orchestrator.subscribe(lambda event: event.result is not None and workers.add(event.worker))
+        orchestrator.subscribe(note_worker)
         results = orchestrator.iter_run(spec, 10_000, workers=2)
         for count, result in enumerate(results, 1):
             assert result.state is TrialState.ENDED, result.error
+            played = result.implementations["player"]
             if not published:
-                before.append(result.implementations["player"])
-                if len(workers) == 2:  # both have played: a trainer publishes mid-run
+                before.append(played)
+                if len(set(worker_of.values())) == 2:  # both have played: a trainer publishes
                     registry.save("cartpole-ppo", _tiny_ppo(1))
-                    published = time.time()
-            elif result.started > published:
-                later.append(result.implementations["player"])
-                if len(later) == 20:
-                    break
+                    published = True
+                continue
+            after.setdefault(worker_of[result.trial_id], []).append(played)
+            if len(after) == 2 and all(runs.count(new) >= 10 for runs in after.values()):
+                break
     assert set(before) == {"sb3:cartpole-ppo@1"}
-    # Each worker pins @latest as a trial starts: every trial started after the publication
-    # runs the new version, whichever worker plays it.
-    assert set(later) == {"sb3:cartpole-ppo@2"} and count < 10_000
+    # Each worker pins @latest as each trial starts: both pick up the new version during the
+    # run, and a worker that has played it plays nothing older afterwards. (The results of one
+    # worker come back in the order it played them.)
+    assert count < 10_000 and sorted(after) == [0, 1]
+    for played in after.values():
+        switched = played.index(new)
+        assert set(played[:switched]) <= {"sb3:cartpole-ppo@1"}
+        assert set(played[switched:]) == {new}
 
 
 def test_cogym_run_on_ray_with_more_workers_than_cpus(
