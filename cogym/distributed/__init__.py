@@ -1,6 +1,7 @@
 """Running trials on Ray: the names this package has always given, now kept elsewhere.
 
-    >>> # Orchestrator(datastore=HDF5Datastore("/shared/trials"), backend="ray").run_many(spec, 10_000, workers=32)
+    >>> # orchestrator = Orchestrator(datastore=HDF5Datastore("/shared/trials"), backend="ray")
+    >>> # orchestrator.run_many(spec, 10_000, workers=32)
     >>> # vec_env = RayVecEnv(spec, n_envs=8)   # an SB3 VecEnv whose sub-environments run on Ray
 
 :class:`RayPool` is the Ray backend, :mod:`cogym.backends.ray` (``cogym run --backend ray``);
