@@ -343,6 +343,9 @@ def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
                 message += f" Allowed: {', '.join(parent)}."
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] == "invalid_key":
+            message = f"key {shown(err.get('input'))} is not a field name: keys must be strings"
+            loc = loc[:-1]
         elif "input" in err and err["type"] not in ("value_error",):
             got = repr(err["input"])
             if len(got) < 60:

@@ -66,6 +66,7 @@ HOSTILE = {
         VALID.encode() + b"? " + b"k" * 100_000 + b"\n: 1\n",
         ["unknown field", "characters"],
     ),
+    "a key that is not a string": (b"?\n", ["(top level)", "key None is not a field name"]),
     "escape sequence in a key": (
         VALID.encode() + b'"\\e]0;owned\\a": 1\n',
         ["[", "\\x1b]0;owned\\x07"],
