@@ -22,11 +22,13 @@ from cogym.errors import CogymError
 
 __all__ = [
     "membership_check",
-    "space_to_json",
+    "space_from_dict",
     "space_from_json",
     "space_to_dict",
-    "space_from_dict",
+    "space_to_json",
     "spaces_equal",
+    "value_from_json",
+    "value_to_json",
 ]
 
 
@@ -200,3 +202,66 @@ def spaces_equal(a: spaces.Space | None, b: spaces.Space | None) -> bool:
     if a is None or b is None:
         return a is b
     return bool(a == b)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON form of values (an action kept in a note, for instance)
+
+
+def value_to_json(space: spaces.Space, value: Any) -> Any:
+    """``value`` of ``space`` as JSON values that :func:`value_from_json` turns back exactly.
+
+    Integers stay integers, floats keep every bit (``nan`` and infinities become strings), and
+    arrays become nested lists of their shape::
+
+        >>> box = spaces.Box(-1, 1, (2,), np.float32)
+        >>> value_to_json(box, np.array([0.1, -1.0], np.float32))
+        [0.10000000149011612, -1.0]
+        >>> value_from_json(box, [0.10000000149011612, -1.0]).dtype
+        dtype('float32')
+    """
+    if isinstance(space, spaces.Discrete):
+        return int(value)
+    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
+        array = np.asarray(value)
+        if array.dtype.kind == "f":
+            return _nested(array.astype(np.float64).tolist())
+        if array.dtype.kind == "b":
+            return array.astype(np.int64).tolist()
+        return array.tolist()
+    if isinstance(space, spaces.Dict):
+        return {key: value_to_json(sub, value[key]) for key, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return [value_to_json(sub, v) for sub, v in zip(space.spaces, value, strict=True)]
+    raise CogymError(
+        f"cannot write a value of {space} as JSON: supported are Discrete, Box, MultiDiscrete, "
+        "MultiBinary and Dict or Tuple of those"
+    )
+
+
+def value_from_json(space: spaces.Space, data: Any) -> Any:
+    """The value of ``space`` that :func:`value_to_json` wrote as ``data`` (same dtype and shape)."""
+    if isinstance(space, spaces.Discrete):
+        return space.dtype.type(int(data))
+    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
+        return np.asarray(_numbers(data), dtype=space.dtype).reshape(space.shape)
+    if isinstance(space, spaces.Dict):
+        return {key: value_from_json(sub, data[key]) for key, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(value_from_json(sub, v) for sub, v in zip(space.spaces, data, strict=True))
+    raise CogymError(
+        f"cannot read a value of {space} from JSON: supported are Discrete, Box, MultiDiscrete, "
+        "MultiBinary and Dict or Tuple of those"
+    )
+
+
+def _nested(values: Any) -> Any:
+    if isinstance(values, list):
+        return [_nested(v) for v in values]
+    return _json_number(values)
+
+
+def _numbers(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_numbers(v) for v in data]
+    return _number_from_json(data)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
+from gymnasium import spaces
 from gymnasium.utils.env_checker import data_equivalence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cogym import Orchestrator
-from cogym.spaces import membership_check, space_from_dict, space_from_json, space_to_dict, space_to_json
+from cogym.spaces import (
+    membership_check,
+    space_from_dict,
+    space_from_json,
+    space_to_dict,
+    space_to_json,
+    value_from_json,
+    value_to_json,
+)
 from cogym.wrappers import TrialGymEnv, TrialParallelEnv
 from tests.conftest import PROBE, make_spec
 from tests.helpers import Recorder
@@ -89,7 +101,7 @@ def test_spaces_pass_through_trial_gym_env_unchanged(observation_space, action_s
         action_space.seed(seed)
         for t in range(4):
             action = action_space.sample()
-            observation, reward, terminated, truncated, _ = env.step(action)
+            observation, _reward, terminated, truncated, _ = env.step(action)
             assert data_equivalence(probe.received[-1], action, exact=True)
             assert data_equivalence(observation, probe.emitted[t + 1], exact=True)
         assert terminated and not truncated
@@ -114,3 +126,33 @@ def test_spaces_pass_through_trial_parallel_env_unchanged(observation_space, act
             assert data_equivalence(observations["player"], probe.emitted[-1], exact=True)
     finally:
         env.close()
+
+
+SB3_ACTION_SPACES = [
+    spaces.Discrete(5, start=-2),
+    spaces.MultiDiscrete([3, 4], start=[1, -1]),
+    spaces.MultiBinary([2, 3]),
+    spaces.Box(-1, 1, (2, 3), np.float32),
+    spaces.Box(-np.inf, np.inf, (2,), np.float64),
+    spaces.Box(0, 255, (3,), np.uint8),
+    spaces.Box(-2, 2, (), np.float16),
+]
+
+
+@pytest.mark.parametrize("space", SB3_ACTION_SPACES, ids=str)
+def test_values_round_trip_through_strict_json(space):
+    space.seed(0)
+    for value in [space.sample() for _ in range(20)]:
+        text = json.dumps(value_to_json(space, value), allow_nan=False)
+        back = value_from_json(space, json.loads(text))
+        assert space.contains(back)
+        assert np.asarray(back).dtype == np.asarray(value).dtype
+        assert np.array_equal(np.asarray(back), np.asarray(value))
+
+
+def test_values_that_json_cannot_hold_round_trip_as_strings():
+    space = spaces.Box(-np.inf, np.inf, (3,), np.float32)
+    value = np.array([np.inf, -np.inf, np.nan], np.float32)
+    text = json.dumps(value_to_json(space, value), allow_nan=False)
+    back = value_from_json(space, json.loads(text))
+    assert back.dtype == np.float32 and np.array_equal(back, value, equal_nan=True)
