@@ -60,6 +60,18 @@ class ImplementationError(InputError):
     """An implementation was found but could not be built (bad config, import failure...)."""
 
 
+class InvalidArgumentError(InputError, ValueError):
+    """An argument of a function (an option of a command) cannot work; ``argument`` names it.
+
+    The command line shows it as the option of that name (``rounds`` is ``--rounds``).
+    """
+
+    def __init__(self, argument: str, message: str) -> None:
+        self.argument = argument
+        self.detail = message
+        super().__init__(f"{argument}: {message}")
+
+
 class MissingExtraError(CogymError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
