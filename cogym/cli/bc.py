@@ -70,6 +70,12 @@ from cogym.cli.trials import _DATASTORE, _filters
     help="Learn only from ticks the actor annotated so (repeatable): --note by=human keeps a "
     "person's corrections in teacher mode.",
 )
+@click.option(
+    "--labels",
+    metavar="KEY",
+    help="Learn the action each tick's note holds under KEY instead of the action taken, from "
+    "the ticks whose note has one: --labels label learns the teacher's labels of `cogym dagger`.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_filters
@@ -87,6 +93,7 @@ def bc(
     eval_trials: int,
     workers: int,
     notes: tuple[str, ...],
+    labels: str | None,
     seed: int,
     quiet: bool,
     filter: Any,
@@ -95,9 +102,8 @@ def bc(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cogym.cli.trials import _open
-    from cogym.learn.clone import clone_and_register
-
     from cogym.errors import InputError
+    from cogym.learn.clone import clone_and_register
 
     wanted: dict[str, str] = {}
     for note in notes:
@@ -146,6 +152,7 @@ def bc(
             patience=patience,
             seed=seed,
             notes=wanted or None,
+            labels=labels,
         )
     finally:
         progress.stop()

@@ -27,8 +27,9 @@ import numpy as np
 from gymnasium import spaces
 
 from cogym.errors import InputError, SpaceMismatchError
+from cogym.learn.rows import Rows, recorded_rows, take
 
-__all__ = ["EpochStats", "behavior_cloning", "ALGORITHMS"]
+__all__ = ["ALGORITHMS", "EpochStats", "behavior_cloning", "check_policy_spaces", "fit_policy"]
 
 ALGORITHMS = ("ppo", "a2c")
 
@@ -55,14 +56,17 @@ class _Spaces(gym.Env):
         self.observation_space = observation_space
         self.action_space = action_space
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # noqa: ANN201
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         raise RuntimeError("this env only carries spaces; give the model a real env with set_env()")
 
-    def step(self, action: Any):  # noqa: ANN201
+    def step(self, action: Any):
         raise RuntimeError("this env only carries spaces; give the model a real env with set_env()")
 
 
-def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space, actor: str) -> None:
+def check_policy_spaces(
+    observation_space: spaces.Space, action_space: spaces.Space, actor: str
+) -> None:
+    """Raise :class:`~cogym.errors.SpaceMismatchError` unless an SB3 policy fits the spaces."""
     supported = (spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)
     if not isinstance(action_space, supported):
         raise SpaceMismatchError(
@@ -92,7 +96,7 @@ def _split(trial_count: int, validation: float, seed: int | None) -> np.ndarray:
     held = np.zeros(trial_count, dtype=bool)
     if validation <= 0 or trial_count < 2:
         return held
-    count = max(1, int(round(validation * trial_count)))
+    count = max(1, round(validation * trial_count))
     count = min(count, trial_count - 1)
     order = np.random.default_rng(seed).permutation(trial_count)
     held[order[:count]] = True
@@ -104,55 +108,6 @@ def _rows(offsets: np.ndarray, chosen: np.ndarray) -> np.ndarray:
         [np.arange(offsets[k], offsets[k + 1]) for k in np.flatnonzero(chosen)]
         or [np.zeros(0, dtype=np.int64)]
     )
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """The rows cloning learns from: one actor's observations and actions, trial by trial."""
-
-    observations: Any
-    actions: np.ndarray
-    offsets: np.ndarray
-    trial_ids: tuple[str, ...]
-    observation_space: spaces.Space
-    action_space: spaces.Space
-
-    @property
-    def rows(self) -> int:
-        return int(self.offsets[-1])
-
-
-def _matches(note: Any, wanted: Mapping[str, Any]) -> bool:
-    return isinstance(note, Mapping) and all(note.get(k) == v for k, v in wanted.items())
-
-
-def _rows_noted(store: Any, data: Any, actor: str, notes: Mapping[str, Any]) -> _Rows:
-    """Keep the rows of ticks that ``actor`` annotated with a note holding ``notes``."""
-    keep = np.zeros(data.rows, dtype=bool)
-    ticks = data["tick"]
-    counts = []
-    for k, trial_id in enumerate(data.trial_ids):
-        annotations = store.trial(trial_id).annotations
-        noted = {t for t, by_actor in annotations.items() if _matches(by_actor.get(actor), notes)}
-        start, end = data.offsets[k], data.offsets[k + 1]
-        mask = np.fromiter((int(t) in noted for t in ticks[start:end]), dtype=bool, count=end - start)
-        keep[start:end] = mask
-        counts.append(int(mask.sum()))
-    index = np.flatnonzero(keep)
-    return _Rows(
-        _take(data["observations"], index),
-        np.asarray(data["actions"])[index],
-        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        tuple(data.trial_ids),
-        data.observation_space,
-        data.action_space,
-    )
-
-
-def _take(observations: Any, index: Any) -> Any:
-    if isinstance(observations, dict):
-        return {k: _take(v, index) for k, v in observations.items()}
-    return observations[index]
 
 
 def behavior_cloning(
@@ -172,6 +127,7 @@ def behavior_cloning(
     device: str = "cpu",
     on_epoch: Callable[[EpochStats], None] | None = None,
     notes: Mapping[str, Any] | None = None,
+    labels: str | None = None,
     **criteria: Any,
 ) -> Any:
     """Train an SB3 ``algo`` model to act as ``actor`` did in the recorded trials.
@@ -180,11 +136,100 @@ def behavior_cloning(
     and ``criteria`` choose trials as in :meth:`HDF5Datastore.trials` (tags, returns,
     implementation, ...). ``notes`` keeps only the ticks the actor annotated with a note holding
     those values: ``notes={"by": "human"}`` learns from a person's corrections in teacher mode.
+    ``labels`` learns, instead of the action taken, the action each tick's note holds under
+    that key, and keeps only the ticks whose note has one: ``labels="label"`` learns the
+    teacher's labels of :func:`~cogym.learn.dagger` trials.
     ``on_epoch`` receives an :class:`EpochStats` after every epoch.
     Returns the SB3 model (``model.cogym_trial_ids`` names the trials it learnt from and
     ``model.cogym_rows`` counts the rows);
     give it an env with ``set_env`` to fine-tune it with ``learn``.
     """
+    _check_options(algo, epochs, batch_size, patience, validation)
+    from cogym.datastore import HDF5Datastore
+    from cogym.datastore.query import as_filter
+
+    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
+    data = recorded_rows(store, actor, as_filter(filter, criteria), notes, labels)
+    return fit_policy(
+        data,
+        actor=actor,
+        algo=algo,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        validation=validation,
+        patience=patience,
+        entropy_weight=entropy_weight,
+        policy_kwargs=policy_kwargs,
+        seed=seed,
+        device=device,
+        on_epoch=on_epoch,
+    )
+
+
+def fit_policy(
+    rows: Rows,
+    *,
+    actor: str = "actor",
+    algo: str = "ppo",
+    epochs: int = 30,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    validation: float = 0.1,
+    patience: int = 5,
+    entropy_weight: float = 0.0,
+    policy_kwargs: Mapping[str, Any] | None = None,
+    seed: int | None = 0,
+    device: str = "cpu",
+    on_epoch: Callable[[EpochStats], None] | None = None,
+    min_updates: int = 0,
+) -> Any:
+    """Train an SB3 ``algo`` model to give ``rows.actions`` for ``rows.observations``.
+
+    What :func:`behavior_cloning` does once it has read its rows; call it directly to learn
+    from rows gathered otherwise (:func:`cogym.learn.rows.concatenate` joins several sets).
+    Options are those of :func:`behavior_cloning`; ``actor`` names the rows in messages.
+    ``min_updates`` raises the number of epochs so that training makes at least that many
+    minibatch updates (small data sets need more epochs); early stopping still applies.
+    """
+    _check_options(algo, epochs, batch_size, patience, validation)
+    if isinstance(min_updates, bool) or not isinstance(min_updates, int) or min_updates < 0:
+        raise InputError(f"min_updates must be an integer >= 0, got {min_updates!r}")
+    check_policy_spaces(rows.observation_space, rows.action_space, actor)
+
+    import torch
+
+    threads = torch.get_num_threads()
+    validating = torch.distributions.Distribution._validate_args
+    # small networks and batches: one thread is fastest, and fair to others
+    torch.set_num_threads(1)
+    # the targets were checked against their space when recorded: skip torch's checks
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        return _train(
+            torch,
+            rows,
+            algo,
+            epochs,
+            batch_size,
+            learning_rate,
+            validation,
+            patience,
+            entropy_weight,
+            policy_kwargs,
+            seed,
+            device,
+            on_epoch,
+            min_updates,
+        )
+    finally:
+        torch.set_num_threads(threads)
+        torch.distributions.Distribution.set_default_validate_args(validating)
+
+
+def _check_options(
+    algo: str, epochs: Any, batch_size: Any, patience: Any, validation: float
+) -> None:
     if algo.lower() not in ALGORITHMS:
         raise InputError(
             f"algo {algo!r} is not supported for cloning; use one of {', '.join(ALGORITHMS)}"
@@ -199,72 +244,10 @@ def behavior_cloning(
     if not 0 <= validation < 1:
         raise InputError(f"validation must be a share in [0, 1), got {validation!r}")
 
-    from cogym.datastore import HDF5Datastore
 
-    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
-    fields = ("observations", "actions", "tick") if notes else ("observations", "actions")
-    arrays = store.arrays(actor, fields, filter, **criteria)
-    if arrays.rows == 0:
-        raise InputError(
-            f"no recorded rows for actor {actor!r} in {store.path} with filter "
-            f"{filter or criteria or '(none)'}; check the filter with `cogym trials ls`"
-        )
-    if notes:
-        data = _rows_noted(store, arrays, actor, notes)
-        if data.rows == 0:
-            raise InputError(
-                f"none of the {arrays.rows} rows of actor {actor!r} was annotated with a note "
-                f"holding {dict(notes)}; `cogym trials show ID` lists the notes of a trial"
-            )
-    else:
-        data = _Rows(
-            arrays["observations"],
-            np.asarray(arrays["actions"]),
-            np.asarray(arrays.offsets),
-            tuple(arrays.trial_ids),
-            arrays.observation_space,
-            arrays.action_space,
-        )
-    observation_space, action_space = data.observation_space, data.action_space
-    _check_spaces(observation_space, action_space, actor)
-
-    import torch
-
-    threads = torch.get_num_threads()
-    validating = torch.distributions.Distribution._validate_args
-    torch.set_num_threads(
-        1
-    )  # small networks and batches: one thread is fastest, and fair to others
-    # the recorded actions were checked against their space when recorded: skip torch's checks
-    torch.distributions.Distribution.set_default_validate_args(False)
-    try:
-        return _train(
-            torch,
-            store,
-            data,
-            actor,
-            algo,
-            epochs,
-            batch_size,
-            learning_rate,
-            validation,
-            patience,
-            entropy_weight,
-            policy_kwargs,
-            seed,
-            device,
-            on_epoch,
-        )
-    finally:
-        torch.set_num_threads(threads)
-        torch.distributions.Distribution.set_default_validate_args(validating)
-
-
-def _train(  # noqa: PLR0913
+def _train(
     torch: Any,
-    store: Any,
-    data: Any,
-    actor: str,
+    data: Rows,
     algo: str,
     epochs: int,
     batch_size: int,
@@ -276,6 +259,7 @@ def _train(  # noqa: PLR0913
     seed: int | None,
     device: str,
     on_epoch: Callable[[EpochStats], None] | None,
+    min_updates: int = 0,
 ) -> Any:
     from stable_baselines3 import A2C, PPO
     from stable_baselines3.common.utils import obs_as_tensor, set_random_seed
@@ -322,7 +306,7 @@ def _train(  # noqa: PLR0913
         Only the action head runs: the value head plays no part in cloning. For a categorical
         head that is the cross-entropy of its logits, computed without a distribution object.
         """
-        obs = _take(observations, index)
+        obs = take(observations, index)
         if categorical:
             features = net.extract_features(obs, net.pi_features_extractor)
             logits = net.action_net(net.mlp_extractor.forward_actor(features))
@@ -357,6 +341,9 @@ def _train(  # noqa: PLR0913
         return loss.item(), score
 
     best_loss, best_state, waited = math.inf, None, 0
+    if min_updates:
+        per_epoch = max(1, math.ceil(len(train_rows) / batch_size))
+        epochs = max(epochs, math.ceil(min_updates / per_epoch))
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         net.set_training_mode(True)
