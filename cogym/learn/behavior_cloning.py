@@ -245,6 +245,100 @@ def _check_options(
         raise InputError(f"validation must be a share in [0, 1), got {validation!r}")
 
 
+def _new_model(
+    data: Rows,
+    algo: str,
+    learning_rate: float,
+    policy_kwargs: Mapping[str, Any] | None,
+    seed: int | None,
+    device: str,
+) -> Any:
+    """A fresh SB3 ``algo`` model for the rows' spaces."""
+    from stable_baselines3 import A2C, PPO
+    from stable_baselines3.common.utils import set_random_seed
+
+    if seed is not None:
+        set_random_seed(seed)
+    policy = "MultiInputPolicy" if isinstance(data.observation_space, spaces.Dict) else "MlpPolicy"
+    cls = {"ppo": PPO, "a2c": A2C}[algo.lower()]
+    return cls(
+        policy,
+        _Spaces(data.observation_space, data.action_space),
+        policy_kwargs=dict(policy_kwargs or {}),
+        learning_rate=learning_rate,
+        seed=seed,
+        device=device,
+        verbose=0,
+    )
+
+
+class _Objective:
+    """The loss of the policy ``net`` on rows of ``data``, and its validation score."""
+
+    def __init__(self, torch: Any, net: Any, data: Rows, entropy_weight: float) -> None:
+        from stable_baselines3.common.utils import obs_as_tensor
+
+        self.torch = torch
+        self.net = net
+        self.action_space = data.action_space
+        self.entropy_weight = entropy_weight
+        self.observations = obs_as_tensor(data.observations, net.device)
+        actions = torch.as_tensor(data.actions, device=net.device)
+        if isinstance(data.action_space, (spaces.Box, spaces.MultiBinary)):
+            self.actions = actions.float()
+        else:
+            self.actions = actions.long()
+        self.discrete = not isinstance(data.action_space, spaces.Box)
+        self.categorical = isinstance(data.action_space, spaces.Discrete)
+        self.score_name = "accuracy" if self.discrete else "mse"
+
+    def loss(self, index: Any) -> tuple[Any, Any]:
+        """Negative log-likelihood of the target actions (minus an entropy bonus if asked).
+
+        Only the action head runs: the value head plays no part in cloning. For a categorical
+        head that is the cross-entropy of its logits, computed without a distribution object.
+        """
+        torch, net = self.torch, self.net
+        obs = take(self.observations, index)
+        if self.categorical:
+            features = net.extract_features(obs, net.pi_features_extractor)
+            logits = net.action_net(net.mlp_extractor.forward_actor(features))
+            loss = torch.nn.functional.cross_entropy(logits, self.actions[index])
+            if self.entropy_weight:
+                log_p = torch.log_softmax(logits, dim=-1)
+                loss = loss + self.entropy_weight * (log_p.exp() * log_p).sum(-1).mean()
+            return loss, logits
+        distribution = net.get_distribution(obs)
+        loss = -distribution.log_prob(self.actions[index]).mean()
+        if self.entropy_weight:
+            entropy = distribution.entropy()
+            if entropy is not None:
+                loss = loss - self.entropy_weight * entropy.mean()
+        return loss, distribution
+
+    def validate(self, index: Any) -> tuple[float, float]:
+        """Loss and score (accuracy, or mean squared error) on the held-out rows ``index``."""
+        if len(index) == 0:
+            return math.nan, math.nan
+        torch, net = self.torch, self.net
+        net.set_training_mode(False)
+        with torch.no_grad():
+            loss, head = self.loss(index)
+            if self.categorical:
+                predicted = head.argmax(dim=-1)
+            else:
+                predicted = head.get_actions(deterministic=True)
+            target = self.actions[index]
+            if self.discrete:
+                score = (predicted.reshape(target.shape) == target).float().mean().item()
+            else:
+                low = torch.as_tensor(self.action_space.low, device=net.device)
+                high = torch.as_tensor(self.action_space.high, device=net.device)
+                clipped = torch.clamp(predicted.reshape(target.shape), low, high)
+                score = ((clipped - target) ** 2).mean().item()
+        return loss.item(), score
+
+
 def _train(
     torch: Any,
     data: Rows,
@@ -261,104 +355,35 @@ def _train(
     on_epoch: Callable[[EpochStats], None] | None,
     min_updates: int = 0,
 ) -> Any:
-    from stable_baselines3 import A2C, PPO
-    from stable_baselines3.common.utils import obs_as_tensor, set_random_seed
-
-    observation_space, action_space = data.observation_space, data.action_space
-    if seed is not None:
-        set_random_seed(seed)
-    policy = "MultiInputPolicy" if isinstance(observation_space, spaces.Dict) else "MlpPolicy"
-    cls = {"ppo": PPO, "a2c": A2C}[algo.lower()]
-    model = cls(
-        policy,
-        _Spaces(observation_space, action_space),
-        policy_kwargs=dict(policy_kwargs or {}),
-        learning_rate=learning_rate,
-        seed=seed,
-        device=device,
-        verbose=0,
-    )
+    model = _new_model(data, algo, learning_rate, policy_kwargs, seed, device)
     net = model.policy
     held = _split(len(data.trial_ids), validation, seed)
-    train_rows = _rows(data.offsets, ~held)
-    val_rows = _rows(data.offsets, held)
-
-    observations = obs_as_tensor(data.observations, net.device)
-    actions = torch.as_tensor(data.actions, device=net.device)
-    if isinstance(action_space, (spaces.Box, spaces.MultiBinary)):
-        actions = actions.float()
-    else:
-        actions = actions.long()
-    train_index = torch.as_tensor(train_rows, device=net.device)
-    val_index = torch.as_tensor(val_rows, device=net.device)
+    train_index = torch.as_tensor(_rows(data.offsets, ~held), device=net.device)
+    val_index = torch.as_tensor(_rows(data.offsets, held), device=net.device)
+    objective = _Objective(torch, net, data, entropy_weight)
     value_parts = ("value_net", "mlp_extractor.value_net")
     trained = [p for name, p in net.named_parameters() if not name.startswith(value_parts)]
     optimizer = torch.optim.Adam(trained, lr=learning_rate)
     generator = torch.Generator().manual_seed(seed if seed is not None else int(time.time()))
-    discrete = not isinstance(action_space, spaces.Box)
-
-    categorical = isinstance(action_space, spaces.Discrete)
-    cross_entropy = torch.nn.functional.cross_entropy
-
-    def loss_of(index: torch.Tensor) -> tuple[torch.Tensor, Any]:
-        """Negative log-likelihood of the recorded actions (minus an entropy bonus if asked).
-
-        Only the action head runs: the value head plays no part in cloning. For a categorical
-        head that is the cross-entropy of its logits, computed without a distribution object.
-        """
-        obs = take(observations, index)
-        if categorical:
-            features = net.extract_features(obs, net.pi_features_extractor)
-            logits = net.action_net(net.mlp_extractor.forward_actor(features))
-            loss = cross_entropy(logits, actions[index])
-            if entropy_weight:
-                log_p = torch.log_softmax(logits, dim=-1)
-                loss = loss + entropy_weight * (log_p.exp() * log_p).sum(-1).mean()
-            return loss, logits
-        distribution = net.get_distribution(obs)
-        loss = -distribution.log_prob(actions[index]).mean()
-        if entropy_weight:
-            entropy = distribution.entropy()
-            if entropy is not None:
-                loss = loss - entropy_weight * entropy.mean()
-        return loss, distribution
-
-    def validate() -> tuple[float, float]:
-        if len(val_rows) == 0:
-            return math.nan, math.nan
-        net.set_training_mode(False)
-        with torch.no_grad():
-            loss, head = loss_of(val_index)
-            predicted = head.argmax(dim=-1) if categorical else head.get_actions(deterministic=True)
-            target = actions[val_index]
-            if discrete:
-                score = (predicted.reshape(target.shape) == target).float().mean().item()
-            else:
-                low = torch.as_tensor(action_space.low, device=net.device)
-                high = torch.as_tensor(action_space.high, device=net.device)
-                clipped = torch.clamp(predicted.reshape(target.shape), low, high)
-                score = ((clipped - target) ** 2).mean().item()
-        return loss.item(), score
-
-    best_loss, best_state, waited = math.inf, None, 0
     if min_updates:
-        per_epoch = max(1, math.ceil(len(train_rows) / batch_size))
+        per_epoch = max(1, math.ceil(len(train_index) / batch_size))
         epochs = max(epochs, math.ceil(min_updates / per_epoch))
+    best_loss, best_state, waited = math.inf, None, 0
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         net.set_training_mode(True)
         order = train_index[torch.randperm(len(train_index), generator=generator).to(net.device)]
         total, batches = torch.zeros((), device=net.device), 0
         for start in range(0, len(order), batch_size):
-            loss, _ = loss_of(order[start : start + batch_size])
+            loss, _ = objective.loss(order[start : start + batch_size])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.detach()
             batches += 1
-        total = total.item()
-        val_loss, score = validate()
-        judged = val_loss if len(val_rows) else total / max(1, batches)
+        train_loss = total.item() / max(1, batches)
+        val_loss, score = objective.validate(val_index)
+        judged = val_loss if len(val_index) else train_loss
         improved = judged < best_loss - 1e-6
         if improved:
             best_loss, waited = judged, 0
@@ -369,10 +394,10 @@ def _train(
             on_epoch(
                 EpochStats(
                     epoch=epoch,
-                    train_loss=total / max(1, batches),
+                    train_loss=train_loss,
                     validation_loss=val_loss,
                     validation_score=score,
-                    score_name="accuracy" if discrete else "mse",
+                    score_name=objective.score_name,
                     seconds=time.perf_counter() - started,
                     best=improved,
                 )
