@@ -64,5 +64,6 @@ from cogym.cli import models as _models_commands  # noqa: E402,F401  (registers 
 from cogym.cli import trials as _trials_commands  # noqa: E402,F401  (registers trials)
 from cogym.cli import bc as _bc_commands  # noqa: E402,F401  (registers bc)
 from cogym.cli import demo as _demo_commands  # noqa: E402,F401  (registers demo)
+from cogym.cli import dagger as _dagger_commands  # noqa: E402,F401  (registers dagger)
 
 __all__ = ["main", "console", "errors", "BAD_INPUT", "FAILURE"]

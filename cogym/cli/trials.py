@@ -265,7 +265,8 @@ def _print_rewards(rewards: Any) -> None:
 
 def _print_notes(notes: dict[int, dict[str, Any]]) -> None:
     """How many ticks each actor annotated, by note; notes with a ``by`` key (who chose the
-    action) are counted by that key alone."""
+    action) are counted by that key alone, and by ``labelled_by`` (who labelled the tick, in
+    DAgger's trials) when they have one."""
     import json
     from collections import Counter
 
@@ -273,7 +274,7 @@ def _print_notes(notes: dict[int, dict[str, Any]]) -> None:
     for by_actor in notes.values():
         for actor, note in by_actor.items():
             if isinstance(note, dict) and "by" in note:
-                note = {"by": note["by"]}
+                note = {key: note[key] for key in ("by", "labelled_by") if key in note}
             counts[(actor, json.dumps(note))] += 1
     table = Table(title="notes on ticks (context.annotate)", title_justify="left")
     for column in ("actor", "note", "ticks"):
