@@ -19,5 +19,5 @@ def test_notebook_runs(path, tmp_path):
     assert not errors
 
 
-def test_there_are_three_notebooks():
-    assert len(NOTEBOOKS) == 3
+def test_there_are_four_notebooks():
+    assert len(NOTEBOOKS) == 4
