@@ -240,7 +240,7 @@ def value_to_json(space: spaces.Space, value: Any) -> Any:
 
 
 def value_from_json(space: spaces.Space, data: Any) -> Any:
-    """The value of ``space`` that :func:`value_to_json` wrote as ``data`` (same dtype and shape)."""
+    """The value of ``space`` that :func:`value_to_json` wrote as ``data`` (same dtype, shape)."""
     if isinstance(space, spaces.Discrete):
         return space.dtype.type(int(data))
     if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):

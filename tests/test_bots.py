@@ -9,7 +9,9 @@ def test_the_lunar_lander_heuristic_lands():
     spec = TrialSpec.from_dict(
         {
             "environment": {"implementation": "gym:LunarLander-v3"},
-            "actors": [{"name": "pilot", "implementation": "python:cogym.bots:LunarLanderHeuristic"}],
+            "actors": [
+                {"name": "pilot", "implementation": "python:cogym.bots:LunarLanderHeuristic"}
+            ],
             "seed": 0,
         }
     )

@@ -22,7 +22,9 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, Any]:
     for text in values:
         key, sep, value = text.partition("=")
         if not sep or not key:
-            raise InvalidArgumentError(option, f"write {text!r} as KEY=VALUE, for instance gain=0.5")
+            raise InvalidArgumentError(
+                option, f"write {text!r} as KEY=VALUE, for instance gain=0.5"
+            )
         pairs[key] = yaml.safe_load(value)
     return pairs
 
@@ -171,9 +173,9 @@ def _cells(stats: Any) -> list[str]:
 
 
 def _print_round(stats: Any, query: str) -> None:
-    evaluation = (
-        "" if stats.evaluation_return is None else f", evaluation return {stats.evaluation_return:.2f}"
-    )
+    evaluation = ""
+    if stats.evaluation_return is not None:
+        evaluation = f", evaluation return {stats.evaluation_return:.2f}"
     errors.print(
         f"round {stats.round}: {stats.labels:,} labels for {stats.ticks:,} ticks "
         f"({stats.queries:,} queries, {query}), {stats.total_labels:,} in all -> {stats.ref}"

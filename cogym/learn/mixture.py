@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cogym.environment import ActorClass
-from cogym.errors import ImplementationError, SpaceMismatchError
+from cogym.errors import ImplementationError, MessageError, SpaceMismatchError
 from cogym.learn.teacher import NO_LABEL, ask, build_teacher
 from cogym.seeding import seed_space
 from cogym.spaces import membership_check, value_to_json
@@ -107,7 +107,8 @@ class MixedActor:
         self._rng = np.random.default_rng(context.seed)
         if context.seed is not None:
             seed_space(self._fallback, context.seed)
-        for part, scoped in ((self.teacher, self._teacher_context), (self.learner, self._learner_context)):
+        parts = ((self.teacher, self._teacher_context), (self.learner, self._learner_context))
+        for part, scoped in parts:
             scoped.bind(context)
             reset = getattr(part, "reset", None)
             if callable(reset):
@@ -137,7 +138,8 @@ class MixedActor:
             action = learner_action
         else:
             action, note["by"] = self._fallback.sample(), "random"
-        for key, scoped in (("teacher_note", self._teacher_context), ("learner_note", self._learner_context)):
+        scopes = (("teacher_note", self._teacher_context), ("learner_note", self._learner_context))
+        for key, scoped in scopes:
             taken = scoped.take_note()
             if taken is not None:
                 note[key] = taken
@@ -170,9 +172,8 @@ class MixedActor:
             return True, "no learner yet: the teacher acts"
         if teacher_acts:
             return True, f"beta {self.beta:.3g}: the teacher acts"
-        if self.query == "always":
+        if self.query == "always" or self.measure is None or uncertainty is None:
             return True, "always"
-        assert self.measure is not None and uncertainty is not None  # query == "uncertain"
         if uncertainty >= self.threshold:
             return True, f"{self.measure.name} {uncertainty:.3g} >= threshold {self.threshold:.3g}"
         return False, f"{self.measure.name} {uncertainty:.3g} < threshold {self.threshold:.3g}"
@@ -276,7 +277,13 @@ class _ScopedContext:
     def annotate(self, note: Any) -> None:
         import json
 
-        json.dumps(note)  # refused now, not when the mixed actor's note is made
+        try:
+            json.dumps(note)  # refused now, not when the mixed actor's note is made
+        except (TypeError, ValueError) as exc:
+            raise MessageError(
+                f"trial {self.trial_id}, tick {self.tick}: a part of {self.name!r} annotated the "
+                f"tick with a note that is not JSON-serialisable ({exc})"
+            ) from None
         self._note = note
 
     def take_note(self) -> Any:

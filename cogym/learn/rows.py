@@ -37,7 +37,8 @@ class Rows:
         return int(self.offsets[-1])
 
     def __repr__(self) -> str:
-        return f"Rows({self.rows} rows of {len(self.trial_ids)} trials, actions {self.action_space})"
+        trials = len(self.trial_ids)
+        return f"Rows({self.rows} rows of {trials} trials, actions {self.action_space})"
 
 
 def take(observations: Any, index: Any) -> Any:

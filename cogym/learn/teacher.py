@@ -86,7 +86,9 @@ def build_teacher(
             f"teacher {implementation!r} does not fit the learner {actor_class.name!r}: {exc}"
         ) from None
     except InputError as exc:
-        raise InvalidArgumentError("teacher", f"{implementation!r} cannot be built: {exc}") from None
+        raise InvalidArgumentError(
+            "teacher", f"{implementation!r} cannot be built: {exc}"
+        ) from None
 
 
 def _check_registered_spaces(implementation: str, actor_class: ActorClass, registry: Any) -> None:
@@ -102,7 +104,9 @@ def _check_registered_spaces(implementation: str, actor_class: ActorClass, regis
     try:
         info = models.info(rest)
     except InputError as exc:
-        raise InvalidArgumentError("teacher", f"{implementation!r} cannot be found: {exc}") from None
+        raise InvalidArgumentError(
+            "teacher", f"{implementation!r} cannot be found: {exc}"
+        ) from None
     wrong = [
         f"{what} {theirs}, but the learner {actor_class.name!r} {what} {ours}"
         for what, theirs, ours in (

@@ -120,7 +120,8 @@ def test_every_tick_notes_who_acted_and_who_labelled(tmp_path):
     for note in notes.values():
         asked = note["uncertainty"] >= 0.2
         assert note["asked"] is asked and ("label" in note) is asked
-        assert note["reason"].startswith(f"entropy {note['uncertainty']:.3g} {'>=' if asked else '<'}")
+        sign = ">=" if asked else "<"
+        assert note["reason"].startswith(f"entropy {note['uncertainty']:.3g} {sign}")
     assert second.queries == second.labels == sum(n["asked"] for n in notes.values())
     assert 0 < second.labels < second.ticks  # sure of some states, unsure of others
     # the labels are the expert's actions for the states the learner visited
@@ -128,7 +129,8 @@ def test_every_tick_notes_who_acted_and_who_labelled(tmp_path):
     by_tick = dict(zip(rows["tick"].tolist(), rows["observations"], strict=True))
     from cogym.bots import CartPoleExpert
 
-    assert all(n["label"] == CartPoleExpert().act(by_tick[t]) for t, n in notes.items() if n["asked"])
+    expert = CartPoleExpert()
+    assert all(n["label"] == expert.act(by_tick[t]) for t, n in notes.items() if n["asked"])
     info = ModelRegistry(tmp_path / "models").info("m@2")
     assert info.lineage["round"] == 2 and info.lineage["labels"] == first.labels + second.labels
     assert sorted(info.lineage["trial_ids"]) == sorted(first.trial_ids + second.trial_ids)

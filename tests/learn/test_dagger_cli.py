@@ -68,9 +68,10 @@ def test_cogym_dagger_publishes_versions_and_records_notes(spec_path, tmp_path):
 
     cloned = CliRunner().invoke(
         main,
-        ["bc", "-q", "--datastore", str(tmp_path / "trials"), "--actor", "player", "--model", "again",
-         "--registry", str(tmp_path / "models"), "--note", "labelled_by=teacher", "--labels", "label",
-         "--epochs", "2", "--eval-trials", "0"],
+        ["bc", "-q", "--datastore", str(tmp_path / "trials"), "--actor", "player",
+         "--model", "again", "--registry", str(tmp_path / "models"),
+         "--note", "labelled_by=teacher", "--labels", "label", "--epochs", "2",
+         "--eval-trials", "0"],
     )
     assert cloned.exit_code == 0, cloned.output
     assert f"{labels:,}" in cloned.output  # the rows bc learnt from are DAgger's labels
@@ -86,7 +87,9 @@ def test_cogym_dagger_publishes_versions_and_records_notes(spec_path, tmp_path):
         (["--teacher-config", "gains"], "--teacher-config", "KEY=VALUE"),
     ],
 )
-def test_cogym_dagger_bad_input_exits_2_naming_the_option(spec_path, tmp_path, extra, option, words):
+def test_cogym_dagger_bad_input_exits_2_naming_the_option(
+    spec_path, tmp_path, extra, option, words
+):
     result = _dagger(spec_path, tmp_path, *extra)
     assert result.exit_code == 2, result.output
     assert f"error: {option}:" in result.output and words in result.output
