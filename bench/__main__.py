@@ -13,7 +13,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, datastore, distributed, learn, registry, web
+from bench import core, dagger, datastore, distributed, learn, registry, web
 
 SUITES = {
     **core.BENCHMARKS,
@@ -21,6 +21,7 @@ SUITES = {
     **datastore.BENCHMARKS,
     **distributed.BENCHMARKS,
     **learn.BENCHMARKS,
+    **dagger.BENCHMARKS,
     **web.BENCHMARKS,
 }
 
