@@ -6,7 +6,8 @@ trial of a spec built the same way (its ``cast_key``); a trial that starts while
 same spec runs gets a cast of its own. A spec naming a moving reference (``sb3:model@latest``)
 is *pinned* before each trial (``model@7``), and its casts are keyed by the pinned spec: once
 ``@latest`` moves on, the idle casts of the old version are closed, and so is each busy one
-when its trial ends.
+when its trial ends. A spec with ``environment: {rebuild: per_trial}`` gets a cast built for
+each trial, closed when the trial ends.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ class CastCache:
         return key, cast
 
     def give(self, spec: TrialSpec, key: str, cast: Cast) -> None:
-        """Take back the cast of a trial of ``spec`` that is over; one of an old pin is closed."""
-        if self._pinnable.get(spec.cast_key) and self._current_pins.get(spec.cast_key) != key:
+        """Take back the cast of a trial of ``spec`` that is over; one of an old pin, or of an
+        environment rebuilt for every trial, is closed."""
+        if spec.environment.rebuild == "per_trial":
+            self._retire(cast)
+        elif self._pinnable.get(spec.cast_key) and self._current_pins.get(spec.cast_key) != key:
             self._retire(cast)
         else:
             self._idle.setdefault(key, []).append(cast)

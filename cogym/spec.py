@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -107,10 +107,16 @@ class EnvironmentSpec(_Value):
 
     Implementations: ``gym:<env id>``, ``pettingzoo:<module>:<env function>``,
     ``python:<module>:<factory>``, or a name registered in the directory.
+
+    ``rebuild`` says when a new environment is built: ``never`` (the default) builds it once
+    and resets it for every trial; ``per_trial`` builds a fresh one for every trial, for
+    environments whose ``reset`` leaves state behind (trial k would depend on the trials before
+    it, and replay would differ).
     """
 
     implementation: Implementation
     config: dict[str, Any] = Field(default_factory=dict)
+    rebuild: Literal["never", "per_trial"] = "never"
 
     @functools.cached_property
     def key(self) -> str:

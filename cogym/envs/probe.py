@@ -31,7 +31,9 @@ class ProbeEnv(gym.Env):
     the action in ``[0, 1)``, so that an episode's return fingerprints its whole trajectory.
     ``step_seconds`` burns that much CPU per step (a stand-in for an expensive simulator);
     ``fail_at`` raises ``RuntimeError`` on that step; ``received`` keeps the actions of the
-    current episode, ``emitted`` the observations.
+    current episode, ``emitted`` the observations. ``leaky_reset=True`` makes it an env whose
+    ``reset`` leaves state behind: the number of resets so far goes into every fingerprint, so an
+    episode depends on the episodes before it.
 
     >>> env = ProbeEnv(episode_length=3)
     >>> _ = env.reset(seed=0)
@@ -50,6 +52,7 @@ class ProbeEnv(gym.Env):
         fail_at: int | None = None,
         render_mode: str | None = None,
         reward: str = "one",
+        leaky_reset: bool = False,
     ) -> None:
         if reward not in ("one", "fingerprint"):
             raise ValueError(f"reward must be 'one' or 'fingerprint', got {reward!r}")
@@ -62,6 +65,8 @@ class ProbeEnv(gym.Env):
         self.step_seconds = float(step_seconds)
         self.fail_at = fail_at
         self.render_mode = render_mode
+        self.leaky_reset = bool(leaky_reset)
+        self.resets = 0
         self.received: list[Any] = []
         self.emitted: list[Any] = []
         self._t = 0
@@ -78,6 +83,7 @@ class ProbeEnv(gym.Env):
         if seed is not None:
             self.observation_space.seed(int(self.np_random.integers(2**31)))
         self._t = 0
+        self.resets += 1
         self.received = []
         self.emitted = []
         return self._observe(), {}
@@ -93,7 +99,8 @@ class ProbeEnv(gym.Env):
         self._t += 1
         reward = 1.0
         if self.reward_kind == "fingerprint":
-            reward = _fingerprint(self.emitted[-1], action)
+            leak = (self.resets,) if self.leaky_reset else ()
+            reward = _fingerprint(self.emitted[-1], action, *leak)
         return self._observe(), reward, self._t >= self.episode_length, False, {}
 
     def render(self) -> np.ndarray | None:
