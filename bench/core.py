@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gymnasium as gym
 
 from bench.harness import Figure, Stopwatch, alternate, median
@@ -242,8 +244,52 @@ def local_workers(quick: bool) -> list[Figure]:
     ]
 
 
+def rebuild_per_trial(quick: bool) -> list[Figure]:
+    """Trials/s with ``environment: {rebuild: per_trial}`` against the default (one env, reset)."""
+    trials = 20 if quick else 100
+    rounds = 3 if quick else 5
+    figures = []
+    for env_id in ("CartPole-v1", "LunarLander-v3"):
+        def spec(rebuild: str) -> TrialSpec:
+            return TrialSpec.from_dict(
+                {
+                    "environment": {"implementation": f"gym:{env_id}", "rebuild": rebuild},
+                    "actors": [{"name": "player", "implementation": "random"}],
+                    "seed": 0,
+                    "max_ticks": 200,
+                }
+            )
+
+        orchestrator = Orchestrator()
+
+        def rate(trial_spec: TrialSpec) -> Callable[[], float]:
+            def run() -> float:
+                with Stopwatch() as watch:
+                    orchestrator.run_many(trial_spec, trials)
+                return trials / watch.seconds
+
+            return run
+
+        base, ours = alternate(rate(spec("never")), rate(spec("per_trial")), rounds)
+        orchestrator.close()
+        figures.append(
+            Figure(
+                f"trials/s with rebuild: per_trial, {env_id}, random actor, 200 ticks at most",
+                "trials/s",
+                "rebuild: never (one env, reset for every trial)",
+                median(base),
+                median(ours),
+                True,
+                note="information: the price of a fresh environment for every trial",
+                samples={"baseline": base, "cogym": ours},
+            )
+        )
+    return figures
+
+
 BENCHMARKS = {
     "trial_ticks": trial_ticks,
+    "rebuild": rebuild_per_trial,
     "parallel_env": parallel_env_steps,
     "ppo": ppo_training,
     "workers": local_workers,
