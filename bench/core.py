@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 
 import gymnasium as gym
 
@@ -244,14 +244,20 @@ def local_workers(quick: bool) -> list[Figure]:
     ]
 
 
+def _trials_per_second(orchestrator: Orchestrator, spec: TrialSpec, trials: int) -> float:
+    with Stopwatch() as watch:
+        orchestrator.run_many(spec, trials)
+    return trials / watch.seconds
+
+
 def rebuild_per_trial(quick: bool) -> list[Figure]:
     """Trials/s with ``environment: {rebuild: per_trial}`` against the default (one env, reset)."""
     trials = 20 if quick else 100
     rounds = 3 if quick else 5
     figures = []
     for env_id in ("CartPole-v1", "LunarLander-v3"):
-        def spec(rebuild: str) -> TrialSpec:
-            return TrialSpec.from_dict(
+        never, per_trial = (
+            TrialSpec.from_dict(
                 {
                     "environment": {"implementation": f"gym:{env_id}", "rebuild": rebuild},
                     "actors": [{"name": "player", "implementation": "random"}],
@@ -259,19 +265,14 @@ def rebuild_per_trial(quick: bool) -> list[Figure]:
                     "max_ticks": 200,
                 }
             )
-
-        orchestrator = Orchestrator()
-
-        def rate(trial_spec: TrialSpec) -> Callable[[], float]:
-            def run() -> float:
-                with Stopwatch() as watch:
-                    orchestrator.run_many(trial_spec, trials)
-                return trials / watch.seconds
-
-            return run
-
-        base, ours = alternate(rate(spec("never")), rate(spec("per_trial")), rounds)
-        orchestrator.close()
+            for rebuild in ("never", "per_trial")
+        )
+        with Orchestrator() as orchestrator:
+            base, ours = alternate(
+                functools.partial(_trials_per_second, orchestrator, never, trials),
+                functools.partial(_trials_per_second, orchestrator, per_trial, trials),
+                rounds,
+            )
         figures.append(
             Figure(
                 f"trials/s with rebuild: per_trial, {env_id}, random actor, 200 ticks at most",

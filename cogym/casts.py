@@ -48,9 +48,10 @@ class CastCache:
     def give(self, spec: TrialSpec, key: str, cast: Cast) -> None:
         """Take back the cast of a trial of ``spec`` that is over; one of an old pin, or of an
         environment rebuilt for every trial, is closed."""
-        if spec.environment.rebuild == "per_trial":
-            self._retire(cast)
-        elif self._pinnable.get(spec.cast_key) and self._current_pins.get(spec.cast_key) != key:
+        stale_pin = (
+            self._pinnable.get(spec.cast_key) and self._current_pins.get(spec.cast_key) != key
+        )
+        if spec.environment.rebuild == "per_trial" or stale_pin:
             self._retire(cast)
         else:
             self._idle.setdefault(key, []).append(cast)

@@ -56,7 +56,7 @@ def test_rebuild_per_trial_on_knights_archers_zombies():
         }
     )
     with Orchestrator() as orchestrator:
-        first, second = orchestrator.run_many(spec, 2)
+        second = orchestrator.run_many(spec, 2)[1]
     with Orchestrator() as orchestrator:
         alone = orchestrator.run(spec.with_seed(second.seed))
     assert (second.ticks, dict(second.returns)) == (alone.ticks, dict(alone.returns))
