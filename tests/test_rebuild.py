@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from cogym import Orchestrator, TrialSpec
+from cogym.datastore import HDF5Datastore
 from cogym.errors import SpecError
 from tests.conftest import PROBE, make_spec
+from tests.datastore import actors
 
 KAZ = "pettingzoo:pettingzoo.butterfly.knights_archers_zombies_v11:parallel_env"
 
@@ -75,3 +77,43 @@ def test_rebuild_survives_a_spec_written_back_and_read_again():
         spec = _leaky(rebuild)
         assert TrialSpec.from_yaml_text(spec.to_yaml()).environment.rebuild == rebuild
     assert _leaky(None).environment.rebuild == "never"
+
+
+def test_replay_says_when_an_env_that_does_not_fully_reset_explains_the_difference(tmp_path):
+    datastore = HDF5Datastore(tmp_path / "trials")
+    with Orchestrator(datastore=datastore) as orchestrator:
+        first, second = orchestrator.run_many(_leaky(None), 2)
+    assert datastore.replay(first.trial_id).reproduced
+    report = datastore.replay(second.trial_id)
+    assert not report.reproduced
+    assert report.difference.field == "environment reward"
+    assert "does not fully reset" in str(report)
+    assert "rebuild: per_trial" in str(report)
+
+
+def test_trials_recorded_with_rebuild_per_trial_all_replay(tmp_path):
+    datastore = HDF5Datastore(tmp_path / "trials")
+    with Orchestrator(datastore=datastore) as orchestrator:
+        results = orchestrator.run_many(_leaky("per_trial"), 3)
+    assert [datastore.replay(r.trial_id).reproduced for r in results] == [True] * 3
+
+
+def test_replay_says_when_the_env_is_not_deterministic_at_all(tmp_path):
+    datastore = HDF5Datastore(tmp_path / "trials")
+    with Orchestrator(datastore=datastore) as orchestrator:
+        (result,) = orchestrator.run_many(make_spec("python:tests.datastore.actors:noisy"), 1)
+    report = datastore.replay(result.trial_id)
+    assert not report.reproduced
+    assert "not deterministic" in str(report)
+    assert "rebuilding it does not change that" in str(report)
+
+
+def test_replay_says_when_rebuilding_the_env_changes_nothing(tmp_path, monkeypatch):
+    datastore = HDF5Datastore(tmp_path / "trials")
+    with Orchestrator(datastore=datastore) as orchestrator:
+        (result,) = orchestrator.run_many(make_spec("python:tests.datastore.actors:revised"), 1)
+    monkeypatch.setattr(actors, "STEP_REWARD", 2.0)
+    report = datastore.replay(result.trial_id)
+    assert not report.reproduced
+    assert report.difference.field == "environment reward"
+    assert "rebuilding the environment does not change the result" in str(report)

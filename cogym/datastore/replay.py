@@ -5,10 +5,17 @@ actions (observers watch through :class:`Watcher`); each tick's observations, th
 environment's own rewards and the terminated / truncated flags are compared with the record.
 Rewards and messages that *actors* sent are not re-sent (the actors do not run), so an
 environment that reacts to messages from actors may legitimately diverge.
+
+A replay runs in an environment built for it alone. When it differs from the record, the
+report says whether rebuilding the environment is what changes the result: the trial is
+replayed twice more in one environment, and if those two differ, the environment does not fully
+reset (a trial recorded after others in the same process depended on them; such environments
+want ``environment: {rebuild: per_trial}``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -150,7 +157,14 @@ def _replay_spec(stored: StoredTrial) -> Any:
         else:
             data.update(implementation=EXTERNAL, config={})
         actors.append(data)
-    return spec.replace(actors=actors, datastore=None, record_frames=False, max_seconds=None)
+    environment = stored.spec.environment.model_dump(mode="json") | {"rebuild": "per_trial"}
+    return spec.replace(
+        actors=actors,
+        environment=environment,
+        datastore=None,
+        record_frames=False,
+        max_seconds=None,
+    )
 
 
 def replay(stored: StoredTrial, orchestrator: Any = None) -> ReplayReport:
@@ -181,10 +195,74 @@ def replay(stored: StoredTrial, orchestrator: Any = None) -> ReplayReport:
         raise InputError("replay needs an orchestrator built with keep_samples=True")
     try:
         trial = orchestrator.start(spec, seed=summary.seed, trial_id=f"replay-{summary.trial_id}")
-        return _drive(trial, stored, notes)
+        report = _drive(trial, stored, notes)
+        if not trial.done:
+            trial.terminate("replay compared up to the first difference")
     finally:
         if owned:
             orchestrator.close()
+    if report.reproduced:
+        return report
+    note = _rebuild_note(stored, spec, list(trial.samples))
+    return dataclasses.replace(report, notes=(*report.notes, note))
+
+
+def _first_split(a: list[Sample], b: list[Sample]) -> int | None:
+    """The first tick at which two replays of one record differ (None if they agree)."""
+    for one, other in zip(a, b, strict=False):
+        if _compare(one, other) is not None:
+            return one.tick
+    if len(a) != len(b):
+        shorter = a if len(a) < len(b) else b
+        return shorter[-1].tick + 1 if shorter else 0
+    return None
+
+
+def _rebuild_note(stored: StoredTrial, spec: Any, replayed: list[Sample]) -> str:
+    """Whether rebuilding the environment explains a replay that differs from the record.
+
+    ``replayed`` is the replay's own run, in a fresh environment; one more fresh run tells
+    whether the environment is deterministic at all, and a run in that same environment again
+    whether its ``reset`` leaves state behind."""
+    from cogym.orchestrator import Orchestrator
+
+    if stored.spec.environment.rebuild == "per_trial":
+        return (
+            "note: the trial was recorded in an environment built for it alone, so rebuilding "
+            "the environment does not explain the difference"
+        )
+    reused = spec.replace(
+        environment=spec.environment.model_dump(mode="json") | {"rebuild": "never"}
+    )
+    seed, trial_id = stored.summary.seed, stored.summary.trial_id
+    runs = []
+    with Orchestrator(keep_samples=True) as scratch:
+        for attempt in ("fresh", "reused"):
+            trial = scratch.start(reused, seed=seed, trial_id=f"replay-{attempt}-{trial_id}")
+            _drive(trial, stored, [])
+            if not trial.done:
+                trial.terminate("replay compared up to the first difference")
+            runs.append(list(trial.samples))
+    fresh, again = runs
+    tick = _first_split(replayed, fresh)
+    if tick is not None:
+        return (
+            "note: two replays in fresh environments differ from tick "
+            f"{tick}: the environment is not deterministic for a given seed and actions, "
+            "and rebuilding it does not change that"
+        )
+    tick = _first_split(fresh, again)
+    if tick is None:
+        return (
+            "note: replayed in a fresh environment and again in one that had already run the "
+            "trial, the results agree: rebuilding the environment does not change the result"
+        )
+    return (
+        "note: this environment does not fully reset: replayed twice in one environment, the "
+        f"runs differ from tick {tick}, so a trial recorded after others in the same process "
+        "depended on them; record with `environment: {rebuild: per_trial}` (a fresh "
+        "environment for every trial) to make its trials replayable"
+    )
 
 
 def _drive(trial: Any, stored: StoredTrial, notes: list[str]) -> ReplayReport:

@@ -104,3 +104,28 @@ class LateNote:
             self.context.annotate({"late": True})
             self.context.send_reward("player", 5.0, tick=tick - 1)
         return tick % 2
+
+
+STEP_REWARD = 1.0
+"""What :class:`Revised` rewards per step: a test that changes it between recording and replay
+stands for an environment whose code changed since its trials were recorded."""
+
+
+class Revised(gym.Env):
+    """Deterministic and fully reset; rewards :data:`STEP_REWARD` per step for 5 steps."""
+
+    observation_space = spaces.Box(0.0, 5.0, (1,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        self.t += 1
+        return np.full(1, self.t, np.float32), STEP_REWARD, self.t >= 5, False, {}
+
+
+def revised(**config: Any) -> Revised:
+    return Revised()
