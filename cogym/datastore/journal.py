@@ -77,7 +77,10 @@ def record(
     for path, dtype, shape, data in arrays:
         entries.append(_array_entry(path, dtype, shape[1:]) % (shape[0] if shape else ""))
         if type(data) is not bytes:
-            data = memoryview(data).cast("B")
+            data = memoryview(data)
+            if not data.nbytes:  # a column of no rows (or rows of no values) has no bytes
+                continue
+            data = data.cast("B")
         if len(data):
             buffers.append(data)
     lengths: list[str] = []
