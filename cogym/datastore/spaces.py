@@ -190,7 +190,9 @@ def _leaf_stacker(leaf: Leaf) -> Callable[[Sequence[Any]], np.ndarray]:
         return stack_scalars
 
     def stack_leaf(column: Sequence[Any]) -> np.ndarray:
-        if column and set(map(type, column)) == _BYTES:
+        if not column:
+            return np.empty((0, *shape), dtype=dtype)
+        if set(map(type, column)) == _BYTES:
             joined = b"".join(column)
             if len(joined) == row_bytes * len(column):
                 return np.frombuffer(joined, dtype=dtype).reshape(len(column), *shape)
