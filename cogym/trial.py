@@ -16,7 +16,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from cogym.environment import ActorClass, Environment
@@ -174,7 +174,11 @@ class TrialRecorder(Protocol):
 
     def revise_reward(self, actor: str, tick: int, value: float) -> None: ...
 
-    def finish(self, result: TrialResult, final_observations: Mapping[str, Any]) -> None: ...
+    def finish(
+        self, result: TrialResult, final_observations: Mapping[str, Any]
+    ) -> TrialResult | None:
+        """Take the trial's end; return its result as recorded if recording changed it (a
+        trial that could not be recorded whole is ``failed``, with the reason), else ``None``."""
 
 
 class TrialContext:
@@ -1033,6 +1037,18 @@ class Trial:
         self._obs = {}
         self._finish(TrialState.FAILED, self.error)
 
+    def _record_end(self) -> None:
+        """Hand the end to the recorder; a trial it could not record whole ends ``failed``."""
+        assert self.result is not None and self._recorder is not None
+        try:
+            recorded = self._recorder.finish(self.result, self.final_observations)
+        except Exception as exc:  # noqa: BLE001  (the trial's result says it, see below)
+            reason = f"trial {self.trial_id} could not be recorded: {exc}"
+            error = reason if self.error is None else f"{self.error}\n{reason}"
+            recorded = replace(self.result, state=TrialState.FAILED, error=error)
+        if recorded is not None:
+            self.state, self.error, self.result = recorded.state, recorded.error, recorded
+
     def _finish(self, state: TrialState, error: str | None) -> None:
         self.state = state
         if error is not None:
@@ -1053,6 +1069,6 @@ class Trial:
             implementations=self.implementations,
         )
         if self._recorder is not None:
-            self._recorder.finish(self.result, self.final_observations)
+            self._record_end()
         if self._on_finish is not None:
             self._on_finish(self.result)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 import click
 from rich.markup import escape
 
-from cogym.cli import console, errors, main, with_options
+from cogym.cli import FAILURE, console, errors, main, with_options
 
 
 def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
@@ -91,6 +92,8 @@ def run(
         )
     if len(summary.errors) > 5:
         errors.print(f"... and {len(summary.errors) - 5} more failed trials", highlight=False)
+    if summary.states.get("failed"):
+        sys.exit(FAILURE)
 
 
 def _print_pinned(spec: Any, results: list[Any]) -> None:

@@ -22,6 +22,7 @@ from cogym.datastore.datastore import HDF5Datastore, UnreadableFileWarning
 from cogym.datastore.query import TrialFilter, TrialSummary
 from cogym.datastore.replay import Difference, ReplayReport
 from cogym.datastore.stored import StoredTrial
+from cogym.datastore.writer import UnrecordedTrialWarning
 
 __all__ = [
     "Difference",
@@ -32,4 +33,5 @@ __all__ = [
     "TrialFilter",
     "TrialSummary",
     "UnreadableFileWarning",
+    "UnrecordedTrialWarning",
 ]

@@ -268,6 +268,7 @@ class _Column:
         self.shape = leaf.shape
         self.row = int(np.prod(leaf.shape, dtype=np.int64)) * leaf.dtype.itemsize
         self.numpy_dtype = leaf.dtype
+        self.exact = leaf.dtype.kind in "iub"
 
     def raw(self, values: list[Any]) -> Any:
         """The values as raw bytes; ``None`` if one was not kept as this space's bytes (or,
@@ -281,7 +282,13 @@ class _Column:
             column = np.array(values, dtype=self.numpy_dtype)
         except (ValueError, TypeError):
             return None
-        return column.data.cast("B") if column.shape == (len(values),) else None
+        if column.shape != (len(values),):
+            return None
+        if self.exact and values:
+            source = np.array(values)  # Python ints (the usual case) come as int64
+            if source.dtype != column.dtype and not np.array_equal(source, column):
+                return None  # NaN, a fraction, out of range, text: the checked path says so
+        return column.data.cast("B")
 
 
 class _SoloCodec:

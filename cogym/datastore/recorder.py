@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from cogym.datastore.record import (
     TrialRecord,
 )
 from cogym.errors import DatastoreError
-from cogym.trial import Sample, TrialInfo, TrialResult
+from cogym.trial import Sample, TrialInfo, TrialResult, TrialState
 
 __all__ = ["POLL_TICKS", "TrialBuffer", "summary_of", "unrecordable"]
 
@@ -165,6 +166,11 @@ class TrialBuffer:
         self.revisions: list[tuple[str, int, float]] = []
         self.result: TrialResult | None = None
         self.final_observations: Mapping[str, Any] = {}
+        self.recording_error: str | None = None
+        """Why the trial could not be recorded whole (see :meth:`fail_recording`)."""
+        self.reported = False
+        """Whether :meth:`finish` has returned (a later recording error cannot change the
+        result it returned, only the index entry)."""
 
     def append(self, sample: Sample) -> None:
         if self.solo:
@@ -288,9 +294,13 @@ class TrialBuffer:
     def revise_reward(self, actor: str, tick: int, value: float) -> None:
         self.revisions.append((actor, tick, float(value)))
 
-    def finish(self, result: TrialResult, final_observations: Mapping[str, Any]) -> None:
+    def finish(
+        self, result: TrialResult, final_observations: Mapping[str, Any]
+    ) -> TrialResult | None:
+        """Take the trial's end; returns its result as recorded when recording changed it
+        (a trial that could not be recorded whole is ``failed``, with the reason)."""
         if self.result is not None:
-            return
+            return None
         self.result = result
         capture = self.plan.capture_observation
         self.final_observations = {
@@ -301,6 +311,18 @@ class TrialBuffer:
         if self.solo and self.revisions:
             self._leave_solo()
         self._sink(self)
+        self.reported = True
+        return self.result if self.recording_error is not None else None
+
+    def fail_recording(self, reason: str) -> None:
+        """Mark the trial as not recorded whole: its result (and index entry) become
+        ``failed``, with ``reason`` as its error (after the trial's own, if it had one)."""
+        assert self.result is not None
+        if self.recording_error is not None:
+            return
+        self.recording_error = reason
+        error = reason if self.result.error is None else f"{self.result.error}\n{reason}"
+        self.result = replace(self.result, state=TrialState.FAILED, error=error)
 
     @property
     def plain(self) -> bool:
@@ -318,8 +340,8 @@ class TrialBuffer:
             return self._record(schemas)
         except ValueError as exc:
             raise DatastoreError(
-                f"trial {self.result.trial_id}: cannot record it: {exc}. Make the environment's "
-                "values fit the spaces it declares"
+                f"trial {self.result.trial_id} could not be recorded: {exc}. Make the "
+                "environment's values fit the spaces it declares"
             ) from exc
 
     def _record(self, schemas: Schemas) -> TrialRecord:
@@ -365,15 +387,21 @@ def _actor_record(
     try:
         observations = schema.stack_observations(columns.observations)
     except ValueError as exc:
+        tick, exc = _first_misfit(schema.stack_observations, columns.observations, columns, exc)
         raise ValueError(
-            f"{where}'s observations do not fit {schema.observation_space}: {exc}"
+            f"{where}'s observation at tick {tick} is not in its observation space "
+            f"{schema.observation_space}: {exc}"
         ) from None
     actions = None
     if schema.action_space is not None:
         try:
             actions = schema.stack_actions(columns.actions)
         except ValueError as exc:
-            raise ValueError(f"{where}'s actions do not fit {schema.action_space}: {exc}") from None
+            tick, exc = _first_misfit(schema.stack_actions, columns.actions, columns, exc)
+            raise ValueError(
+                f"{where}'s action at tick {tick} is not in its action space "
+                f"{schema.action_space}: {exc}"
+            ) from None
     ticks = _int_array(columns.ticks)
     reward_ticks, rewards, env_rewards = columns.reward_ticks, columns.rewards, columns.env_rewards
     if revisions:
@@ -384,7 +412,10 @@ def _actor_record(
         try:
             final = schema.stack_observations([final_observations[schema.name]])
         except ValueError as exc:
-            raise ValueError(f"{where}'s final observation does not fit: {exc}") from None
+            raise ValueError(
+                f"{where}'s final observation (after tick {columns.ended_tick}) is not in its "
+                f"observation space {schema.observation_space}: {exc}"
+            ) from None
     return ActorRecord(
         schema=schema,
         ticks=ticks,
@@ -399,6 +430,18 @@ def _actor_record(
         ended_tick=columns.ended_tick,
         ended_how=columns.ended_how,
     )
+
+
+def _first_misfit(
+    stack: Callable[[Any], Any], values: list[Any], columns: _ActorColumns, error: ValueError
+) -> tuple[int | str, ValueError]:
+    """The tick of the first value that does not fit, and why (looked for once one did not)."""
+    for row, value in enumerate(values):
+        try:
+            stack([value])
+        except ValueError as exc:
+            return (columns.ticks[row] if row < len(columns.ticks) else "?"), exc
+    return "?", error
 
 
 def _int_array(values: list[int]) -> np.ndarray:
@@ -467,7 +510,9 @@ def summary_of(buffer: TrialBuffer, schemas: Schemas, actors: dict[str, str], fr
 
 
 def unrecordable(buffer: TrialBuffer, schemas: Schemas, reason: str) -> TrialRecord:
-    """The record of a trial whose values could not be stored: its summary, no ticks."""
+    """The record of a trial whose values could not be stored: its summary (``failed``, with
+    the reason as its error and ``recording_error``), no ticks."""
+    buffer.fail_recording(reason)
     text = summary_of(
         buffer, schemas, {n: s.actor_class for n, s in buffer.plan.schemas.items()}, False
     )

@@ -162,8 +162,33 @@ def _getter(path: tuple[str, ...], space: spaces.Space) -> Callable[[Any], Any]:
     return get
 
 
+_FITS = object()
+
+
+def _check_exact(column: Sequence[Any], array: np.ndarray, where: str) -> None:
+    """Refuse values that an integer or boolean column would not hold as they are: NaN,
+    fractions, numbers out of the dtype's range, text."""
+    try:
+        source = np.asarray(column)
+    except ValueError:
+        source = np.asarray(column, dtype=object)
+    if source.dtype == array.dtype:
+        return
+    if source.dtype.kind in "OUSV":
+        raise ValueError(f"a value{where} is not a number (it has dtype {source.dtype})")
+    with np.errstate(invalid="ignore"):
+        same = np.equal(array, source)
+    if not same.all():
+        row = int(np.flatnonzero(~same.reshape(len(column), -1).all(axis=1))[0])
+        raise ValueError(
+            f"a value{where} ({column[row]!r}) is not exactly a {array.dtype} value: "
+            "NaN, a fraction or a number out of range"
+        )
+
+
 def _leaf_stacker(leaf: Leaf) -> Callable[[Sequence[Any]], np.ndarray]:
     dtype, shape = leaf.dtype, leaf.shape
+    exact = dtype.kind in "iub"
     row_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     where = f" at {path_name(leaf.path)!r}" if leaf.path else ""
 
@@ -185,6 +210,8 @@ def _leaf_stacker(leaf: Leaf) -> Callable[[Sequence[Any]], np.ndarray]:
             if array.shape != (len(column),):
                 bad = next((np.shape(v) for v in column if np.shape(v) != ()), array.shape[1:])
                 raise ValueError(f"a value{where} has shape {bad}, the space wants a scalar")
+            if exact and column:
+                _check_exact(column, array, where)
             return array
 
         return stack_scalars
@@ -199,15 +226,19 @@ def _leaf_stacker(leaf: Leaf) -> Callable[[Sequence[Any]], np.ndarray]:
         column = [
             np.frombuffer(v, dtype=dtype).reshape(shape) if type(v) is bytes else v for v in column
         ]
+        bad = next((v for v in column if np.shape(v) != shape), _FITS)
+        if bad is not _FITS:
+            what = "is None" if bad is None else f"has shape {np.shape(bad)}"
+            raise ValueError(f"a value{where} {what}, the space wants {shape}")
         try:
-            array = np.asarray(column, dtype=dtype)
+            with np.errstate(invalid="ignore"):  # NaN into integers: refused just below
+                array = np.asarray(column, dtype=dtype)
         except (ValueError, TypeError) as exc:
             raise ValueError(
                 f"a value{where} cannot be read as {dtype} values of shape {shape}: {exc}"
             ) from None
-        if array.shape != (len(column), *shape):
-            bad = next((np.shape(v) for v in column if np.shape(v) != shape), array.shape[1:])
-            raise ValueError(f"a value{where} has shape {bad}, the space wants {shape}")
+        if exact:
+            _check_exact(column, array, where)
         return array
 
     return stack_leaf

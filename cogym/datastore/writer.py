@@ -36,6 +36,7 @@ import re
 import secrets
 import socket
 import time
+import warnings
 from pathlib import Path
 
 from cogym.datastore.builder import ShardBuilder, build_groups
@@ -53,6 +54,7 @@ __all__ = [
     "DATASTORE_VERSION",
     "MARKER",
     "ProcessWriter",
+    "UnrecordedTrialWarning",
     "ensure_datastore",
     "new_stem",
 ]
@@ -66,6 +68,11 @@ SETTLE_TRIALS = 1024
 shard is written)."""
 
 _HOST = re.sub(r"[^A-Za-z0-9]+", "-", socket.gethostname())[:24].strip("-") or "host"
+
+
+class UnrecordedTrialWarning(UserWarning):
+    """Trials whose commit was grouped (``commit_seconds`` above 0) could not be recorded whole
+    once their results were out: they are indexed as ``failed``, with the reason."""
 
 
 def new_stem() -> str:
@@ -197,20 +204,29 @@ class ProcessWriter:
                 others.append(buffer)
         for group in plain.values():
             if len(group) == 1:
-                trial = solo_trial(group[0], self.schemas)
+                try:
+                    trial = solo_trial(group[0], self.schemas)
+                    record = None if trial is None else trial.record()
+                except Exception:  # noqa: BLE001  (the checked path below names the problem)
+                    trial = None
                 if trial is not None:
-                    records.append(trial.record())
+                    records.append(record)
                     solo.append(trial)
                     continue
-            trials = PlainTrials.stack(group, self.schemas)
+            try:
+                trials = PlainTrials.stack(group, self.schemas)
+                record = None if trials is None else trials.record()
+            except Exception:  # noqa: BLE001  (the checked path below names the problem)
+                trials = None
             if trials is None:
                 others += group
             else:
                 groups.append(trials)
-                records.append(trials.record())
+                records.append(record)
         if others:
-            groups.append(self._tree(others))
-            records.append(encode_tree(groups[-1]))
+            for tree, record in self._lay_out(others):
+                groups.append(tree)
+                records.append(record)
         if self._journal is None:
             self._stem = new_stem()
             try:
@@ -226,6 +242,15 @@ class ProcessWriter:
         except DatastoreError:
             self._ended_buffers = buffers + self._ended_buffers
             raise
+        late = [b for b in buffers if b.reported and b.recording_error is not None]
+        if late:  # their results were handed out before their grouped commit
+            warnings.warn(
+                UnrecordedTrialWarning(
+                    f"{len(late)} trial(s) that ended could not be recorded whole and are "
+                    "indexed as failed: " + "; ".join(b.recording_error for b in late[:3])
+                ),
+                stacklevel=2,
+            )
         if not self._pending_trials:
             self._first_pending = time.monotonic()
         if groups:
@@ -252,6 +277,23 @@ class ProcessWriter:
             if end == len(trials) or trials[end].schema.key != trials[start].schema.key:
                 self._pending.append(PlainTrials.join(trials[start:end]))
                 start = end
+
+    def _lay_out(self, buffers: list[TrialBuffer]) -> list[tuple[MemoryTree, Record]]:
+        """The trials laid out as a shard is, and encoded; if that fails for the group, each
+        trial alone, so that one trial that cannot be recorded never takes the others with it
+        (it is recorded as its summary, failed, with the reason)."""
+        try:
+            tree = self._tree(buffers)
+            return [(tree, encode_tree(tree))]
+        except Exception as exc:  # noqa: BLE001  (the trial that breaks it is named below)
+            if len(buffers) > 1:
+                return [part for buffer in buffers for part in self._lay_out([buffer])]
+            (buffer,) = buffers
+            reason = f"trial {buffer.info.trial_id} could not be recorded: {exc!r}"
+            builder = ShardBuilder()
+            builder.add_record(unrecordable(buffer, self.schemas, reason))
+            tree = builder.tree()
+            return [(tree, encode_tree(tree))]
 
     def _tree(self, buffers: list[TrialBuffer]) -> MemoryTree:
         builder = ShardBuilder()

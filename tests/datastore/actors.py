@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from pettingzoo import AECEnv
 
 
 class Critic:
@@ -129,3 +130,112 @@ class Revised(gym.Env):
 
 def revised(**config: Any) -> Revised:
     return Revised()
+
+
+class Misfit(gym.Env):
+    """A Gymnasium env whose observation at tick ``at`` does not fit its declared space:
+    ``kind`` is ``shape`` (two values instead of three), ``none``, ``nan`` (a float NaN in an
+    integer Box) or ``text`` (an array of strings)."""
+
+    observation_space = spaces.Box(0, 9, (3,), np.int64)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self, kind: str = "shape", at: int = 2, length: int = 5) -> None:
+        self.kind, self.at, self.length = kind, at, length
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return self._observe(), {}
+
+    def _observe(self) -> Any:
+        if self.t != self.at:
+            return np.full(3, self.t % 10, dtype=np.int64)
+        return {
+            "shape": np.zeros(2, dtype=np.int64),
+            "none": None,
+            "nan": np.array([1.0, np.nan, 2.0]),
+            "text": np.array(["a", "b", "c"]),
+        }[self.kind]
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        self.t += 1
+        return self._observe(), 1.0, self.t >= self.length, False, {}
+
+
+def misfit(**config: Any) -> Misfit:
+    return Misfit(**config)
+
+
+_TURN_SPACES = {
+    "box": lambda: spaces.Box(-1.0, 1.0, (2, 2), np.float32),
+    "discrete": lambda: spaces.Discrete(4, start=1),
+    "multidiscrete": lambda: spaces.MultiDiscrete([3, 2]),
+    "multibinary": lambda: spaces.MultiBinary([2, 3]),
+    "text": lambda: spaces.Text(5),
+    "tuple": lambda: spaces.Tuple((spaces.Discrete(2), spaces.Box(0, 1, (3,), np.uint8))),
+    "dict": lambda: spaces.Dict(
+        {"pos": spaces.Box(-1, 1, (2,)), "tag": spaces.Text(3), "n": spaces.Discrete(2)}
+    ),
+}
+
+
+class Turns(AECEnv):
+    """Two players ``player`` and ``other`` move in turn for ``length`` moves; observations are
+    drawn from the space named ``space`` (see ``_TURN_SPACES``). Cut short after one tick,
+    ``other`` has no rows at all."""
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["rgb_array"],
+        "name": "turns_v0",
+        "is_parallelizable": False,
+    }
+
+    def __init__(self, space: str = "box", length: int = 6, render_mode: str | None = None):
+        super().__init__()
+        self.space = _TURN_SPACES[space]()
+        self.length = length
+        self.render_mode = render_mode
+        self.possible_agents = ["player", "other"]
+        self.state_space = spaces.Box(0, 1000, (1,), np.int64)
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self.space
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return spaces.Discrete(2)
+
+    def observe(self, agent: str) -> Any:
+        return self.space.sample()
+
+    def state(self) -> np.ndarray:
+        return np.array([self.moves], dtype=np.int64)
+
+    def render(self) -> np.ndarray:
+        return np.full((4, 6, 3), self.moves, dtype=np.uint8)
+
+    def reset(self, seed: int | None = None, options: Any = None) -> None:
+        self.space.seed(seed)
+        self.agents = list(self.possible_agents)
+        self.moves = 0
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos = {a: {} for a in self.agents}
+        self.agent_selection = "player"
+
+    def step(self, action: Any) -> None:
+        if self.terminations[self.agent_selection]:
+            self._was_dead_step(action)
+            return
+        self.moves += 1
+        self.rewards = dict.fromkeys(self.agents, 1.0)
+        if self.moves >= self.length:
+            self.terminations = dict.fromkeys(self.agents, True)
+        self.agent_selection = "other" if self.agent_selection == "player" else "player"
+        self._cumulative_rewards = dict(self.rewards)
+
+
+def turns(**config: Any) -> Turns:
+    return Turns(**config)
