@@ -313,9 +313,9 @@ def minari_comparison(quick: bool) -> list[Figure]:
 
 def _rewrite(store: Path, compression: str, target: Path) -> tuple[float, int]:
     """Write the trials of ``store`` again as one shard with ``compression``: (seconds, bytes)."""
-    from cogym.datastore.builder import ShardBuilder
-    from cogym.datastore.catalog import load
-    from cogym.datastore.shard import open_shard, write_shard
+    from cogym.datastore.format.shard import open_shard, write_shard
+    from cogym.datastore.read.catalog import load
+    from cogym.datastore.write.builder import ShardBuilder
 
     builder = ShardBuilder()
     for shard in sorted(store.glob("*.h5")):

@@ -11,12 +11,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cogym.datastore import arrays as training
-from cogym.datastore.catalog import Catalog, Problem
-from cogym.datastore.query import TrialFilter, TrialSummary, as_filter
-from cogym.datastore.shard import COMPRESSION_CHOICES
-from cogym.datastore.stored import StoredTrial
-from cogym.datastore.writer import ProcessWriter
+from cogym.datastore.format.shard import COMPRESSION_CHOICES
+from cogym.datastore.read import arrays as training
+from cogym.datastore.read.catalog import Catalog, Problem
+from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
+from cogym.datastore.read.stored import StoredTrial
+from cogym.datastore.write.writer import ProcessWriter
 from cogym.errors import InputError, TrialNotFoundError
 from cogym.trial import TrialInfo, TrialRecorder
 
@@ -54,8 +54,8 @@ class HDF5Datastore:
     process lose those that ended in its last ``commit_seconds``. They land in a shard once
     this process has gathered ``shard_bytes`` of them, ``shard_seconds`` after the first, or
     on :meth:`flush` / :meth:`close`. What a
-    killed process can lose is said in :mod:`cogym.datastore.writer`. ``compression`` is
-    ``auto`` (chosen per dtype, see :func:`cogym.datastore.shard.filters`), ``gzip``, ``lzf``
+    killed process can lose is said in :mod:`cogym.datastore.write.writer`. ``compression`` is
+    ``auto`` (chosen per dtype, see :func:`cogym.datastore.format.shard.filters`), ``gzip``, ``lzf``
     or ``none``.
 
     The object can be pickled to worker processes; each process writes its own files.
@@ -231,7 +231,7 @@ class HDF5Datastore:
 
         Fields: ``observations``, ``actions``, ``rewards``, ``terminated``, ``truncated``,
         ``tick`` (one row per tick the actor acted on) and ``final_observations`` (one row per
-        trial). See :mod:`cogym.datastore.arrays`.
+        trial). See :mod:`cogym.datastore.read.arrays`.
         """
         return training.gather(self.catalog(), actor, fields, as_filter(filter, criteria))
 

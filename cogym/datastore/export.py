@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from gymnasium import spaces
 
-from cogym.datastore import spaces as leafs
-from cogym.datastore.arrays import FIELDS, TrialArrays
-from cogym.datastore.query import TrialFilter
+from cogym.datastore.format import spaces as leafs
+from cogym.datastore.read.arrays import FIELDS, TrialArrays
+from cogym.datastore.read.query import TrialFilter
 from cogym.errors import InputError, MissingExtraError
 from cogym.spaces import space_to_dict
 
 if TYPE_CHECKING:
     from cogym.datastore.datastore import HDF5Datastore
-    from cogym.datastore.stored import StoredTrial
+    from cogym.datastore.read.stored import StoredTrial
 
 __all__ = ["NPZ_FORMAT", "NPZ_VERSION", "read_npz", "to_minari", "to_npz", "to_video"]
 

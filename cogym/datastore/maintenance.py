@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cogym.datastore.builder import ShardBuilder
-from cogym.datastore.catalog import JOURNAL, SHARD, Catalog, Source, load
-from cogym.datastore.journal import is_live
-from cogym.datastore.shard import HDF5Tree, write_shard
-from cogym.datastore.writer import new_stem
+from cogym.datastore.format.journal import is_live
+from cogym.datastore.format.shard import HDF5Tree, write_shard
+from cogym.datastore.read.catalog import JOURNAL, SHARD, Catalog, Source, load
+from cogym.datastore.write.builder import ShardBuilder
+from cogym.datastore.write.writer import new_stem
 from cogym.errors import DatastoreError
 
 if TYPE_CHECKING:

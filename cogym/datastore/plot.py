@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cogym.datastore.query import TrialSummary
+from cogym.datastore.read.query import TrialSummary
 from cogym.errors import InputError
 
 __all__ = ["plot_returns"]

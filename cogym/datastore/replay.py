@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from cogym.actors import EXTERNAL
-from cogym.datastore.stored import StoredTrial
+from cogym.datastore.read.stored import StoredTrial
 from cogym.environment import OBSERVER
 from cogym.errors import CogymError, InputError
 from cogym.trial import Sample, TrialState

@@ -146,7 +146,7 @@ def behavior_cloning(
     """
     _check_options(algo, epochs, batch_size, patience, validation)
     from cogym.datastore import HDF5Datastore
-    from cogym.datastore.query import as_filter
+    from cogym.datastore.read.query import as_filter
 
     store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
     data = recorded_rows(store, actor, as_filter(filter, criteria), notes, labels)

@@ -43,7 +43,7 @@ class CloneReport:
 def _with_actor(flt: Any, actor: str) -> Any:
     """The filter, judging returns on ``actor`` unless it names another actor already."""
     from cogym.datastore import TrialFilter
-    from cogym.datastore.query import as_filter
+    from cogym.datastore.read.query import as_filter
 
     flt = as_filter(flt, {})
     if flt.actor is not None:

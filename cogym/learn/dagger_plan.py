@@ -309,7 +309,7 @@ def _first_observation(spec: Any, actor: str) -> tuple[Any, Any]:
 
 def start_rows(store: Any, actor: str, start: Any) -> Rows:
     """The recorded rows of the trials ``start`` (a filter) selects, to clone a first policy."""
-    from cogym.datastore.query import as_filter
+    from cogym.datastore.read.query import as_filter
 
     try:
         flt = as_filter(start, {})

@@ -7,8 +7,9 @@ import pytest
 from gymnasium import spaces
 
 from cogym import Orchestrator
-from cogym.datastore import HDF5Datastore, writer
-from cogym.datastore.journal import JournalReader
+from cogym.datastore import HDF5Datastore
+from cogym.datastore.format.journal import JournalReader
+from cogym.datastore.write import writer
 from cogym.errors import DatastoreFormatError
 from cogym.spaces import space_to_dict
 from tests.conftest import CARTPOLE, PROBE, RENDEZVOUS, make_spec

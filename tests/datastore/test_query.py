@@ -9,7 +9,7 @@ import pytest
 
 from cogym import Orchestrator
 from cogym.datastore import HDF5Datastore, TrialFilter
-from cogym.datastore.shard import HDF5Tree
+from cogym.datastore.format.shard import HDF5Tree
 from cogym.errors import InputError
 from tests.conftest import CARTPOLE, PROBE, make_spec
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cogym import Orchestrator
 from cogym.datastore import HDF5Datastore
-from cogym.datastore import spaces as leafs
+from cogym.datastore.format import spaces as leafs
 from cogym.errors import UnrecordableSpaceError
 from cogym.spaces import space_to_dict
 from tests.conftest import PROBE, make_spec

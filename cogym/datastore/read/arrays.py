@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from cogym.datastore import layout
-from cogym.datastore import spaces as leafs
-from cogym.datastore.catalog import Catalog, Source
-from cogym.datastore.query import TrialFilter
-from cogym.datastore.record import NOT_ENDED, TERMINATED, TRUNCATED
+from cogym.datastore.format import layout
+from cogym.datastore.format import spaces as leafs
+from cogym.datastore.format.record import NOT_ENDED, TERMINATED, TRUNCATED
+from cogym.datastore.read.catalog import Catalog, Source
+from cogym.datastore.read.query import TrialFilter
 from cogym.errors import InputError, SpaceMismatchError, suggest
 
 __all__ = ["FIELDS", "TrialArrays", "batches", "gather"]

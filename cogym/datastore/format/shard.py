@@ -21,7 +21,7 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
-from cogym.datastore.tree import MemoryTree
+from cogym.datastore.format.tree import MemoryTree
 from cogym.errors import CorruptFileError, DatastoreFormatError
 
 __all__ = ["SHARD_FORMAT", "SHARD_VERSION", "HDF5Tree", "filters", "open_shard", "write_shard"]
@@ -140,7 +140,7 @@ def _fsync_directory(path: Path) -> None:
 
 
 class HDF5Tree:
-    """A published shard, open for reading (see :class:`cogym.datastore.tree.Tree`)."""
+    """A published shard, open for reading (see :class:`cogym.datastore.format.tree.Tree`)."""
 
     def __init__(self, file: h5py.File, path: Path) -> None:
         self.file = file

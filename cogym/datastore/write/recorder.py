@@ -1,11 +1,12 @@
-"""The recorder of one trial: each tick's values in, a :class:`~cogym.datastore.record.TrialRecord` out.
+"""The recorder of one trial: each tick's values in, a
+:class:`~cogym.datastore.format.record.TrialRecord` out.
 
 :meth:`TrialBuffer.append` (and its shortcut :meth:`TrialBuffer.append_solo`) runs on every
 tick of every recorded trial, so it keeps each value as a plain value or the bytes of a copy
 (an env may reuse its buffers), in lists: nothing the garbage collector tracks, so holding many
 ended trials until they are stacked costs no collection time. Columns are built later, for a
-group of ended trials at once (see :mod:`cogym.datastore.plain` and
-:mod:`cogym.datastore.builder`).
+group of ended trials at once (see :mod:`cogym.datastore.write.plain` and
+:mod:`cogym.datastore.write.builder`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy import ndarray
 
-from cogym.datastore.record import (
+from cogym.datastore.format.record import (
     NOT_ENDED,
     TERMINATED,
     TRUNCATED,
@@ -39,8 +40,8 @@ if Sample._fields[:11] != (
     "messages", "env_rewards", "frame", "annotations",
 ):  # fmt: skip
     raise ImportError(
-        "cogym.datastore.recorder unpacks cogym.trial.Sample by position, and its fields changed "
-        f"order: {Sample._fields}; update TrialBuffer.append"
+        "cogym.datastore.write.recorder unpacks cogym.trial.Sample by position, and its fields "
+        f"changed order: {Sample._fields}; update TrialBuffer.append"
     )
 
 

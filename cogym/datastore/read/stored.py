@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from cogym.datastore import spaces as leafs
-from cogym.datastore.query import TrialSummary
-from cogym.datastore.record import TERMINATED, TRUNCATED, ActorRecord, TrialRecord
+from cogym.datastore.format import spaces as leafs
+from cogym.datastore.format.record import TERMINATED, TRUNCATED, ActorRecord, TrialRecord
+from cogym.datastore.read.query import TrialSummary
 from cogym.environment import ActorClass
 from cogym.spec import TrialSpec
 from cogym.trial import Message, Reward, Sample

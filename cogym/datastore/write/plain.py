@@ -2,14 +2,14 @@
 
 Most recorded trials stay on the recorder's solo path (one acting actor, one observation,
 action and reward per tick, nothing else; see :attr:`TrialBuffer.plain
-<cogym.datastore.recorder.TrialBuffer.plain>`). :class:`PlainTrials` holds a group of them as
+<cogym.datastore.write.recorder.TrialBuffer.plain>`). :class:`PlainTrials` holds a group of them as
 one array per column. The writer journals each such trial as it ends, in this form, with
 :func:`solo_trial` (straight from the trial's buffer: it runs once per trial, so it must be
 cheap); it later stacks the journaled trials into groups and builds its shard from them
-(:meth:`ShardBuilder.add_plain <cogym.datastore.builder.ShardBuilder.add_plain>`); a reader of
+(:meth:`ShardBuilder.add_plain <cogym.datastore.write.builder.ShardBuilder.add_plain>`); a reader of
 a journal lays the groups out the same way.
 
-In a journal a group is a tree of arrays (see :mod:`cogym.datastore.journal`)::
+In a journal a group is a tree of arrays (see :mod:`cogym.datastore.format.journal`)::
 
     plain                 attrs: schema (the actor's name, class and spaces, JSON)
         id, summary       str per trial: its id and its index entry (JSON)
@@ -32,11 +32,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cogym.datastore import spaces as leafs
-from cogym.datastore.journal import Record, encode, header_template
-from cogym.datastore.record import ActorSchema, Columns, Schemas
-from cogym.datastore.recorder import TrialBuffer, summary_of
-from cogym.datastore.tree import Tree
+from cogym.datastore.format import spaces as leafs
+from cogym.datastore.format.journal import Record, encode, header_template
+from cogym.datastore.format.record import ActorSchema, Columns, Schemas
+from cogym.datastore.format.tree import Tree
+from cogym.datastore.write.recorder import TrialBuffer, summary_of
 from cogym.spaces import space_from_dict
 
 __all__ = ["TRIAL_COLUMNS", "PlainTrials", "SoloTrial", "is_plain", "solo_trial"]

@@ -3,15 +3,16 @@
 Every process that records owns its files, named by a *stem* unique to it
 (``<time>-<host>-<pid>-<random>``), so processes never write the same file and need no lock:
 
-1. A trial's ticks collect in memory while it runs (:class:`~cogym.datastore.recorder.TrialBuffer`).
+1. A trial's ticks collect in memory while it runs
+   (:class:`~cogym.datastore.write.recorder.TrialBuffer`).
 2. Ended trials are *committed*: appended to the process's journal ``<stem>.journal``
    (``writev``; from then on a crash of the process cannot lose them). A plain one-actor trial
-   goes as its raw columns (:func:`~cogym.datastore.plain.solo_trial`, a few tens of
+   goes as its raw columns (:func:`~cogym.datastore.write.plain.solo_trial`, a few tens of
    microseconds), which are joined with others' into groups later (:data:`SETTLE_TRIALS`).
    With ``commit_seconds=0``, the default, every trial is committed as it ends. Above 0, a
    trial that lasted at least ``commit_seconds`` is still committed as it ends; shorter ones
    are grouped, and committed at the first trial start, trial end or tick (checked every
-   :data:`~cogym.datastore.recorder.POLL_TICKS` ticks) at least ``commit_seconds`` after the
+   :data:`~cogym.datastore.write.recorder.POLL_TICKS` ticks) at least ``commit_seconds`` after the
    oldest of them ended. :meth:`flush` and :meth:`close` commit too.
 3. When the committed trials reach ``shard_bytes``, or ``shard_seconds`` after the first of
    them was committed, or on :meth:`flush` / :meth:`close`, they are written into the shard
@@ -39,13 +40,13 @@ import time
 import warnings
 from pathlib import Path
 
-from cogym.datastore.builder import ShardBuilder, build_groups
-from cogym.datastore.journal import JournalWriter, Record, encode_tree
-from cogym.datastore.plain import PlainTrials, SoloTrial, solo_trial
-from cogym.datastore.record import Schemas, TrialRecord
-from cogym.datastore.recorder import TrialBuffer, unrecordable
-from cogym.datastore.shard import write_shard
-from cogym.datastore.tree import MemoryTree
+from cogym.datastore.format.journal import JournalWriter, Record, encode_tree
+from cogym.datastore.format.record import Schemas, TrialRecord
+from cogym.datastore.format.shard import write_shard
+from cogym.datastore.format.tree import MemoryTree
+from cogym.datastore.write.builder import ShardBuilder, build_groups
+from cogym.datastore.write.plain import PlainTrials, SoloTrial, solo_trial
+from cogym.datastore.write.recorder import TrialBuffer, unrecordable
 from cogym.errors import DatastoreError, DatastoreFormatError, NotADatastoreError
 from cogym.trial import TrialInfo
 

@@ -18,15 +18,15 @@ from pathlib import Path
 
 from gymnasium import spaces
 
-from cogym.datastore import layout
-from cogym.datastore.builder import ShardBuilder, build_groups
-from cogym.datastore.journal import JournalReader
-from cogym.datastore.plain import PlainTrials, is_plain
-from cogym.datastore.query import TrialSummary
-from cogym.datastore.record import TrialRecord
-from cogym.datastore.shard import HDF5Tree, open_shard
-from cogym.datastore.tree import MemoryTree, Tree
-from cogym.datastore.writer import MARKER, read_marker
+from cogym.datastore.format import layout
+from cogym.datastore.format.journal import JournalReader
+from cogym.datastore.format.record import TrialRecord
+from cogym.datastore.format.shard import HDF5Tree, open_shard
+from cogym.datastore.format.tree import MemoryTree, Tree
+from cogym.datastore.read.query import TrialSummary
+from cogym.datastore.write.builder import ShardBuilder, build_groups
+from cogym.datastore.write.plain import PlainTrials, is_plain
+from cogym.datastore.write.writer import MARKER, read_marker
 from cogym.errors import CorruptFileError, DatastoreFormatError, NotADatastoreError
 
 __all__ = ["Catalog", "Problem", "Source"]

@@ -3,7 +3,7 @@
 :class:`ActorSchema` names an actor's stream (its name, class and spaces) and holds the
 functions that copy and stack its values; :class:`Schemas` caches schemas, plans and spec JSON
 per process, so that recording a trial of a known cast works nothing out again. The recorder
-that fills records is in :mod:`cogym.datastore.recorder`.
+that fills records is in :mod:`cogym.datastore.write.recorder`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from cogym.datastore import spaces as leafs
+from cogym.datastore.format import spaces as leafs
 from cogym.environment import ActorClass
 from cogym.spaces import space_to_dict
 

@@ -29,9 +29,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from gymnasium import spaces
 
-from cogym.datastore import spaces as leafs
-from cogym.datastore.record import ActorRecord, ActorSchema, TrialRecord
-from cogym.datastore.tree import Tree
+from cogym.datastore.format import spaces as leafs
+from cogym.datastore.format.record import ActorRecord, ActorSchema, TrialRecord
+from cogym.datastore.format.tree import Tree
 from cogym.spaces import space_from_dict
 
 __all__ = ["SEGMENT_COLUMNS", "Stream", "extract", "streams"]

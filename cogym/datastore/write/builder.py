@@ -1,10 +1,10 @@
 """Building shards: trials (or other shards) in, the columns of one shard out.
 
-:class:`ShardBuilder` lays trials out as :mod:`cogym.datastore.layout` describes. It takes
+:class:`ShardBuilder` lays trials out as :mod:`cogym.datastore.format.layout` describes. It takes
 finished trials three ways: :meth:`~ShardBuilder.add_plain` takes a group of plain one-actor
-trials already stacked into columns (:class:`~cogym.datastore.plain.PlainTrials`: the common
+trials already stacked into columns (:class:`~cogym.datastore.write.plain.PlainTrials`: the common
 case, and the one that must be cheap); :meth:`~ShardBuilder.add_record` takes any trial as a
-:class:`~cogym.datastore.record.TrialRecord`; :meth:`~ShardBuilder.add_tree` merges the
+:class:`~cogym.datastore.format.record.TrialRecord`; :meth:`~ShardBuilder.add_tree` merges the
 trials of another laid-out tree (a journal group, a shard), optionally only some of them.
 """
 
@@ -16,15 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from cogym.datastore import layout, plain
-from cogym.datastore import spaces as leafs
-from cogym.datastore.plain import PlainTrials
-from cogym.datastore.record import (
+from cogym.datastore.format import layout
+from cogym.datastore.format import spaces as leafs
+from cogym.datastore.format.record import (
     ActorRecord,
     ActorSchema,
     TrialRecord,
 )
-from cogym.datastore.tree import MemoryTree, Tree
+from cogym.datastore.format.tree import MemoryTree, Tree
+from cogym.datastore.write import plain
+from cogym.datastore.write.plain import PlainTrials
 
 __all__ = ["ShardBuilder", "build", "build_groups"]
 

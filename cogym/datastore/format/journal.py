@@ -6,13 +6,13 @@ the process gathers many trials before it writes them into an HDF5 shard. Once t
 published the journal is deleted; readers read journals too, so a trial is visible as soon as
 it is journaled.
 
-File: a 16-byte header (magic, format version), then records. A record is one committed group
-of trials as a tree of arrays: plain one-actor trials as :mod:`cogym.datastore.plain` describes
-(its ``plain`` group says so), any others laid out as a shard is
-(:mod:`cogym.datastore.layout`). It is a 20-byte prefix (magic ``CGJR``, header length, body
-length, CRC-32 of header and body), a JSON header (array names, dtypes and shapes; the names
-of the string columns with the UTF-8 length of each string; the attributes), then the raw bytes
-of the arrays and the strings, in the header's order. A record cut short (its process was
+File: a 16-byte header (magic, format version), then records. A record is one committed group of
+trials as a tree of arrays: plain one-actor trials as :mod:`cogym.datastore.write.plain`
+describes (its ``plain`` group says so), any others laid out as a shard is
+(:mod:`cogym.datastore.format.layout`). It is a 20-byte prefix (magic ``CGJR``, header length,
+body length, CRC-32 of header and body), a JSON header (array names, dtypes and shapes; the
+names of the string columns with the UTF-8 length of each string; the attributes), then the raw
+bytes of the arrays and the strings, in the header's order. A record cut short (its process was
 killed while writing it) or failing its checksum ends the readable part of the journal.
 
 The writer holds an exclusive ``flock`` on its journal while it lives, which is how maintenance
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from cogym.datastore.tree import MemoryTree
+from cogym.datastore.format.tree import MemoryTree
 from cogym.errors import DatastoreError, DatastoreFormatError
 
 __all__ = [
@@ -220,7 +220,7 @@ def is_live(path: Path) -> bool:
 @dataclass
 class JournalReader:
     """Reads a journal incrementally: each :meth:`read` returns the records added since the last,
-    as trees (see :func:`cogym.datastore.plain.is_plain` for the two kinds)."""
+    as trees (see :func:`cogym.datastore.write.plain.is_plain` for the two kinds)."""
 
     path: Path
     offset: int = 0
