@@ -170,11 +170,13 @@ class DatastoreError(CogymError):
     """The datastore could not do what was asked (a write failed, a trial is still being written)."""
 
 
-class NotADatastoreError(InputError):
-    """A path given as a datastore is not one (missing, a file, or a directory of other things)."""
+class NotADatastoreError(DatastoreError, InputError):
+    """A path given as a datastore is not one (missing, a file, or a directory of other things).
+
+    Like the two below, it is bad input as well (the command line exits with 2)."""
 
 
-class DatastoreFormatError(InputError):
+class DatastoreFormatError(DatastoreError, InputError):
     """A datastore file has a format this cogym cannot read (a newer version, or another format)."""
 
     def __init__(self, path: object, message: str) -> None:
@@ -182,7 +184,7 @@ class DatastoreFormatError(InputError):
         super().__init__(f"{path}: {message}")
 
 
-class CorruptFileError(InputError):
+class CorruptFileError(DatastoreError, InputError):
     """A shard or journal of a datastore is damaged; the message names the file."""
 
     def __init__(self, path: object, detail: str) -> None:

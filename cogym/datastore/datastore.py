@@ -9,20 +9,19 @@ import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cogym.datastore.format.shard import COMPRESSION_CHOICES
+from cogym.datastore.maintenance import CompactReport, compact, delete
 from cogym.datastore.read import arrays as training
 from cogym.datastore.read.catalog import Catalog, Problem
 from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
 from cogym.datastore.read.stored import StoredTrial
+from cogym.datastore.replay import ReplayReport, replay
 from cogym.datastore.write.writer import ProcessWriter
 from cogym.errors import InputError, TrialNotFoundError
 from cogym.trial import TrialInfo, TrialRecorder
-
-if TYPE_CHECKING:
-    from cogym.datastore.maintenance import CompactReport
-    from cogym.datastore.replay import ReplayReport
+from cogym.trust import refuse_untrusted, replay_loads
 
 __all__ = ["HDF5Datastore", "UnreadableFileWarning"]
 
@@ -271,27 +270,19 @@ class HDF5Datastore:
         :class:`~cogym.errors.UntrustedCodeError` listing them (see :mod:`cogym.trust`);
         ``cogym trials replay`` does the same unless given ``--trust``.
         """
-        from cogym.datastore.replay import replay
-
         stored = self.trial(trial_id)
         if not trust:
-            from cogym.trust import refuse_untrusted, replay_loads
-
             doing = f"replaying trial {stored.summary.trial_id}"
             refuse_untrusted(replay_loads(stored.spec), doing=doing, trust_with="trust=True")
         return replay(stored)
 
     def delete(self, trial_ids: Iterable[str]) -> int:
         """Delete trials; return how many were deleted. See :mod:`cogym.datastore.maintenance`."""
-        from cogym.datastore.maintenance import delete
-
         ids = [self.resolve(i) for i in ([trial_ids] if isinstance(trial_ids, str) else trial_ids)]
         return delete(self, ids)
 
     def compact(self, target_bytes: int = 128 << 20) -> CompactReport:
         """Merge small shards (and journals of processes that died) into shards of about ``target_bytes``."""
-        from cogym.datastore.maintenance import compact
-
         return compact(self, target_bytes)
 
 

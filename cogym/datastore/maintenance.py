@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cogym.datastore.format.journal import is_live
 from cogym.datastore.format.shard import HDF5Tree, write_shard
@@ -28,12 +28,22 @@ from cogym.datastore.write.builder import ShardBuilder
 from cogym.datastore.write.writer import new_stem
 from cogym.errors import DatastoreError
 
-if TYPE_CHECKING:
-    from cogym.datastore.datastore import HDF5Datastore
-
-__all__ = ["CompactReport", "compact", "delete"]
+__all__ = ["CompactReport", "Maintained", "compact", "delete"]
 
 LOCK = ".maintenance.lock"
+
+
+class Maintained(Protocol):
+    """What deleting and compacting need of a datastore: an
+    :class:`~cogym.datastore.HDF5Datastore` is one."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def compression(self) -> str: ...
+
+    def catalog(self) -> Catalog: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,7 @@ def _add(builder: ShardBuilder, source: Source, keep: Sequence[int]) -> None:
         builder.add_tree(tree, keep, [source.summaries[i].trial_id for i in keep])
 
 
-def delete(datastore: HDF5Datastore, trial_ids: Sequence[str]) -> int:
+def delete(datastore: Maintained, trial_ids: Sequence[str]) -> int:
     """Delete the trials ``trial_ids`` (full ids); return how many were deleted."""
     doomed = set(trial_ids)
     root = datastore.path
@@ -116,7 +126,7 @@ def delete(datastore: HDF5Datastore, trial_ids: Sequence[str]) -> int:
         return len(deleted)
 
 
-def compact(datastore: HDF5Datastore, target_bytes: int = 128 << 20) -> CompactReport:
+def compact(datastore: Maintained, target_bytes: int = 128 << 20) -> CompactReport:
     """Merge shards smaller than half of ``target_bytes``, and journals of processes that died,
     into shards of about ``target_bytes``; remove leftovers of interrupted writes."""
     root = datastore.path

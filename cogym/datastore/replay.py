@@ -27,6 +27,7 @@ from cogym.actors import EXTERNAL
 from cogym.datastore.read.stored import StoredTrial
 from cogym.environment import OBSERVER
 from cogym.errors import CogymError, InputError
+from cogym.orchestrator import Orchestrator
 from cogym.trial import Sample, TrialState
 
 __all__ = ["Difference", "ReplayReport", "Watcher", "replay", "same_value"]
@@ -169,8 +170,6 @@ def _replay_spec(stored: StoredTrial) -> Any:
 
 def replay(stored: StoredTrial, orchestrator: Any = None) -> ReplayReport:
     """Re-execute ``stored`` and compare; see the module docstring."""
-    from cogym.orchestrator import Orchestrator
-
     summary = stored.summary
     if summary.seed is None:
         raise InputError(

@@ -13,7 +13,9 @@ from cogym.cli import main
 from cogym.datastore import HDF5Datastore, UnreadableFileWarning
 from cogym.errors import (
     CorruptFileError,
+    DatastoreError,
     DatastoreFormatError,
+    InputError,
     NotADatastoreError,
     TrialNotFoundError,
 )
@@ -46,6 +48,14 @@ def test_a_file_is_not_a_datastore(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(NotADatastoreError, match="is a file"):
         HDF5Datastore(path).trials()
+
+
+def test_what_is_not_a_readable_datastore_is_a_datastore_error_and_bad_input(tmp_path):
+    with pytest.raises(DatastoreError, match="does not exist") as raised:
+        HDF5Datastore(tmp_path / "nowhere").trials()
+    assert isinstance(raised.value, NotADatastoreError)
+    for error in (NotADatastoreError, DatastoreFormatError, CorruptFileError):
+        assert issubclass(error, DatastoreError) and issubclass(error, InputError)
 
 
 def test_a_datastore_of_a_newer_format_is_refused(two_shards, datastore_dir):
