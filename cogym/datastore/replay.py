@@ -28,7 +28,8 @@ from cogym.datastore.read.stored import StoredTrial
 from cogym.environment import OBSERVER
 from cogym.errors import CogymError, InputError
 from cogym.orchestrator import Orchestrator
-from cogym.trial import Sample, TrialState
+from cogym.spec import TrialSpec
+from cogym.trial import Sample, Trial, TrialState
 
 __all__ = ["Difference", "ReplayReport", "Watcher", "replay", "same_value"]
 
@@ -143,7 +144,7 @@ def _compare(recorded: Sample, replayed: Sample) -> Difference | None:
     return None
 
 
-def _replay_spec(stored: StoredTrial) -> Any:
+def _replay_spec(stored: StoredTrial) -> TrialSpec:
     spec = stored.spec
     classes = stored.actor_classes
     actors = []
@@ -168,7 +169,7 @@ def _replay_spec(stored: StoredTrial) -> Any:
     )
 
 
-def replay(stored: StoredTrial, orchestrator: Any = None) -> ReplayReport:
+def replay(stored: StoredTrial, orchestrator: Orchestrator | None = None) -> ReplayReport:
     """Re-execute ``stored`` and compare; see the module docstring."""
     summary = stored.summary
     if summary.seed is None:
@@ -264,7 +265,7 @@ def _rebuild_note(stored: StoredTrial, spec: Any, replayed: list[Sample]) -> str
     )
 
 
-def _drive(trial: Any, stored: StoredTrial, notes: list[str]) -> ReplayReport:
+def _drive(trial: Trial, stored: StoredTrial, notes: list[str]) -> ReplayReport:
     summary = stored.summary
     recorded: Iterator[Sample] = stored.samples()
     compared = 0

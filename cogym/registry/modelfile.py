@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from cogym.errors import InputError, RegistryFormatError
 from cogym.registry.meta import ModelVersion
 
-__all__ = ["algorithm_name", "check_sb3_zip", "load_model", "model_class"]
+if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.policies import BasePolicy
+
+Model: TypeAlias = "BaseAlgorithm | BasePolicy"
+"""What the registry stores and loads: a Stable-Baselines3 algorithm or policy."""
+
+__all__ = ["Model", "algorithm_name", "check_sb3_zip", "load_model", "model_class"]
 
 
-def algorithm_name(model: Any) -> str:
+def algorithm_name(model: Model) -> str:
     """How ``meta.json`` names the class that loads ``model``: ``PPO`` or ``<module>:<Class>``."""
     from cogym.wrappers.sb3_actor import ALGORITHMS
 
@@ -50,7 +57,7 @@ def model_class(info: ModelVersion) -> type:
     return cls
 
 
-def load_model(data: bytes, info: ModelVersion, device: str) -> Any:
+def load_model(data: bytes, info: ModelVersion, device: str) -> Model:
     """The model in ``data`` (checked against ``info`` already), loaded by SB3."""
     from stable_baselines3.common.policies import BasePolicy
 

@@ -58,7 +58,7 @@ from cogym.registry.meta import (
     json_mapping,
     library_versions,
 )
-from cogym.registry.modelfile import algorithm_name, load_model, model_class
+from cogym.registry.modelfile import Model, algorithm_name, load_model, model_class
 from cogym.registry.names import LATEST, ModelRef, check_alias, check_name, parse_ref
 from cogym.registry.storage import Storage, open_storage
 
@@ -166,7 +166,7 @@ class ModelRegistry:
         observation_space: spaces.Space | None = None,
         action_space: spaces.Space | None = None,
         device: str = "cpu",
-    ) -> Any:
+    ) -> Model:
         """Load ``name@ref`` as an SB3 model (or policy), checking checksum and spaces.
 
         The spaces, when given, are compared with the ones recorded at save time *before* the
@@ -177,7 +177,7 @@ class ModelRegistry:
         info.check_spaces(observation_space, action_space)
         return self.load_version(info, device=device)
 
-    def load_version(self, info: ModelVersion, *, device: str = "cpu") -> Any:
+    def load_version(self, info: ModelVersion, *, device: str = "cpu") -> Model:
         """Load the model that ``info`` describes (from :meth:`info`), checking its checksum."""
         model_class(info)
         return load_model(self.read_model(info), info, device)
@@ -219,7 +219,7 @@ class ModelRegistry:
     def save(
         self,
         name: str,
-        model: Any,
+        model: Model,
         *,
         metrics: Mapping[str, Any] | None = None,
         properties: Mapping[str, Any] | None = None,
@@ -400,7 +400,7 @@ class ModelRegistry:
             )
         return change.version
 
-    def _existing_version(self, name: str, version: Any) -> int:
+    def _existing_version(self, name: str, version: int | str) -> int:
         if isinstance(version, bool) or not isinstance(version, int):
             if isinstance(version, str) and version.isascii() and version.isdigit():
                 version = int(version)
@@ -476,7 +476,7 @@ def as_registry(registry: ModelRegistry | str | os.PathLike[str] | None) -> Mode
     )
 
 
-def _check_keep_last(keep_last: Any) -> None:
+def _check_keep_last(keep_last: object) -> None:
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
         raise InputError(f"keep_last must be a whole number of at least 1, got {keep_last!r}")
 

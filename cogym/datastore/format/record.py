@@ -20,6 +20,7 @@ from gymnasium import spaces
 from cogym.datastore.format import spaces as leafs
 from cogym.environment import ActorClass
 from cogym.spaces import space_to_dict
+from cogym.spec import TrialSpec
 
 __all__ = [
     "NOT_ENDED",
@@ -169,7 +170,16 @@ class CastPlan:
     schemas: dict[str, ActorSchema]
     capture_observation: dict[str, Callable[[Any], Any]]
     capture_action: dict[str, Callable[[Any], Any]]
-    solo: tuple[str, Callable[[Any], Any], Callable[[Any], Any], Any, Any] | None = None
+    solo: (
+        tuple[
+            str,
+            Callable[[Any], Any],
+            Callable[[Any], Any],
+            np.dtype | None,
+            tuple[int, ...] | None,
+        ]
+        | None
+    ) = None
     """For a cast of one acting actor, the recorder's fast path: its name, its capture
     functions, and the dtype and shape of an observation kept as raw bytes (``None`` if its
     observations are not plain arrays)."""
@@ -226,7 +236,11 @@ class Schemas:
         return actors
 
     def summary_tail(
-        self, spec: Any, implementations: Mapping[str, str], actors: Mapping[str, str], frames: bool
+        self,
+        spec: TrialSpec,
+        implementations: Mapping[str, str],
+        actors: Mapping[str, str],
+        frames: bool,
     ) -> str:
         """The JSON of the summary fields that trials of one cast share (cached: trials of a
         cast share these very objects, so their identities find the entry, which is checked)."""
@@ -255,7 +269,7 @@ class Schemas:
             self._summary_tails[key] = entry
         return entry[4]
 
-    def spec_json(self, spec: Any) -> str:
+    def spec_json(self, spec: TrialSpec) -> str:
         """The spec as JSON without its seed (trials of one run share one string)."""
         # copies of a spec (one per trial, seeds apart) share their tags dict: its identity,
         # checked against the one kept, stands for the tags

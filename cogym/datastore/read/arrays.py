@@ -21,6 +21,7 @@ from gymnasium import spaces
 from cogym.datastore.format import layout
 from cogym.datastore.format import spaces as leafs
 from cogym.datastore.format.record import NOT_ENDED, TERMINATED, TRUNCATED
+from cogym.datastore.format.tree import Tree
 from cogym.datastore.read.catalog import Catalog, Source
 from cogym.datastore.read.query import TrialFilter
 from cogym.errors import InputError, SpaceMismatchError, suggest
@@ -109,7 +110,7 @@ def _runs(starts: np.ndarray, counts: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def _read_rows(tree: Any, path: str, runs: list[tuple[int, int]], total: int) -> np.ndarray:
+def _read_rows(tree: Tree, path: str, runs: list[tuple[int, int]], total: int) -> np.ndarray:
     selected = sum(b - a for a, b in runs)
     if len(runs) == 1:
         return tree.read(path, slice(*runs[0]))
@@ -121,7 +122,7 @@ def _read_rows(tree: Any, path: str, runs: list[tuple[int, int]], total: int) ->
 
 def _part(
     source: Source,
-    tree: Any,
+    tree: Tree,
     stream: layout.Stream,
     positions: np.ndarray,
     fields: tuple[str, ...],
@@ -190,7 +191,7 @@ def _part(
 
 
 def _aligned_rewards(
-    tree: Any, stream: layout.Stream, chosen: np.ndarray, ticks: np.ndarray
+    tree: Tree, stream: layout.Stream, chosen: np.ndarray, ticks: np.ndarray
 ) -> np.ndarray:
     reward_counts = chosen[:, layout.REWARDS]
     runs = _runs(chosen[:, layout.REWARD_START], reward_counts)

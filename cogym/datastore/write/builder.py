@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from cogym.datastore.format import layout
 from cogym.datastore.format import spaces as leafs
@@ -64,7 +65,12 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 class _Stream:
     """The growing columns of one actor stream."""
 
-    def __init__(self, attrs: dict[str, str], observation_space: Any, action_space: Any) -> None:
+    def __init__(
+        self,
+        attrs: dict[str, str],
+        observation_space: spaces.Space,
+        action_space: spaces.Space | None,
+    ) -> None:
         self.attrs = attrs
         self.fields = ["observations", "final_observations"]
         if action_space is not None:

@@ -39,7 +39,7 @@ from cogym.datastore.format.tree import Tree
 from cogym.datastore.write.recorder import TrialBuffer, summary_of
 from cogym.spaces import space_from_dict
 
-__all__ = ["TRIAL_COLUMNS", "PlainTrials", "SoloTrial", "is_plain", "solo_trial"]
+__all__ = ["TRIAL_COLUMNS", "PlainTrials", "SoloTrial", "is_plain", "plain_forms", "solo_trial"]
 
 ROOT = "plain"
 TRIAL_COLUMNS = ("spec", "count", "first_tick", "ended_tick", "ended_how", "has_final")
@@ -270,7 +270,7 @@ class _Column:
         self.numpy_dtype = leaf.dtype
         self.exact = leaf.dtype.kind in "iub"
 
-    def raw(self, values: list[Any]) -> Any:
+    def raw(self, values: list[Any]) -> bytes | memoryview | None:
         """The values as raw bytes; ``None`` if one was not kept as this space's bytes (or,
         for a scalar space, is not a number)."""
         if self.shape:
@@ -334,9 +334,9 @@ class SoloTrial(NamedTuple):
     """Its row of :data:`TRIAL_COLUMNS` (``spec`` 0: its own)."""
     rewards: bytes
     env_rewards: bytes
-    observations: Any
-    actions: Any
-    final: Any
+    observations: bytes | memoryview
+    actions: bytes | memoryview
+    final: bytes | memoryview
     """The final observation's bytes; empty if it has none."""
     trial_id: str
     summary: str
@@ -424,6 +424,47 @@ def solo_trial(buffer: TrialBuffer, schemas: Schemas) -> SoloTrial | None:
         summary_of(buffer, schemas, schemas.solo_actors(schema), False),
         schemas.spec_json(buffer.info.spec),
     )
+
+
+def plain_forms(
+    buffers: Sequence[TrialBuffer], schemas: Schemas
+) -> tuple[list[tuple[SoloTrial | PlainTrials, Record]], list[TrialBuffer]]:
+    """Which of the ended trials ``buffers`` take the fast path, and in which form: the one place
+    that decides it. A trial takes it if its buffer says so (:attr:`TrialBuffer.plain
+    <cogym.datastore.write.recorder.TrialBuffer.plain>`); such trials are grouped by cast plan, in
+    the order they ended. A group of one goes as a :class:`SoloTrial` where :func:`solo_trial`
+    can make one; other groups are stacked (:meth:`PlainTrials.stack`). The forms come in that
+    order, each with its journal record; the trials left (not plain, or a group whose values do
+    not fit its spaces) are to be laid out one by one, by the checked path that names the
+    problem and its trial."""
+    forms: list[tuple[SoloTrial | PlainTrials, Record]] = []
+    plain: dict[int, list[TrialBuffer]] = {}
+    others: list[TrialBuffer] = []
+    for buffer in buffers:
+        if buffer.plain:
+            plain.setdefault(id(buffer.plan), []).append(buffer)
+        else:
+            others.append(buffer)
+    for group in plain.values():
+        if len(group) == 1:
+            try:
+                trial = solo_trial(group[0], schemas)
+                record = None if trial is None else trial.record()
+            except Exception:  # noqa: BLE001  (the checked path names the problem)
+                trial = record = None
+            if trial is not None and record is not None:
+                forms.append((trial, record))
+                continue
+        try:
+            trials = PlainTrials.stack(group, schemas)
+            record = None if trials is None else trials.record()
+        except Exception:  # noqa: BLE001  (the checked path names the problem)
+            trials = record = None
+        if trials is None or record is None:
+            others += group
+        else:
+            forms.append((trials, record))
+    return forms, others
 
 
 @functools.lru_cache(maxsize=256)

@@ -309,8 +309,6 @@ class TrialBuffer:
             for name, value in final_observations.items()
             if value is not None and name in capture
         }
-        if self.solo and self.revisions:
-            self._leave_solo()
         self._sink(self)
         self.reported = True
         return self.result if self.recording_error is not None else None
@@ -327,8 +325,11 @@ class TrialBuffer:
 
     @property
     def plain(self) -> bool:
-        """Whether the trial stayed on the solo path (and so can be laid out with others at once)."""
-        return self.solo and self.first_tick >= 0
+        """Whether the trial takes the fast path (:func:`cogym.datastore.write.plain.plain_forms`
+        asks only this): its cast has one acting actor (:attr:`CastPlan.solo
+        <cogym.datastore.format.record.CastPlan.solo>`), each of its ticks fitted the solo path
+        from the first on, and no reward of it was revised."""
+        return self.solo and self.first_tick >= 0 and not self.revisions
 
     # -- building the record ------------------------------------------------------------------
 

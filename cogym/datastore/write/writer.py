@@ -45,7 +45,7 @@ from cogym.datastore.format.record import Schemas, TrialRecord
 from cogym.datastore.format.shard import write_shard
 from cogym.datastore.format.tree import MemoryTree
 from cogym.datastore.write.builder import ShardBuilder, build_groups
-from cogym.datastore.write.plain import PlainTrials, SoloTrial, solo_trial
+from cogym.datastore.write.plain import PlainTrials, SoloTrial, plain_forms
 from cogym.datastore.write.recorder import TrialBuffer, unrecordable
 from cogym.errors import DatastoreError, DatastoreFormatError, NotADatastoreError
 from cogym.trial import TrialInfo
@@ -196,34 +196,13 @@ class ProcessWriter:
         records: list[Record] = []
         solo: list[SoloTrial] = []
         groups: list[PlainTrials | MemoryTree] = []
-        plain: dict[int, list[TrialBuffer]] = {}
-        others: list[TrialBuffer] = []
-        for buffer in buffers:
-            if buffer.plain:
-                plain.setdefault(id(buffer.plan), []).append(buffer)
+        forms, others = plain_forms(buffers, self.schemas)
+        for form, record in forms:
+            records.append(record)
+            if isinstance(form, PlainTrials):
+                groups.append(form)
             else:
-                others.append(buffer)
-        for group in plain.values():
-            if len(group) == 1:
-                try:
-                    trial = solo_trial(group[0], self.schemas)
-                    record = None if trial is None else trial.record()
-                except Exception:  # noqa: BLE001  (the checked path below names the problem)
-                    trial = None
-                if trial is not None:
-                    records.append(record)
-                    solo.append(trial)
-                    continue
-            try:
-                trials = PlainTrials.stack(group, self.schemas)
-                record = None if trials is None else trials.record()
-            except Exception:  # noqa: BLE001  (the checked path below names the problem)
-                trials = None
-            if trials is None:
-                others += group
-            else:
-                groups.append(trials)
-                records.append(record)
+                solo.append(form)
         if others:
             for tree, record in self._lay_out(others):
                 groups.append(tree)
