@@ -218,14 +218,12 @@ def _first_split(a: list[Sample], b: list[Sample]) -> int | None:
     return None
 
 
-def _rebuild_note(stored: StoredTrial, spec: Any, replayed: list[Sample]) -> str:
+def _rebuild_note(stored: StoredTrial, spec: TrialSpec, replayed: list[Sample]) -> str:
     """Whether rebuilding the environment explains a replay that differs from the record.
 
     ``replayed`` is the replay's own run, in a fresh environment; one more fresh run tells
     whether the environment is deterministic at all, and a run in that same environment again
     whether its ``reset`` leaves state behind."""
-    from cogym.orchestrator import Orchestrator
-
     if stored.spec.environment.rebuild == "per_trial":
         return (
             "note: the trial was recorded in an environment built for it alone, so rebuilding "
