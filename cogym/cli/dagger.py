@@ -45,7 +45,8 @@ _OPTION_OF = {
     "-t",
     required=True,
     metavar="IMPL",
-    help="Who labels the states: python:<module>:<factory>, sb3:<model>@<ref>, ...",
+    help="Who labels the states: python:<module>:<factory>, sb3:<model>@<ref>, human (you, "
+    "pressing keys on a page whose URL is printed), ...",
 )
 @click.option(
     "--teacher-config", "teacher_config", multiple=True, metavar="KEY=VALUE",

@@ -14,10 +14,16 @@ policy is trained on every label so far (the aggregated dataset, read back from 
 datastore) and published as the next version of ``model``, with lineage: round, labels, trial
 ids, teacher, datastore. With the default ``beta=0`` the teacher drives round 1 alone and the
 learner every later round, as the paper recommends.
+
+With ``teacher="human"`` a person labels on the human actor's page
+(:mod:`cogym.web.teacher`): the page is opened, and its URL printed, before the first round,
+and stays the same until the last.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +35,7 @@ from cogym.errors import TrialError
 from cogym.learn.behavior_cloning import fit_policy
 from cogym.learn.dagger_plan import TRAINING_DEFAULTS, DaggerPlan, plan_dagger
 from cogym.learn.rows import Rows, concatenate, recorded_rows, take
+from cogym.learn.teacher import HUMAN
 
 __all__ = ["MIXED_ACTOR", "TRAINING_DEFAULTS", "RoundStats", "dagger"]
 
@@ -91,7 +98,8 @@ def dagger(
     """Train ``actor`` of ``spec`` by DAgger with ``teacher``; return the last round's policy.
 
     ``spec`` is a :class:`~cogym.TrialSpec`, a mapping or a YAML file; ``teacher`` any actor
-    implementation (``python:``, ``sb3:<model>@<ref>``, ...) with ``teacher_config``. Each
+    implementation (``python:``, ``sb3:<model>@<ref>``, ...) with ``teacher_config``, or
+    ``"human"``: a person on a page (:mod:`cogym.web.teacher`; ``workers`` must be 1). Each
     round's policy becomes the next version of ``model`` in ``registry``; the trials are
     recorded in ``datastore``. ``query="uncertain"`` asks the teacher only where the policy's
     uncertainty (:mod:`cogym.learn.uncertainty`) is at least ``threshold``; for continuous
@@ -152,7 +160,18 @@ def _run(plan: DaggerPlan, on_round: Callable[[RoundStats], None] | None, starte
         learner = _publish(plan, rows, 0, {"start": repr(plan.start)}, trial_ids)
         shift = 1  # round 1 has a learner: the schedule starts one step further
     stats: list[RoundStats] = []
-    with Orchestrator(datastore=plan.store, registry=plan.registry) as orchestrator:
+    with contextlib.ExitStack() as stack:
+        if plan.teacher == HUMAN:
+            from cogym.web.teacher import teacher_page
+
+            page = stack.enter_context(
+                teacher_page(plan.actor, plan.action_space, dict(plan.teacher_config))
+            )
+            config = {**plan.teacher_config, "page": page.id}  # one page for every round
+            plan = dataclasses.replace(plan, teacher_config=config)
+        orchestrator = stack.enter_context(
+            Orchestrator(datastore=plan.store, registry=plan.registry)
+        )
         for k in range(1, plan.rounds + 1):
             round_stats, learner = _round(plan, orchestrator, k, shift, learner, parts, trial_ids)
             stats.append(round_stats)

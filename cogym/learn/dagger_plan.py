@@ -18,7 +18,7 @@ from cogym.errors import InputError, InvalidArgumentError, suggest
 from cogym.learn.behavior_cloning import check_policy_spaces
 from cogym.learn.mixture import QUERIES
 from cogym.learn.rows import Rows, recorded_rows
-from cogym.learn.teacher import build_teacher, check_teacher
+from cogym.learn.teacher import HUMAN, build_teacher, check_teacher
 
 __all__ = ["TRAINING_DEFAULTS", "DaggerPlan", "plan_dagger"]
 
@@ -73,6 +73,8 @@ class DaggerPlan:
     evaluation_trials: int
     training: Mapping[str, Any]
     continuous: bool
+    action_space: Any
+    """The learner's action space."""
 
     def beta_of(self, k: int) -> float:
         """The teacher's share of the actions in the round with schedule index ``k``."""
@@ -117,6 +119,11 @@ def plan_dagger(
         ensemble=ensemble,
     )
     _check_query(query, threshold, training)
+    if teacher == HUMAN and workers != 1:
+        raise InvalidArgumentError(
+            "workers", f"a person teaches through one page, one trial at a time; got {workers} "
+            "workers: use 1 with teacher 'human'"
+        )
     schedule = _schedule(beta)
     spec = _as_spec(spec)
     _check_actor(spec, actor)
@@ -148,6 +155,7 @@ def plan_dagger(
         evaluation_trials=evaluation_trials,
         training={**TRAINING_DEFAULTS, **training},
         continuous=isinstance(actor_class.action_space, spaces.Box),
+        action_space=actor_class.action_space,
     )
 
 

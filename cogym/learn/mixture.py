@@ -20,6 +20,7 @@ as :func:`cogym.learn.dagger` does; ``--note by=teacher`` keeps the ticks the te
 A teacher that declines (:data:`~cogym.learn.teacher.NO_LABEL`) leaves the tick unlabelled; if
 it was to act, the learner acts instead, or a random action while there is no learner yet.
 Notes the teacher or learner make themselves are kept under ``teacher_note`` / ``learner_note``.
+A teacher that watches (a person, ``teacher="human"``) is shown the ticks it is not asked about.
 
 In a spec it is ``python:cogym.learn.mixture:MixedActor`` with the config below; DAgger writes
 those specs itself.
@@ -35,7 +36,7 @@ import numpy as np
 
 from cogym.environment import ActorClass
 from cogym.errors import ImplementationError, MessageError, SpaceMismatchError
-from cogym.learn.teacher import NO_LABEL, ask, build_teacher
+from cogym.learn.teacher import NO_LABEL, ask, build_teacher, show
 from cogym.seeding import seed_space
 from cogym.spaces import membership_check, value_to_json
 
@@ -128,7 +129,11 @@ class MixedActor:
         )
         asked, note["reason"] = self._whether_to_ask(teacher_acts, uncertainty)
         note["asked"] = asked
-        label = self._label(observation) if asked else NO_LABEL
+        if asked:
+            label = self._label(observation)
+        else:
+            label = NO_LABEL
+            show(self.teacher, observation)
         if label is not NO_LABEL:
             note["label"] = value_to_json(self.actor_class.action_space, label)
             note["labelled_by"] = "teacher"

@@ -13,6 +13,11 @@ is never learnt as a label of "no-op"::
     ...         return 1
     >>> ask(Sometimes(), [-1.0]) is NO_LABEL
     True
+
+A teacher with a ``watch(observation)`` method is also shown the states it is not asked to
+label (:func:`show`). ``teacher="human"`` (:data:`HUMAN`) is such a teacher: a person who
+watches the learner play on the human actor's page and presses keys to label
+(:class:`cogym.web.teacher.HumanTeacher`).
 """
 
 from __future__ import annotations
@@ -23,22 +28,13 @@ from gymnasium import spaces
 
 from cogym.environment import ActorClass
 from cogym.errors import CogymError, InputError, InvalidArgumentError, SpaceMismatchError
+from cogym.labels import NO_LABEL
 
-__all__ = ["NO_LABEL", "Teacher", "ask", "build_teacher", "check_teacher"]
-
-
-class _NoLabel:
-    """The type of :data:`NO_LABEL` (one instance, which pickling keeps)."""
-
-    def __repr__(self) -> str:
-        return "NO_LABEL"
-
-    def __reduce__(self) -> str:
-        return "NO_LABEL"
+__all__ = ["HUMAN", "NO_LABEL", "Teacher", "ask", "build_teacher", "check_teacher", "show"]
 
 
-NO_LABEL: Final = _NoLabel()
-"""What a teacher's ``label`` returns when it declines to label a state."""
+HUMAN: Final = "human"
+"""The teacher that is a person on the page (:class:`cogym.web.teacher.HumanTeacher`)."""
 
 
 @runtime_checkable
@@ -54,6 +50,13 @@ def ask(teacher: Any, observation: Any) -> Any:
     if callable(label):
         return label(observation)
     return teacher.act(observation)
+
+
+def show(teacher: Any, observation: Any) -> None:
+    """Show ``observation`` to a teacher that is not asked to label it, if it ``watch``-es."""
+    watch = getattr(teacher, "watch", None)
+    if callable(watch):
+        watch(observation)
 
 
 def build_teacher(
@@ -80,6 +83,10 @@ def build_teacher(
         )
     _check_registered_spaces(implementation, actor_class, registry)
     try:
+        if implementation == HUMAN:
+            from cogym.web.teacher import HumanTeacher
+
+            return HumanTeacher(actor_class, **dict(config or {}))
         return directory.make_actor(implementation, actor_class, config, registry=registry).actor
     except SpaceMismatchError as exc:
         raise SpaceMismatchError(

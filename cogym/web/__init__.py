@@ -11,6 +11,7 @@ other, with each tick annotated with who chose the action::
         config: {rate: 20, on_timeout: repeat}
 
 Modules: :mod:`~cogym.web.actor` (the actor), :mod:`~cogym.web.config` (its config keys),
+:mod:`~cogym.web.teacher` (a person as DAgger's teacher, labelling on the page),
 :mod:`~cogym.web.room` (the tick clock shared by the people of one trial),
 :mod:`~cogym.web.waiting` (waiting for the person within a tick),
 :mod:`~cogym.web.channel` (one page's input and output), :mod:`~cogym.web.connection` (the

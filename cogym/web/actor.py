@@ -50,8 +50,11 @@ class HumanActor:
     The page's URL is printed when the first trial starts, and is :attr:`url` from then on.
     """
 
+    config_class: type[HumanConfig] = HumanConfig
+    """The keys its ``config`` may have."""
+
     def __init__(self, actor_class: ActorClass, **config: Any) -> None:
-        self.config = HumanConfig.parse(config)
+        self.config = self.config_class.parse(config)
         self.actor_class = actor_class
         self.action_space = actor_class.action_space
         self.config.check_for(actor_class)
@@ -62,6 +65,7 @@ class HumanActor:
             self.config.host, self.config.port, allow_remote=self.config.allow_remote
         )
         self.channel: HumanChannel | None = None
+        self._owns_channel = True
         self.context: TrialContext | None = None
         self._room: TrialRoom | None = None
         self._env_return = 0.0
@@ -111,10 +115,7 @@ class HumanActor:
         self._previous_turn = None
         self._applied = None
         if self.channel is None:
-            self.channel = self.server.open_channel(context.name, self.action_space)
-            if self.config.show_url:
-                role = "play" if self.action_space is not None else "watch"
-                print_url(self.channel, f"{role} as {context.name!r}")
+            self.channel, self._owns_channel = self._open_channel(context)
         channel = self.channel
         channel.set_hello(self._hello(context))
         channel.clear_input()
@@ -142,18 +143,12 @@ class HumanActor:
     def act(self, observation: Any) -> Any:
         context = self._require_context()
         tick = context.tick
-        room = self._require_room()
-        acting = self.action_space is not None
-        mask = action_mask(observation, self.action_space) if acting else None
-        turn = self._turn(observation, mask) if acting else None
-        window, shown = room.begin(tick, self, turn)
-        self._ticks = tick + 1
-        if not acting:
-            channel = self._require_channel()
-            wait_through(channel, window, self._deliver_feedback, self._page_gone, lambda: self._reopen(tick))
+        if self.action_space is None:
+            window, _ = self._require_room().begin(tick, self, None)
+            self._ticks = tick + 1
+            self._wait_through(window)
             return None
-        if not shown:
-            self._require_channel().send({"type": "turn", "tick": tick, **turn})
+        window, mask = self._open_tick(observation)
         agent_action = self.agent.act(observation) if self.agent is not None else None
         action, raw, note, press = self._decide(window, mask, agent_action)
         self._deliver_feedback()
@@ -193,7 +188,7 @@ class HumanActor:
         if self._room is not None:
             leave_room(self._room, self)
             self._room = None
-        if self.channel is not None:
+        if self.channel is not None and self._owns_channel:
             self.channel.send({"type": "trial", "state": "over", "previous": self._summary()})
             self.channel.close()
         close = getattr(self.agent, "close", None)
@@ -209,6 +204,43 @@ class HumanActor:
         return f"HumanActor({self.actor_class.name!r}, rate={self.config.rate}, {where})"
 
     # -- the page --------------------------------------------------------------------------------
+
+    def _open_channel(self, context: TrialContext) -> tuple[HumanChannel, bool]:
+        """The page of this actor, opened for it (and its URL printed); whether it owns it."""
+        channel = self.server.open_channel(context.name, self.action_space)
+        if self.config.show_url:
+            print_url(channel, self._invitation(context))
+        return channel, True
+
+    def _invitation(self, context: TrialContext) -> str:
+        """What the person is asked to do at the page's URL."""
+        role = "play" if self.action_space is not None else "watch"
+        return f"{role} as {context.name!r}"
+
+    def _open_tick(
+        self, observation: Any, **shown: Any
+    ) -> tuple[Window, np.ndarray | None]:
+        """Show the current tick on the page with this actor's turn (its observation, action
+        mask, and ``shown``); the tick's window, and the mask."""
+        tick = self._require_context().tick
+        mask = action_mask(observation, self.action_space)
+        turn = {**self._turn(observation, mask), **shown}
+        window, sent = self._require_room().begin(tick, self, turn)
+        self._ticks = tick + 1
+        if not sent:
+            self._require_channel().send({"type": "turn", "tick": tick, **turn})
+        return window, mask
+
+    def _wait_through(self, window: Window) -> None:
+        """Let the tick's window pass, delivering the person's feedback meanwhile."""
+        tick = window.tick
+        wait_through(
+            self._require_channel(),
+            window,
+            self._deliver_feedback,
+            self._page_gone,
+            lambda: self._reopen(tick),
+        )
 
     def _hello(self, context: TrialContext) -> dict[str, Any]:
         feedback_to = self.config.feedback_to

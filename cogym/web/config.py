@@ -11,7 +11,7 @@ nothing else::
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,6 +35,8 @@ class HumanConfig(BaseModel):
     """Every key of a human actor's config; all optional."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    role: ClassVar[str] = "human actor"
+    """Who the config is of, in its error messages."""
 
     rate: float | None = Field(default=20.0, gt=0, le=1000)
     """Ticks per second; ``null`` lets the person take as long as they like on every tick."""
@@ -91,7 +93,8 @@ class HumanConfig(BaseModel):
                 else:
                     problems.append(f"config.{field}: {error['msg']}")
             raise ImplementationError(
-                "human actor: " + "; ".join(problems) + f". Known keys: {', '.join(cls.model_fields)}"
+                f"{cls.role}: " + "; ".join(problems)
+                + f". Known keys: {', '.join(cls.model_fields)}"
             ) from None
 
     def check_for(self, actor_class: ActorClass) -> None:

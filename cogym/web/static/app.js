@@ -18,7 +18,9 @@
     finished: false, // the session is over, or another tab took over
     drawn: -1, // the newest tick drawn
     observed: -1, // the tick of the observation shown
-    stats: { frame: [], action: [], sent: [], errors: [], feedback: [], received: 0 },
+    trial: null, // the id of the trial shown
+    asked: false, // labelling: whether the tick shown is asked to be labelled
+    stats: { frame: [], action: [], sent: [], errors: [], feedback: [], received: 0, asked: [] },
   };
   window.cogym = state;
 
@@ -100,9 +102,14 @@
     $("controls").hidden = hello.action_space === null;
     $("observation-box").hidden = hello.action_space === null;
     $("teacher").hidden = !hello.teacher;
+    const labelling = Boolean(hello.labelling);
+    $("labelling").hidden = !labelling;
+    $("labeller").hidden = !labelling;
+    $("applied-title").textContent = labelling ? "last label" : "last action";
     const pacing = hello.rate ? `${hello.rate} ticks/s` : "no time limit";
-    const timeout = { repeat: "your last action repeats", noop: "the no-op action applies", wait: "the trial waits for you", agent: "the agent acts" }[hello.on_timeout] || "";
-    $("pacing").textContent = `${pacing}; when you do not act, ${timeout}.`;
+    const timeout = { repeat: "your last action repeats", noop: "the no-op action applies", wait: "the trial waits for you", agent: "the agent acts", unlabelled: "the tick stays unlabelled" }[hello.on_timeout] || "";
+    const labelWindow = labelling && hello.rate ? ` (a label window of ${fmt(1 / hello.rate)} s per tick)` : "";
+    $("pacing").textContent = `${pacing}${labelWindow}; when you do not act, ${timeout}.`;
     const select = $("feedback-to");
     select.replaceChildren(...hello.feedback_to.map((name) => new Option(name, name)));
     $("feedback").hidden = hello.feedback_to.length === 0;
@@ -147,12 +154,16 @@
     }
     if (message.state === "over") {
       $("state").textContent = "session over";
+      $("asked").hidden = true;
       overlay(previous ? `Session over. Last trial: ${previous.ticks} ticks, return ${fmt(previous.return)}.` : "Session over.");
       return;
     }
     state.tick = -1;
     state.drawn = -1;
     state.observed = -1;
+    state.trial = message.trial_id;
+    state.asked = false;
+    $("asked").hidden = true;
     $("trial").textContent = message.trial_id;
     $("state").textContent = "starting";
     $("return").textContent = "0";
@@ -179,7 +190,10 @@
       $("text-frame").textContent = header.text;
     }
     const applied = header.applied;
-    if (applied) {
+    if (applied && state.hello && state.hello.labelling) {
+      const what = { human: `${JSON.stringify(applied.action)}, yours`, nobody: "none (not labelled in time)" }[applied.by] || applied.by;
+      $("applied").textContent = `${what} (tick ${applied.tick})`;
+    } else if (applied) {
       $("applied").textContent = `${JSON.stringify(applied.action)} by ${applied.by} (tick ${applied.tick})`;
       $("control").textContent = applied.by === "human" ? "you" : applied.by;
       if (applied.lag_ms !== null && applied.lag_ms !== undefined) {
@@ -211,6 +225,11 @@
   function onTurn(message) {
     state.observed = message.tick;
     $("turn").hidden = !waitsForPerson();
+    if (message.asked !== undefined) {
+      state.asked = Boolean(message.asked);
+      $("asked").hidden = !state.asked;
+      if (state.asked) keep(state.stats.asked, { trial: state.trial, tick: message.tick });
+    }
     $("observation").textContent = typeof message.observation === "string"
       ? message.observation : JSON.stringify(message.observation, rounded);
     const mask = message.mask;
