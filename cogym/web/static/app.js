@@ -191,8 +191,8 @@
     }
     const applied = header.applied;
     if (applied && state.hello && state.hello.labelling) {
-      const what = { human: `${JSON.stringify(applied.action)}, yours`, nobody: "none (not labelled in time)" }[applied.by] || applied.by;
-      $("applied").textContent = `${what} (tick ${applied.tick})`;
+      const what = { human: `${JSON.stringify(applied.action)}, yours`, nobody: "none, not labelled in time" }[applied.by] || applied.by;
+      $("applied").textContent = `${what}, tick ${applied.tick}`;
     } else if (applied) {
       $("applied").textContent = `${JSON.stringify(applied.action)} by ${applied.by} (tick ${applied.tick})`;
       $("control").textContent = applied.by === "human" ? "you" : applied.by;
