@@ -92,6 +92,21 @@ def _remove(paths: Sequence[Path]) -> None:
             path.unlink()
 
 
+def _size(source: Source) -> int | None:
+    """The size of ``source``'s file, or None if it is gone (its writer retired the journal)."""
+    try:
+        return source.path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def _still_written(journal: Source) -> bool:
+    """Whether a journal belongs to its writer, not to a compaction: its writer is running, or
+    has just published the journal's trials as ``<stem>.h5`` and is about to remove it (the
+    writer lets go of the journal only after that shard is in place)."""
+    return is_live(journal.path) or journal.path.with_suffix(SHARD).exists()
+
+
 def _add(builder: ShardBuilder, source: Source, keep: Sequence[int]) -> None:
     """Add the trials of ``source`` at positions ``keep`` (the whole file is read once)."""
     with source.open() as tree:
@@ -135,17 +150,16 @@ def compact(datastore: Maintained, target_bytes: int = 128 << 20) -> CompactRepo
         before = len(catalog.sources)
         leftovers = _leftovers(catalog)
         _remove(leftovers)
-        candidates: list[Source] = []
+        candidates: list[tuple[Source, int]] = []
         for source in catalog.sources:
-            if source.kind == "journal":
-                if not is_live(source.path):
-                    candidates.append(source)
-            elif source.path.stat().st_size < target_bytes // 2:
-                candidates.append(source)
+            source_size = _size(source)
+            if source_size is None or (source.kind == "journal" and _still_written(source)):
+                continue
+            if source.kind == "journal" or source_size < target_bytes // 2:
+                candidates.append((source, source_size))
         groups: list[list[Source]] = []
         size = 0
-        for source in candidates:
-            source_size = source.path.stat().st_size
+        for source, source_size in candidates:
             if not groups or size + source_size > target_bytes:
                 groups.append([])
                 size = 0
