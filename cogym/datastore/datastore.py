@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cogym.datastore.follow import follow
 from cogym.datastore.format.shard import COMPRESSION_CHOICES
 from cogym.datastore.maintenance import CompactReport, compact, delete
 from cogym.datastore.read import arrays as training
@@ -204,8 +205,6 @@ class HDF5Datastore:
         with :meth:`trial`, many trials' rows with :meth:`arrays` and ``ids=``. See
         :mod:`cogym.datastore.follow`.
         """
-        from cogym.datastore.follow import follow
-
         return follow(self, as_filter(filter, criteria), timeout=timeout, poll=poll)
 
     def __len__(self) -> int:

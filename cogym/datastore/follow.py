@@ -22,23 +22,30 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
-from cogym.datastore.read.catalog import JOURNAL, Source
+from cogym.datastore.read.catalog import JOURNAL, Catalog, Source
 from cogym.datastore.read.query import TrialFilter, TrialSummary
 from cogym.errors import InvalidArgumentError
 
-if TYPE_CHECKING:
-    from cogym.datastore.datastore import HDF5Datastore
-
-__all__ = ["POLL_SECONDS", "follow"]
+__all__ = ["POLL_SECONDS", "Followed", "follow"]
 
 POLL_SECONDS = 0.1
 """How long a follower sleeps between looks at the directory, unless told otherwise."""
 
 
+class Followed(Protocol):
+    """What following needs of a datastore: an :class:`~cogym.datastore.HDF5Datastore` is one."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def catalog(self) -> Catalog: ...
+
+
 def follow(
-    datastore: HDF5Datastore,
+    datastore: Followed,
     flt: TrialFilter,
     *,
     timeout: float | None = None,
@@ -70,7 +77,7 @@ def follow(
 
 
 def _follow(
-    datastore: HDF5Datastore, flt: TrialFilter, timeout: float | None, poll: float
+    datastore: Followed, flt: TrialFilter, timeout: float | None, poll: float
 ) -> Iterator[TrialSummary]:
     judged: set[str] = set()
     """Every trial id looked at: yielded, or left out by the filter (a summary never changes)."""
@@ -100,7 +107,7 @@ def _summary(entry: tuple[Source, int]) -> TrialSummary:
 
 
 def _directory_state(
-    datastore: HDF5Datastore,
+    datastore: Followed,
 ) -> tuple[frozenset[str], tuple[tuple[str, int], ...]] | None:
     """The names in the directory and each journal's size: what changes when a trial is
     committed (``None`` when it cannot be told, so that the catalog is read)."""
