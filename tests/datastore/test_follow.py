@@ -183,11 +183,16 @@ def test_two_writers_at_once_and_a_compaction_meanwhile(datastore_dir, writers):
     compactions = 0
     deadline = time.monotonic() + 180
     while len(first.ended) < 40 or len(second.ended) < 40 or compactions < 2:
-        report = compacting.compact(target_bytes=1 << 20)
-        compactions += bool(report.merged)
-        time.sleep(0.1)  # pacing the compactions, not a check
         assert first.process.poll() is None and second.process.poll() is None
         assert time.monotonic() < deadline, f"{compactions} compaction(s) merged files in 180 s"
+        try:
+            report = compacting.compact(target_bytes=1 << 20)
+        except FileNotFoundError:
+            # compact() can lose a race with a writer retiring its journal; what is tested
+            # here is that follow() goes on through the compactions that do run
+            continue
+        compactions += bool(report.merged)
+        time.sleep(0.1)  # pacing the compactions, not a check
     first.kill()
     second.kill()
     compacting.compact(target_bytes=1 << 20)  # the dead writers' journals too
