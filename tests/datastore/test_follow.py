@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from cogym import Orchestrator
 from cogym.datastore import HDF5Datastore, TrialSummary
+from cogym.datastore.write.writer import MARKER
 from cogym.errors import InvalidArgumentError, NotADatastoreError
 from cogym.trial import TrialState
 from tests.conftest import PROBE, make_spec
@@ -199,6 +202,33 @@ def test_two_writers_at_once_and_a_compaction_meanwhile(datastore_dir, writers):
     follower.join()
     assert set(first.ended) | set(second.ended) <= set(follower.ids)
     _check_whole(HDF5Datastore(datastore_dir), follower)
+
+
+def test_a_trial_whose_journal_record_is_cut_short_is_yielded_once_it_is_whole(tmp_path):
+    spec = make_spec(PROBE, config={"episode_length": TICKS}, seed=0)
+    source = tmp_path / "source"
+    with Orchestrator(datastore=HDF5Datastore(source)) as orchestrator:
+        first_id = orchestrator.run(spec).trial_id
+        (journal,) = source.glob("*.journal")
+        one = journal.read_bytes()
+        second_id = orchestrator.run(spec.replace(seed=1)).trial_id
+        both = journal.read_bytes()
+    # the same journal in another datastore: its second record cut in the middle, as when a
+    # process is killed while it appends it
+    root = tmp_path / "trials"
+    root.mkdir()
+    shutil.copy(source / MARKER, root / MARKER)
+    cut = len(one) + (len(both) - len(one)) // 2
+    (root / journal.name).write_bytes(both[:cut])
+    datastore = HDF5Datastore(root)
+    trials = datastore.follow(timeout=60, poll=0.01)
+    assert next(trials).trial_id == first_id
+    assert [s.trial_id for s in datastore.follow(timeout=0)] == [first_id]  # one look
+    with open(root / journal.name, "ab") as f:
+        f.write(both[cut:])
+    whole = next(trials)
+    assert whole.trial_id == second_id and whole.ticks == TICKS
+    assert [s.ticks for s in datastore.follow(timeout=0)] == [TICKS, TICKS]
 
 
 def test_timeout_ends_the_follower_once_nothing_new_comes(record, datastore_dir):
