@@ -79,8 +79,8 @@ def follow(
 def _follow(
     datastore: Followed, flt: TrialFilter, timeout: float | None, poll: float
 ) -> Iterator[TrialSummary]:
+    # every trial id looked at: yielded, or left out by the filter (a summary never changes)
     judged: set[str] = set()
-    """Every trial id looked at: yielded, or left out by the filter (a summary never changes)."""
     looked: tuple[frozenset[str], tuple[tuple[str, int], ...]] | None = None
     quiet_since = time.monotonic()
     while True:
