@@ -3,7 +3,8 @@
 Against baselines: recording overhead (trials with and without a datastore), write throughput
 and training reads against Minari on the same CartPole episodes, bytes per step against the
 uncompressed size. For the design: one file per trial against many trials per shard, and the
-compression settings, each measured on CartPole and on 64x64x3 image observations.
+compression settings, each measured on CartPole and on 64x64x3 image observations. And how
+soon ``follow()`` yields a trial that another process ended.
 
 Minari's ``DataCollector`` needs ``pip install "minari[create]"`` (it uses jax); without it the
 Minari figures are skipped with a note.
@@ -472,9 +473,100 @@ def layout(quick: bool) -> list[Figure]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+# -- following: from a trial's end in another process to the follower ------------------------
+
+
+def follow_writer(root: str, seed: str, trials: str, pause: str) -> None:
+    """A writing process of :func:`follow_latency`: random CartPole trials, ``pause`` s apart."""
+    spec = TrialSpec.from_dict({**CARTPOLE, "seed": int(seed)})
+    with Orchestrator(datastore=HDF5Datastore(root)) as orchestrator:
+        for _ in orchestrator.iter_run(spec, trials=int(trials)):
+            time.sleep(float(pause))
+
+
+def _latencies(root: Path, trials: int, writers: int, watch: Callable[..., Any]) -> list[float]:
+    """Milliseconds from each trial's end (its writer's clock) until ``watch`` yields it, with
+    ``writers`` processes recording ``trials`` trials each, 50 ms apart."""
+    import subprocess
+    import sys
+
+    code = "import sys; from bench.datastore import follow_writer; follow_writer(*sys.argv[1:])"
+    before = len(HDF5Datastore(root))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(root), str(1000 * (k + 1)), str(trials), "0.05"],
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        for k in range(writers)
+    ]
+    latencies = []
+    try:
+        for summary in watch(HDF5Datastore(root), timeout=120):
+            latencies.append(1000 * (time.time() - summary.ended))
+            if len(latencies) == before + trials * writers:
+                break
+    finally:
+        for child in children:
+            child.wait()
+    return latencies[before:]
+
+
+def _polling_trials(datastore: HDF5Datastore, timeout: float) -> Any:
+    """The plain way to watch: ``trials()`` every 0.1 s, new ids told apart by a set."""
+    seen: set[str] = set()
+    quiet = time.monotonic()
+    while time.monotonic() - quiet < timeout:
+        for summary in datastore.trials():
+            if summary.trial_id not in seen:
+                seen.add(summary.trial_id)
+                quiet = time.monotonic()
+                yield summary
+        time.sleep(0.1)
+
+
+def follow_latency(quick: bool) -> list[Figure]:
+    """``follow()`` latency, from a trial's end (the writer's end time in the trial) until the
+    follower yields it, with 2 processes recording random CartPole trials (20 trials/s
+    each), against ``trials()`` polled at the same interval (0.1 s)."""
+    trials = 40 if quick else 200
+    root = _tmp()
+    try:
+        with Orchestrator(datastore=HDF5Datastore(root)) as orchestrator:
+            orchestrator.run(TrialSpec.from_dict({**CARTPOLE, "seed": 0}))
+        followed = _latencies(root, trials, 2, HDF5Datastore.follow)
+        polled = _latencies(root, trials, 2, _polling_trials)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    p50, p95 = (float(np.percentile(followed, q)) for q in (50, 95))
+    base50, base95 = (float(np.percentile(polled, q)) for q in (50, 95))
+    return [
+        Figure(
+            f"follow() latency p50, trial end in another process to yield, 2 writers, "
+            f"{len(followed)} trials",
+            "ms",
+            "trials() polled every 0.1 s",
+            base50,
+            p50,
+            False,
+            note="information",
+            samples={"baseline": polled, "cogym": followed},
+        ),
+        Figure(
+            f"follow() latency p95, same trials (trials() polled: p95 {base95:.0f} ms)",
+            "ms",
+            "the bound, 1 s",
+            1000.0,
+            p95,
+            False,
+            target=1.0,
+        ),
+    ]
+
+
 BENCHMARKS = {
     "datastore_recording": recording,
     "datastore_minari": minari_comparison,
     "datastore_images": image_observations,
     "datastore_layout": layout,
+    "follow_latency": follow_latency,
 }

@@ -24,9 +24,9 @@ Laid out as the pipeline a trial goes through, each layer importing only those a
         stored     one recorded trial, read back (StoredTrial)
         arrays     one actor's rows across trials, for training (TrialArrays)
     datastore  the facade, HDF5Datastore, that ties them together
-    replay, maintenance, export, plot
+    replay, maintenance, export, plot, follow
                the operations on recorded trials: re-running one, deleting and compacting,
-               NumPy/Minari/video out, returns drawn
+               NumPy/Minari/video out, returns drawn, trials as they end in any process
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cogym.datastore.follow import follow
 from cogym.datastore.format.shard import COMPRESSION_CHOICES
 from cogym.datastore.maintenance import CompactReport, compact, delete
 from cogym.datastore.read import arrays as training
@@ -185,6 +186,26 @@ class HDF5Datastore:
         catalog = self.catalog()
         found = [source.summaries[p] for source, p in catalog.by_id.values()]
         return sorted((s for s in found if flt(s)), key=lambda s: (s.started, s.trial_id))
+
+    def follow(
+        self,
+        filter: TrialFilter | Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        poll: float | None = None,
+        **criteria: Any,
+    ) -> Iterator[TrialSummary]:
+        """Summaries of the trials passing the filter as they end, in any process recording here.
+
+        First every such trial already recorded (oldest first, as :meth:`trials`), then each
+        new one as soon as its process has committed it, never one twice nor one half-written.
+        It looks every ``poll`` seconds (``None``: :data:`cogym.datastore.follow.POLL_SECONDS`)
+        and stops after ``timeout`` seconds with nothing new (``None``: never), or when the
+        caller breaks out of the loop. Summaries, as :meth:`trials` gives: read a trial's ticks
+        with :meth:`trial`, many trials' rows with :meth:`arrays` and ``ids=``. See
+        :mod:`cogym.datastore.follow`.
+        """
+        return follow(self, as_filter(filter, criteria), timeout=timeout, poll=poll)
 
     def __len__(self) -> int:
         return len(self.catalog().by_id)

@@ -2,12 +2,14 @@
 
 - :func:`behavior_cloning`: an SB3 policy cloned from an actor's recorded observations and actions.
 - :func:`dagger`: an SB3 policy trained by DAgger, a teacher labelling the states it visits.
+- :func:`follow_and_clone`: a clone published again every few trials, while trials are recorded.
 """
 
 from __future__ import annotations
 
 from cogym.learn.behavior_cloning import ALGORITHMS, EpochStats, behavior_cloning, fit_policy
 from cogym.learn.dagger import RoundStats, dagger
+from cogym.learn.live import follow_and_clone
 from cogym.learn.teacher import NO_LABEL
 
 __all__ = [
@@ -18,4 +20,5 @@ __all__ = [
     "behavior_cloning",
     "dagger",
     "fit_policy",
+    "follow_and_clone",
 ]

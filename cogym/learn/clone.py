@@ -13,7 +13,7 @@ from cogym.actors import EXTERNAL
 from cogym.errors import InputError, suggest
 from cogym.learn.behavior_cloning import EpochStats, behavior_cloning
 
-__all__ = ["CloneReport", "clone_and_register", "evaluate"]
+__all__ = ["CloneReport", "clone_and_register", "evaluate", "with_actor"]
 
 EVALUATION_SEED = 1_000_000
 """Evaluation trials start from this seed, far from the seeds demonstrations usually use."""
@@ -34,13 +34,15 @@ class CloneReport:
     evaluation_implementation: str | None
     epochs: tuple[EpochStats, ...]
     seconds: float
+    trial_ids: tuple[str, ...]
+    """The trials the clone learnt from (its lineage in the registry names them too)."""
 
     @property
     def ref(self) -> str:
         return f"{self.model}@{self.version}"
 
 
-def _with_actor(flt: Any, actor: str) -> Any:
+def with_actor(flt: Any, actor: str) -> Any:
     """The filter, judging returns on ``actor`` unless it names another actor already."""
     from cogym.datastore import TrialFilter
     from cogym.datastore.read.query import as_filter
@@ -76,7 +78,7 @@ def clone_and_register(
     started = time.perf_counter()
     store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
     registry = as_registry(registry) if not isinstance(registry, ModelRegistry) else registry
-    flt = _with_actor(filter, actor)
+    flt = with_actor(filter, actor)
     summaries = [s for s in store.trials(flt) if actor in s.returns]
     if not summaries:
         known = sorted({a for s in store.trials() for a in s.returns})
@@ -137,6 +139,7 @@ def clone_and_register(
         evaluation_implementation=implementation,
         epochs=tuple(epochs),
         seconds=time.perf_counter() - started,
+        trial_ids=tuple(trial_ids),
     )
 
 
