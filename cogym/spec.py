@@ -230,7 +230,7 @@ class TrialSpec(_Value):
         except ValidationError as exc:
             problems = _problems(exc, data)
             located = []
-            for (path, message), loc in zip(problems, _locs(exc)):
+            for (path, message), loc in zip(problems, _locs(exc), strict=True):
                 line = document.line_of(loc)
                 located.append((f"{path} (line {line})" if line else path, message))
             raise SpecError(located, source) from None
@@ -312,7 +312,7 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     locs = [tuple(err["loc"]) for err in errors]
     return [
         err
-        for err, loc in zip(errors, locs)
+        for err, loc in zip(errors, locs, strict=True)
         if not (
             err["type"] == "too_short"
             and any(other[: len(loc)] == loc and len(other) > len(loc) for other in locs)

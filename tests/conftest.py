@@ -53,12 +53,10 @@ def orchestrator():
 @pytest.fixture
 def datastore_dir(tmp_path: Path) -> Path:
     """An empty directory for a datastore."""
-    path = tmp_path / "trials"
-    return path
+    return tmp_path / "trials"
 
 
 @pytest.fixture
 def registry_dir(tmp_path: Path) -> Path:
     """An empty directory for a model registry."""
-    path = tmp_path / "models"
-    return path
+    return tmp_path / "models"

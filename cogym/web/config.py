@@ -91,12 +91,17 @@ class HumanConfig(BaseModel):
                 else:
                     problems.append(f"config.{field}: {error['msg']}")
             raise ImplementationError(
-                "human actor: " + "; ".join(problems) + f". Known keys: {', '.join(cls.model_fields)}"
+                "human actor: "
+                + "; ".join(problems)
+                + f". Known keys: {', '.join(cls.model_fields)}"
             ) from None
 
     def check_for(self, actor_class: ActorClass) -> None:
         """Raise :class:`~cogym.errors.ImplementationError` for keys that do not fit the role."""
-        if actor_class.action_space is None and {"agent", "keys", "noop", "on_timeout"} & self.model_fields_set:
+        if (
+            actor_class.action_space is None
+            and {"agent", "keys", "noop", "on_timeout"} & self.model_fields_set
+        ):
             raise ImplementationError(
                 f"human actor of class {actor_class.name!r} watches (it has no action space): "
                 "config keys agent, keys, noop and on_timeout apply only to actors that act"
@@ -160,4 +165,6 @@ def build_agent(config: HumanConfig, actor_class: ActorClass) -> Any:
     registry = None
     if config.registry is not None:
         registry = ModelRegistry(config.registry)
-    return directory.make_actor(config.agent, actor_class, config.agent_config, registry=registry).actor
+    return directory.make_actor(
+        config.agent, actor_class, config.agent_config, registry=registry
+    ).actor

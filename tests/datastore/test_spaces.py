@@ -63,7 +63,9 @@ def _check(observation_space: spaces.Space, action_space: spaces.Space) -> None:
         assert same(from_shard.final_observations["player"], trial.final_observations["player"])
         # values come back with the dtype of their space
         for leaf, column in zip(
-            leafs.leaves(observation_space), from_shard._actor("player").observations.values()
+            leafs.leaves(observation_space),
+            from_shard._actor("player").observations.values(),
+            strict=True,
         ):
             assert column.dtype == leaf.dtype
 

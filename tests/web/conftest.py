@@ -29,7 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 CARTPOLE = {"implementation": "gym:CartPole-v1", "config": {"render_mode": "rgb_array"}}
-PROBE = {"implementation": "gym:cogym/Probe-v0", "config": {"episode_length": 1000, "render_mode": "rgb_array"}}
+PROBE = {
+    "implementation": "gym:cogym/Probe-v0",
+    "config": {"episode_length": 1000, "render_mode": "rgb_array"},
+}
 """An env whose episodes do not end before max_ticks, whatever the actions."""
 FAST = {"rate": 50, "start_delay": 0, "show_url": False}
 """A human actor's config for tests: 50 ticks/s, no countdown, no URL printed."""
@@ -124,7 +127,9 @@ class PageClient:
             self.closed = True
             self._changed.notify_all()
 
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
         """The first message (received so far or later) for which ``predicate`` holds."""
         end = time.monotonic() + timeout
         seen = 0
@@ -179,7 +184,9 @@ class PageClient:
 
     def feedback(self, to: str, value: float, confidence: float, tick: int | None = None) -> None:
         tick = self.tick if tick is None else tick
-        self.send({"type": "feedback", "to": to, "value": value, "confidence": confidence, "tick": tick})
+        self.send(
+            {"type": "feedback", "to": to, "value": value, "confidence": confidence, "tick": tick}
+        )
 
     def close(self) -> None:
         self._stack.close()
@@ -234,7 +241,9 @@ def _no_pages_left_open() -> Iterator[None]:
 def chromium() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -23,16 +23,25 @@ GYM_SPEC = make_spec(
     CARTPOLE,
     [
         {"name": "player", "implementation": "external"},
-        {"name": "coach", "actor_class": "observer", "implementation": "python:tests.helpers:Coach"},
+        {
+            "name": "coach",
+            "actor_class": "observer",
+            "implementation": "python:tests.helpers:Coach",
+        },
     ],
 )
 NIM_SPEC = make_spec(
     NIM,
-    [{"name": "player_0", "implementation": "external"}, {"name": "player_1", "implementation": "external"}],
+    [
+        {"name": "player_0", "implementation": "external"},
+        {"name": "player_1", "implementation": "external"},
+    ],
 )
 
 
-@pytest.mark.parametrize("spec", [PETTINGZOO_SPEC, GYM_SPEC, NIM_SPEC], ids=["pettingzoo", "gym+observer", "aec"])
+@pytest.mark.parametrize(
+    "spec", [PETTINGZOO_SPEC, GYM_SPEC, NIM_SPEC], ids=["pettingzoo", "gym+observer", "aec"]
+)
 def test_passes_pettingzoo_parallel_api_test(spec):
     env = TrialParallelEnv(spec)
     parallel_api_test(env, num_cycles=300)
@@ -85,7 +94,14 @@ def test_turn_based_trials_step_to_the_next_external_turn():
 
 
 def test_a_step_plays_the_internal_actors_turns_too():
-    spec = make_spec(NIM, [{"name": "player_0", "implementation": "external"}, {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"}], {"stones": 9})
+    spec = make_spec(
+        NIM,
+        [
+            {"name": "player_0", "implementation": "external"},
+            {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"},
+        ],
+        {"stones": 9},
+    )
     env = TrialParallelEnv(spec)
     observations, _ = env.reset(seed=0)
     assert env.agents == ["player_0"]
