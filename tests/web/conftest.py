@@ -69,10 +69,6 @@ class Background:
     def close(self) -> None:
         for trial in self.orchestrator.running():
             trial.terminate("test over")
-        from cogym.web import channels
-
-        for channel in channels():
-            channel.close()
         self.thread.join(10)
         self.orchestrator.close()
 
@@ -226,12 +222,18 @@ def page() -> Iterator[Callable[[str], PageClient]]:
 
 @pytest.fixture(autouse=True)
 def _no_pages_left_open() -> Iterator[None]:
-    """Each test starts with no human actor pages open in this process."""
+    """A test that leaves a human actor's page open fails; the page is closed for the next."""
     from cogym.web import channels
 
-    for channel in channels():
-        channel.close()
     yield
+    left = [channel for channel in channels() if not channel.closed]
+    for channel in left:
+        channel.close()
+    if left:
+        pytest.fail(
+            f"the test left {len(left)} human actor page(s) open: {left}; "
+            "end its trials and close its orchestrator before it returns"
+        )
 
 
 # -- a real browser ----------------------------------------------------------------------------
