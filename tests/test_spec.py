@@ -122,8 +122,12 @@ def test_specs_are_frozen_and_replace_revalidates():
     spec = TrialSpec.from_dict(
         {"environment": {"implementation": "gym:CartPole-v1"}, "actors": [{"name": "p"}]}
     )
-    with pytest.raises(Exception):
+    with pytest.raises(SpecError, match=r"seed: TrialSpec is frozen: .* spec\.replace\(seed="):
         spec.seed = 3  # type: ignore[misc]
+    with pytest.raises(SpecError, match=r"spec\.replace_actor\('p', implementation=\.\.\.\)"):
+        spec.actors[0].implementation = "random"  # type: ignore[misc]
+    with pytest.raises(SpecError, match=r"spec\.replace\(environment="):
+        del spec.environment.config  # type: ignore[misc]
     assert spec.replace(seed=3).seed == 3
     assert spec.with_seed(4).seed == 4 and spec.with_seed(4).cast_key == spec.cast_key
     with pytest.raises(SpecError):
@@ -162,7 +166,7 @@ def test_with_seed_is_the_copy_model_copy_makes():
     assert fast == slow and fast.to_dict() == slow.to_dict() and repr(fast) == repr(slow)
     assert fast.model_fields_set == slow.model_fields_set and fast.environment is spec.environment
     assert spec.seed is None and fast.replace(max_ticks=3).seed == 7
-    with pytest.raises(Exception):
+    with pytest.raises(SpecError, match="seed: TrialSpec is frozen"):
         fast.seed = 1  # type: ignore[misc]
     import pickle
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from cogym.errors import SpecError, TrialError
+from cogym.errors import InvalidActionError, SpecError, TrialError
 from cogym.wrappers import TrialParallelEnv
 from tests.conftest import CARTPOLE, NIM, RENDEZVOUS, make_spec
 
@@ -122,7 +122,7 @@ def test_bad_actions_and_specs_are_refused_with_names():
     with pytest.raises(TrialError, match=r"no action given for external actor\(s\) \['walker_1'\]"):
         env.step({"walker_0": 0})
     env.reset(seed=0)
-    with pytest.raises(Exception, match="tick 0: actor 'walker_0' sent action 9"):
+    with pytest.raises(InvalidActionError, match="tick 0: actor 'walker_0' sent action 9"):
         env.step({"walker_0": 9, "walker_1": 0})
     assert env.trial.state.value == "failed"
     with pytest.raises(SpecError, match="implementation: external"):
