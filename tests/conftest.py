@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +36,6 @@ def make_spec(
             **fields,
         }
     )
-
-
-@pytest.fixture
-def spec_factory() -> Callable[..., TrialSpec]:
-    return make_spec
 
 
 @pytest.fixture
