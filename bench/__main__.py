@@ -28,7 +28,9 @@ SUITES = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="short runs (under two minutes in all)")
+    parser.add_argument(
+        "--quick", action="store_true", help="short runs (under two minutes in all)"
+    )
     parser.add_argument("--only", nargs="+", choices=sorted(SUITES), help="run only these")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table too")
@@ -43,11 +45,17 @@ def main(argv: list[str] | None = None) -> int:
         figures += SUITES[name](args.quick)
         console.print(f"  done in {time.perf_counter() - t0:.1f} s")
 
-    table = Table(title=f"cogym benchmarks ({os.cpu_count()} cores, {'quick' if args.quick else 'full'})")
+    table = Table(
+        title=f"cogym benchmarks ({os.cpu_count()} cores, {'quick' if args.quick else 'full'})"
+    )
     for column in ("benchmark", "baseline", "baseline figure", "cogym figure", "ratio", "target"):
         table.add_column(column)
     for f in figures:
-        target = "" if f.target is None else (f">= {f.target}" if f.higher_is_better else f"<= {f.target}")
+        target = (
+            ""
+            if f.target is None
+            else (f">= {f.target}" if f.higher_is_better else f"<= {f.target}")
+        )
         verdict = {True: " [green]met[/green]", False: " [red]missed[/red]", None: ""}[f.met]
         table.add_row(
             f.name,
@@ -63,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         print("| benchmark | baseline | baseline figure | cogym figure | ratio | target |")
         print("|---|---|---|---|---|---|")
         for f in figures:
-            target = "" if f.target is None else (f">= {f.target}" if f.higher_is_better else f"<= {f.target}")
+            target = (
+                ""
+                if f.target is None
+                else (f">= {f.target}" if f.higher_is_better else f"<= {f.target}")
+            )
             met = {True: " (met)", False: " (missed)", None: ""}[f.met]
             print(
                 f"| {f.name} | {f.baseline_name} | {f.baseline:,.1f} {f.unit} | "

@@ -125,15 +125,20 @@ def parallel_env_steps(quick: bool) -> list[Figure]:
         config = {"max_cycles": 100}
         raw = simple_spread_v3.parallel_env(**config)
         wrapped = TrialParallelEnv(
-            _all_external("pettingzoo:mpe2.simple_spread_v3:parallel_env", raw.possible_agents, config)
+            _all_external(
+                "pettingzoo:mpe2.simple_spread_v3:parallel_env", raw.possible_agents, config
+            )
         )
         base, ours = alternate(
-            lambda: _drive_parallel(raw, steps, 0), lambda: _drive_parallel(wrapped, steps, 0), rounds
+            lambda: _drive_parallel(raw, steps, 0),
+            lambda: _drive_parallel(wrapped, steps, 0),
+            rounds,
         )
         wrapped.close()
         figures.append(
             Figure(
-                "TrialParallelEnv steps/s around a PettingZoo parallel env (MPE simple_spread_v3, 3 agents)",
+                "TrialParallelEnv steps/s around a PettingZoo parallel env "
+                "(MPE simple_spread_v3, 3 agents)",
                 "steps/s",
                 "the raw parallel env",
                 median(base),
@@ -147,7 +152,9 @@ def parallel_env_steps(quick: bool) -> list[Figure]:
     config = {"walkers": 3, "size": 9, "max_cycles": 200}
     raw = parallel_env(**config)
     wrapped = TrialParallelEnv(
-        _all_external("pettingzoo:cogym.envs.rendezvous_v0:parallel_env", raw.possible_agents, config)
+        _all_external(
+            "pettingzoo:cogym.envs.rendezvous_v0:parallel_env", raw.possible_agents, config
+        )
     )
     base, ours = alternate(
         lambda: _drive_parallel(raw, steps, 0), lambda: _drive_parallel(wrapped, steps, 0), rounds
@@ -193,7 +200,10 @@ def ppo_training(quick: bool) -> list[Figure]:
         return watch.seconds
 
     base, ours = alternate(
-        lambda: train(gym.make("CartPole-v1")), lambda: train(TrialGymEnv(spec)), rounds, warmup=False
+        lambda: train(gym.make("CartPole-v1")),
+        lambda: train(TrialGymEnv(spec)),
+        rounds,
+        warmup=False,
     )
     return [
         Figure(

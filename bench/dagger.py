@@ -236,10 +236,11 @@ def dagger_labels(quick: bool) -> list[Figure]:
     evaluation = 30 if quick else 100
     figures: list[Figure] = []
     results = []
-    for task in TASKS:
+    for listed in TASKS:
+        task = listed
         if quick:
-            counts, rounds = QUICK[task.name]
-            task = dataclasses.replace(task, demonstrations=counts, rounds=rounds)
+            counts, rounds = QUICK[listed.name]
+            task = dataclasses.replace(listed, demonstrations=counts, rounds=rounds)
         started = time.perf_counter()
         teacher, runs = _run_task(task, repeats, evaluation)
         results.append((task, teacher, runs))

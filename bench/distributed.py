@@ -1,7 +1,8 @@
 """Benchmarks of the Ray backend: throughput against one local process, start-up, per-trial cost.
 
 Ray is started once, here (a local cluster with this machine's CPUs, workers at niceness 0 like
-the local backend's processes); its start-up is measured and reported apart. Each run starts its own workers, as ``cogym run`` does: a run's figures are
+the local backend's processes); its start-up is measured and reported apart. Each run starts
+its own workers, as ``cogym run`` does: a run's figures are
 split into *start-up* (until the first trial is back) and *steady state* (trials/s from the
 moment every worker has sent a trial back to the last result), and the whole run is reported
 as well.

@@ -95,7 +95,12 @@ def page_latency(quick: bool) -> list[Figure]:
                 {
                     "name": "player",
                     "implementation": "human",
-                    "config": {"rate": RATE, "on_timeout": "repeat", "start_delay": 0.5, "show_url": False},
+                    "config": {
+                        "rate": RATE,
+                        "on_timeout": "repeat",
+                        "start_delay": 0.5,
+                        "show_url": False,
+                    },
                 }
             ],
             "seed": 0,
@@ -112,7 +117,9 @@ def page_latency(quick: bool) -> list[Figure]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.goto(wait_for_channel("player", 20).url)
-        while page.evaluate("window.cogym.tick") < 20:  # past the first frames (window system start)
+        while (
+            page.evaluate("window.cogym.tick") < 20
+        ):  # past the first frames (window system start)
             time.sleep(0.05)
         offset = _clock_offset_ms(page)
         page.evaluate("window.cogym.stats.frame.length = 0")
@@ -139,16 +146,22 @@ def page_latency(quick: bool) -> list[Figure]:
         if s.tick >= first_tick and s.annotations and s.annotations["player"] == {"by": "human"}
     ]
     steps = environment.step_times
-    action_ms = [steps[tick] * 1000.0 - s["time"] + offset for tick, s in zip(presses, sent)]
+    action_ms = [
+        steps[tick] * 1000.0 - s["time"] + offset for tick, s in zip(presses, sent, strict=False)
+    ]
     ticks = len(steps) - started_at
     elapsed = steps[-1] - steps[started_at]
     note = (
-        f"{ticks} ticks in {elapsed:.1f} s ({(ticks - 1) / elapsed:.1f}/s), {len(frame_ms)} frames, "
+        f"{ticks} ticks in {elapsed:.1f} s ({(ticks - 1) / elapsed:.1f}/s), "
+        f"{len(frame_ms)} frames, "
         f"{len(action_ms)} key presses; browser clock offset {offset:+.2f} ms removed"
     )
     figures = []
     for name, values in (("frame latency", frame_ms), ("action latency", action_ms)):
-        for label, value in (("median", statistics.median(values)), ("p95", _percentile(values, 95))):
+        for label, value in (
+            ("median", statistics.median(values)),
+            ("p95", _percentile(values, 95)),
+        ):
             figures.append(
                 Figure(
                     name=f"human page: {name} {label} (20 ticks/s, 400x600 JPEG)",

@@ -64,7 +64,8 @@ class Environment(abc.ABC):
         >>> class Count(Environment):
         ...     def bind(self, actors):
         ...         self.name = actors[0].name
-        ...         return {self.name: ActorClass("counter", spaces.Discrete(4), spaces.Discrete(2))}
+        ...         counter = ActorClass("counter", spaces.Discrete(4), spaces.Discrete(2))
+        ...         return {self.name: counter}
         ...     def reset(self, seed=None, options=None):
         ...         self.n = 0
         ...         return {self.name: 0}, {self.name: {}}
@@ -92,7 +93,9 @@ class Environment(abc.ABC):
     def step(self, actions: dict[str, Any]) -> StepResult:
         """Apply the actions of the actors that acted; see :data:`StepResult`."""
 
-    def single_actor(self) -> tuple[str, Callable[[Any], tuple[Any, float, bool, bool, dict]]] | None:
+    def single_actor(
+        self,
+    ) -> tuple[str, Callable[[Any], tuple[Any, float, bool, bool, dict]]] | None:
         """Optional fast path: ``(actor name, step)`` when exactly one actor acts and none watches.
 
         ``step(action)`` then returns Gymnasium's ``(observation, reward, terminated,

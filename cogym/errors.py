@@ -167,7 +167,7 @@ class RegistryPathError(RegistryError, InputError):
 
 
 class DatastoreError(CogymError):
-    """The datastore could not do what was asked (a write failed, a trial is still being written)."""
+    """The datastore could not do what was asked (a write failed, a trial is being written)."""
 
 
 class NotADatastoreError(DatastoreError, InputError):

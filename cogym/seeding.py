@@ -40,7 +40,13 @@ def trial_seed(spec_seed: int, index: int) -> int:
 
 
 _INCREMENT = 0xDA3E39CB94B95BDB5851F42D4C957F2D | 1
-_SIMPLE_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary, spaces.Text)
+_SIMPLE_SPACES = (
+    spaces.Box,
+    spaces.Discrete,
+    spaces.MultiDiscrete,
+    spaces.MultiBinary,
+    spaces.Text,
+)
 
 
 def seed_space(space: spaces.Space, seed: int) -> None:

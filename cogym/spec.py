@@ -46,6 +46,18 @@ class _Value(BaseModel):
     def __str__(self) -> str:
         return repr(self)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        how = self._changed_copy(name)
+        raise SpecError(
+            [(name, f"{type(self).__name__} is frozen: make a changed copy with {how} instead")]
+        )
+
+    def _changed_copy(self, name: str) -> str:
+        return f"spec.replace({name}=...)"
+
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)
+
     def __repr_args__(self):  # type: ignore[override]
         defaults = type(self).model_fields
         for name, value in super().__repr_args__():
@@ -123,6 +135,9 @@ class EnvironmentSpec(_Value):
         """A canonical string that is equal for equal environment specs."""
         return json.dumps([self.implementation, self.config], sort_keys=True, default=repr)
 
+    def _changed_copy(self, name: str) -> str:
+        return "spec.replace(environment={...})"
+
 
 class ActorSpec(_Value):
     """One participant of a trial.
@@ -156,6 +171,9 @@ class ActorSpec(_Value):
             sort_keys=True,
             default=repr,
         )
+
+    def _changed_copy(self, name: str) -> str:
+        return f"spec.replace_actor({self.name!r}, {name}=...)"
 
 
 class TrialSpec(_Value):
@@ -230,7 +248,7 @@ class TrialSpec(_Value):
         except ValidationError as exc:
             problems = _problems(exc, data)
             located = []
-            for (path, message), loc in zip(problems, _locs(exc)):
+            for (path, message), loc in zip(problems, _locs(exc), strict=True):
                 line = document.line_of(loc)
                 located.append((f"{path} (line {line})" if line else path, message))
             raise SpecError(located, source) from None
@@ -312,7 +330,7 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     locs = [tuple(err["loc"]) for err in errors]
     return [
         err
-        for err, loc in zip(errors, locs)
+        for err, loc in zip(errors, locs, strict=True)
         if not (
             err["type"] == "too_short"
             and any(other[: len(loc)] == loc and len(other) > len(loc) for other in locs)

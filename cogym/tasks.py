@@ -33,7 +33,7 @@ def new_trial_id() -> str:
 
 
 def _reseed_ids_after_fork() -> None:
-    global _ID_TAG
+    global _ID_TAG  # noqa: PLW0603  (a forked child needs its own tag)
     _ID_TAG = secrets.token_hex(3)
 
 

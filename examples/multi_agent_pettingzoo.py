@@ -33,7 +33,10 @@ def train(timesteps: int) -> PPO:
     torch.set_num_threads(1)
     spec = TrialSpec.from_dict(
         {
-            "environment": {"implementation": RENDEZVOUS, "config": {**CONFIG, "leave_home": False}},
+            "environment": {
+                "implementation": RENDEZVOUS,
+                "config": {**CONFIG, "leave_home": False},
+            },
             "actors": [{"name": f"walker_{i}", "implementation": "external"} for i in range(3)],
             "seed": 0,
         }
@@ -68,7 +71,10 @@ def main() -> None:
     )
     nim = TrialSpec.from_dict(
         {
-            "environment": {"implementation": "pettingzoo:cogym.envs.nim_v0:env", "config": {"stones": 21}},
+            "environment": {
+                "implementation": "pettingzoo:cogym.envs.nim_v0:env",
+                "config": {"stones": 21},
+            },
             "actors": [
                 {"name": "player_0", "implementation": "random"},
                 {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"},
@@ -77,7 +83,10 @@ def main() -> None:
         }
     )
     with Orchestrator() as orchestrator:
-        for title, spec in [("rendezvous: PPO policy, bot, random", mixed), ("nim: random against perfect play", nim)]:
+        for title, spec in [
+            ("rendezvous: PPO policy, bot, random", mixed),
+            ("nim: random against perfect play", nim),
+        ]:
             started = time.perf_counter()
             results = orchestrator.run_many(spec, args.trials)
             console.print(RunSummary.of(results, time.perf_counter() - started).table(title))

@@ -74,7 +74,10 @@ def main() -> None:
     summary = evaluate(out, args.trials)
     player = summary.actor("player")
     print(f"saved {out}")
-    print(f"mean return over {player.trials} evaluation trials: {player.mean:.1f} (min {player.minimum:.0f})")
+    print(
+        f"mean return over {player.trials} evaluation trials: {player.mean:.1f} "
+        f"(min {player.minimum:.0f})"
+    )
 
 
 if __name__ == "__main__":

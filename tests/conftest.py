@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +39,6 @@ def make_spec(
 
 
 @pytest.fixture
-def spec_factory() -> Callable[..., TrialSpec]:
-    return make_spec
-
-
-@pytest.fixture
 def orchestrator():
     with Orchestrator(keep_samples=True) as orchestrator:
         yield orchestrator
@@ -53,12 +47,10 @@ def orchestrator():
 @pytest.fixture
 def datastore_dir(tmp_path: Path) -> Path:
     """An empty directory for a datastore."""
-    path = tmp_path / "trials"
-    return path
+    return tmp_path / "trials"
 
 
 @pytest.fixture
 def registry_dir(tmp_path: Path) -> Path:
     """An empty directory for a model registry."""
-    path = tmp_path / "models"
-    return path
+    return tmp_path / "models"

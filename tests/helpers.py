@@ -164,7 +164,7 @@ class Relay(Environment):
     def step(self, actions: dict[str, Any]) -> Any:
         self.t += 1
         obs = {n: np.full(1, self.t, np.float32) for n in ("a", "b")}
-        rewards = {n: self.scale for n in ("a", "b")}
+        rewards = dict.fromkeys(("a", "b"), self.scale)
         if self.t >= self.length:
             return obs, rewards, {"a": True, "b": True}, {}, {"a": {}, "b": {}}
         return obs, rewards, {}, {}, {"a": {}, "b": {}}

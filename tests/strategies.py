@@ -6,7 +6,18 @@ import numpy as np
 from gymnasium import spaces
 from hypothesis import strategies as st
 
-BOX_DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32]
+BOX_DTYPES = [
+    np.float16,
+    np.float32,
+    np.float64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+]
 
 shapes = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
 
@@ -33,9 +44,9 @@ multi_discretes = st.builds(
     st.lists(st.integers(1, 6), min_size=1, max_size=4),
     st.integers(-3, 3),
 )
-multi_binaries = st.one_of(st.integers(1, 6), st.lists(st.integers(1, 3), min_size=1, max_size=2)).map(
-    spaces.MultiBinary
-)
+multi_binaries = st.one_of(
+    st.integers(1, 6), st.lists(st.integers(1, 3), min_size=1, max_size=2)
+).map(spaces.MultiBinary)
 leaves = st.one_of(boxes(), discretes, multi_discretes, multi_binaries)
 keys = st.text("abcdefgh", min_size=1, max_size=4)
 
@@ -43,9 +54,10 @@ keys = st.text("abcdefgh", min_size=1, max_size=4)
 def _nest(children):
     return st.one_of(
         st.dictionaries(keys, children, min_size=1, max_size=3).map(spaces.Dict),
-        st.lists(children, min_size=1, max_size=3).map(lambda items: spaces.Tuple(items)),
+        st.lists(children, min_size=1, max_size=3).map(spaces.Tuple),
     )
 
 
 any_space = st.recursive(leaves, _nest, max_leaves=6)
-"""Every space kind: Box of each dtype, Discrete with a start, MultiDiscrete, MultiBinary, Dict, Tuple, nested."""
+"""Every space kind: Box of each dtype, Discrete with a start, MultiDiscrete, MultiBinary,
+Dict, Tuple, nested."""

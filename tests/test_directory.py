@@ -55,18 +55,27 @@ def test_python_factories_get_config_and_optionally_the_actor_class():
 
 
 def test_python_environment_factories_may_return_gym_pettingzoo_or_cogym_envs():
-    assert isinstance(directory.make_environment("python:cogym.envs.probe:ProbeEnv"), GymEnvironment)
+    assert isinstance(
+        directory.make_environment("python:cogym.envs.probe:ProbeEnv"), GymEnvironment
+    )
     env = directory.make_environment("python:cogym.envs.rendezvous_v0:parallel_env", {"walkers": 2})
-    assert isinstance(env, PettingZooEnvironment) and env.possible_agents == ["walker_0", "walker_1"]
+    assert isinstance(env, PettingZooEnvironment) and env.possible_agents == [
+        "walker_0",
+        "walker_1",
+    ]
     with pytest.raises(ImplementationError, match="expected a Gymnasium env"):
         directory.make_environment("python:builtins:dict")
 
 
 def test_registering_a_name():
+    class AlwaysOne:
+        def act(self, observation: object) -> int:
+            return 1
+
     local = Directory()
-    local.register_actor("always-one", lambda: type("One", (), {"act": lambda self, o: 1})())
+    local.register_actor("always-one", AlwaysOne)
     assert local.make_actor("always-one", CLASS).actor.act(None) == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ArgumentError, match="'bad:name' must be non-empty, without ':'"):
         local.register_actor("bad:name", lambda: None)
     with pytest.raises(ArgumentError, match="without ':' or spaces"):
         local.register_environment_scheme("my scheme", lambda rest, config: None)
@@ -134,7 +143,8 @@ def test_third_party_packages_add_names_through_entry_points(tmp_path, monkeypat
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: greedybots\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        "[cogym.actors]\ngreedy = greedybots:Greedy\n\n[cogym.environments]\ngrid = greedybots:grid\n"
+        "[cogym.actors]\ngreedy = greedybots:Greedy\n\n"
+        "[cogym.environments]\ngrid = greedybots:grid\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     metadata.distributions.cache_clear() if hasattr(metadata.distributions, "cache_clear") else None

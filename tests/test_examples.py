@@ -16,6 +16,7 @@ def _run(script: str, *args: str) -> str:
         [sys.executable, str(EXAMPLES / script), *args],
         capture_output=True,
         text=True,
+        check=False,
         timeout=600,
         cwd=EXAMPLES.parent,
     )
@@ -44,6 +45,7 @@ def test_example_specs_run_with_the_cli(yaml):
         [sys.executable, "-m", "cogym", "run", str(EXAMPLES / yaml), "--trials", "3", "-q"],
         capture_output=True,
         text=True,
+        check=False,
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr

@@ -104,8 +104,8 @@ def import_graph() -> dict[str, set[str]]:
                 while package != "cogym" and not module.startswith(package + "."):
                     graph[module].add(package)
                     package = package.rpartition(".")[0]
-    for imported in graph.values():
-        imported &= modules
+    for module in graph:
+        graph[module] &= modules
     return graph
 
 

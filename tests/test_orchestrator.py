@@ -60,7 +60,13 @@ def test_events_come_from_callbacks_and_iterators():
 def test_events_from_worker_processes():
     spec = make_spec(
         PROBE,
-        [{"name": "player", "implementation": "python:tests.helpers:CrashOnSeed", "config": {"seed": 1}}],
+        [
+            {
+                "name": "player",
+                "implementation": "python:tests.helpers:CrashOnSeed",
+                "config": {"seed": 1},
+            }
+        ],
         {"episode_length": 3},
         seed=0,
     )
@@ -76,7 +82,9 @@ def test_events_from_worker_processes():
 
 def test_pre_trial_hooks_rewrite_each_spec():
     def vary(spec, index):
-        return spec.replace(environment={"implementation": PROBE, "config": {"episode_length": 2 + index}})
+        return spec.replace(
+            environment={"implementation": PROBE, "config": {"episode_length": 2 + index}}
+        )
 
     with Orchestrator(hooks=[vary]) as orchestrator:
         results = orchestrator.run_many(make_spec(PROBE, seed=0), 3)
@@ -93,7 +101,13 @@ def test_pre_trial_hooks_rewrite_each_spec():
 def test_a_worker_that_dies_loses_only_its_trial():
     spec = make_spec(
         PROBE,
-        [{"name": "player", "implementation": "python:tests.helpers:DieOnSeed", "config": {"seed": 22}}],
+        [
+            {
+                "name": "player",
+                "implementation": "python:tests.helpers:DieOnSeed",
+                "config": {"seed": 22},
+            }
+        ],
         {"episode_length": 3},
         seed=20,
     )
@@ -105,7 +119,10 @@ def test_a_worker_that_dies_loses_only_its_trial():
 
 
 def test_every_unknown_implementation_is_named_before_anything_runs():
-    spec = make_spec("gym:CartPol-v1", [{"name": "p", "implementation": "randm"}, {"name": "q", "implementation": "humn"}])
+    spec = make_spec(
+        "gym:CartPol-v1",
+        [{"name": "p", "implementation": "randm"}, {"name": "q", "implementation": "humn"}],
+    )
     with Orchestrator() as orchestrator, pytest.raises(SpecError) as info:
         list(orchestrator.iter_run(spec, 2))
     paths = [p for p, _ in info.value.problems]
@@ -154,7 +171,9 @@ def test_casts_of_a_superseded_pin_are_closed(monkeypatch):
     local = Directory()
     local.register_actor_scheme(
         "versioned",
-        lambda rest, actor_class, config, registry: BuiltActor(Versioned(rest), f"versioned:{rest}"),
+        lambda rest, actor_class, config, registry: BuiltActor(
+            Versioned(rest), f"versioned:{rest}"
+        ),
         pin=lambda rest, registry: str(latest["v"]) if rest == "latest" else rest,
     )
     local.register_environment_scheme("gym", make_gym_environment)
@@ -169,7 +188,10 @@ def test_casts_of_a_superseded_pin_are_closed(monkeypatch):
         latest["v"] = 2
         second = orchestrator.run(spec, index=1)
         assert closed == ["1"]
-        assert [first.implementations["player"], second.implementations["player"]] == ["versioned:1", "versioned:2"]
+        assert [first.implementations["player"], second.implementations["player"]] == [
+            "versioned:1",
+            "versioned:2",
+        ]
         running = orchestrator.start(spec, index=2)
         latest["v"] = 3
         orchestrator.run(spec, index=3)

@@ -83,9 +83,9 @@ def test_spaces_pass_through_a_trial_unchanged(observation_space, action_space):
     recorder = Recorder.made[-1]
     assert trial.result.state.value == "ended", trial.result.error
     assert len(recorder.seen) == 4
-    for seen, emitted in zip(recorder.seen, env.emitted):
+    for seen, emitted in zip(recorder.seen, env.emitted, strict=False):
         assert data_equivalence(seen, emitted, exact=True)
-    for done, received in zip(recorder.done, env.received):
+    for done, received in zip(recorder.done, env.received, strict=False):
         assert data_equivalence(done, received, exact=True)
 
 

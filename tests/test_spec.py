@@ -80,7 +80,10 @@ seed: -1
             "may hold only",
         ),
         (
-            {"environment": {"implementation": "gym:X"}, "actors": [{"name": "a", "implementation": "sb3:"}]},
+            {
+                "environment": {"implementation": "gym:X"},
+                "actors": [{"name": "a", "implementation": "sb3:"}],
+            },
             "actors[0].implementation",
             "missing",
         ),
@@ -116,9 +119,15 @@ def test_empty_and_missing_files(tmp_path):
 
 
 def test_specs_are_frozen_and_replace_revalidates():
-    spec = TrialSpec.from_dict({"environment": {"implementation": "gym:CartPole-v1"}, "actors": [{"name": "p"}]})
-    with pytest.raises(Exception):
+    spec = TrialSpec.from_dict(
+        {"environment": {"implementation": "gym:CartPole-v1"}, "actors": [{"name": "p"}]}
+    )
+    with pytest.raises(SpecError, match=r"seed: TrialSpec is frozen: .* spec\.replace\(seed="):
         spec.seed = 3  # type: ignore[misc]
+    with pytest.raises(SpecError, match=r"spec\.replace_actor\('p', implementation=\.\.\.\)"):
+        spec.actors[0].implementation = "random"  # type: ignore[misc]
+    with pytest.raises(SpecError, match=r"spec\.replace\(environment="):
+        del spec.environment.config  # type: ignore[misc]
     assert spec.replace(seed=3).seed == 3
     assert spec.with_seed(4).seed == 4 and spec.with_seed(4).cast_key == spec.cast_key
     with pytest.raises(SpecError):
@@ -128,13 +137,17 @@ def test_specs_are_frozen_and_replace_revalidates():
     assert swapped.cast_key != spec.cast_key
     with pytest.raises(KeyError, match="no actor named 'q'"):
         spec.actor("q")
-    named = TrialSpec.from_dict({"environment": {"implementation": "gym:X"}, "actors": [{"name": "player"}]})
+    named = TrialSpec.from_dict(
+        {"environment": {"implementation": "gym:X"}, "actors": [{"name": "player"}]}
+    )
     with pytest.raises(KeyError, match="Did you mean 'player'"):
         named.actor("playr")
 
 
 def test_repr_is_short_and_readable():
-    spec = TrialSpec.from_dict({"environment": {"implementation": "gym:CartPole-v1"}, "actors": [{"name": "p"}]})
+    spec = TrialSpec.from_dict(
+        {"environment": {"implementation": "gym:CartPole-v1"}, "actors": [{"name": "p"}]}
+    )
     assert repr(spec) == (
         "TrialSpec(environment=EnvironmentSpec(implementation='gym:CartPole-v1'), "
         "actors=(ActorSpec(name='p'),))"
@@ -143,13 +156,17 @@ def test_repr_is_short_and_readable():
 
 def test_with_seed_is_the_copy_model_copy_makes():
     spec = TrialSpec.from_dict(
-        {"environment": {"implementation": "gym:CartPole-v1", "config": {"a": 1}}, "actors": [{"name": "p"}], "tags": {"x": 1}}
+        {
+            "environment": {"implementation": "gym:CartPole-v1", "config": {"a": 1}},
+            "actors": [{"name": "p"}],
+            "tags": {"x": 1},
+        }
     )
     fast, slow = spec.with_seed(7), spec.model_copy(update={"seed": 7})
     assert fast == slow and fast.to_dict() == slow.to_dict() and repr(fast) == repr(slow)
     assert fast.model_fields_set == slow.model_fields_set and fast.environment is spec.environment
     assert spec.seed is None and fast.replace(max_ticks=3).seed == 7
-    with pytest.raises(Exception):
+    with pytest.raises(SpecError, match="seed: TrialSpec is frozen"):
         fast.seed = 1  # type: ignore[misc]
     import pickle
 

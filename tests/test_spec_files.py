@@ -17,7 +17,7 @@ from cogym.specfile import read_yaml
 VALID = "environment: {implementation: gym:CartPole-v1}\nactors: [{name: p}]\n"
 
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
 )
 
 HOSTILE = {

@@ -70,7 +70,9 @@ class NimEnv(AECEnv):
             return
         take = int(action) + 1
         if take > self.left:
-            raise ValueError(f"{agent} cannot take {take} stones, {self.left} left (mask the action)")
+            raise ValueError(
+                f"{agent} cannot take {take} stones, {self.left} left (mask the action)"
+            )
         self._cumulative_rewards[agent] = 0.0
         self.rewards = dict.fromkeys(self.agents, 0.0)
         self.left -= take

@@ -52,14 +52,16 @@ class RendezvousEnv(ParallelEnv):
         self._positions: dict[str, np.ndarray] = {}
         self._rng = np.random.default_rng()
         self._steps = 0
-        self._observation_space = spaces.Box(-1.0, 1.0, (2 * len(self.possible_agents),), np.float32)
+        self._observation_space = spaces.Box(
+            -1.0, 1.0, (2 * len(self.possible_agents),), np.float32
+        )
         self._action_space = spaces.Discrete(len(MOVES))
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019  (PettingZoo wants the same object per agent)
+    @functools.cache  # noqa: B019  (PettingZoo wants the same object per agent)
     def observation_space(self, agent: str) -> spaces.Space:
         return self._observation_space
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Space:
         return spaces.Discrete(len(MOVES))
 
@@ -98,7 +100,7 @@ class RendezvousEnv(ParallelEnv):
         if not self.leave_home:
             everyone_home = all(terminated.values())
             terminated = dict.fromkeys(terminated, everyone_home)
-        truncated = {a: self._steps >= self.max_cycles for a in self.agents}
+        truncated = dict.fromkeys(self.agents, self._steps >= self.max_cycles)
         observations = {a: self._observe(a) for a in self.agents}
         infos = {a: {} for a in self.agents}
         self.agents = [a for a in self.agents if not (terminated[a] or truncated[a])]

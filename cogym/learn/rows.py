@@ -119,10 +119,7 @@ def _noted(
                 targets.append(_label(space, note[labels], trial_id, int(ticks[row]), actor))
         counts.append(kept)
     index = np.flatnonzero(keep)
-    if labels is not None:
-        actions = _stack(targets, space)
-    else:
-        actions = np.asarray(data["actions"])[index]
+    actions = _stack(targets, space) if labels is not None else np.asarray(data["actions"])[index]
     return Rows(
         take(data["observations"], index),
         actions,

@@ -112,7 +112,10 @@ def _decode(space: spaces.Space, value: Any, where: str) -> Any:
                 f"{where} must be a list of {len(space.spaces)} items for the action space "
                 f"{space}, got {_shown(value)}"
             )
-        return tuple(_decode(sub, v, f"{where}[{i}]") for i, (sub, v) in enumerate(zip(space.spaces, value)))
+        return tuple(
+            _decode(sub, v, f"{where}[{i}]")
+            for i, (sub, v) in enumerate(zip(space.spaces, value, strict=True))
+        )
     raise PageMessageError(
         f"the page cannot send actions of a {type(space).__name__} space ({space}); "
         "supported are Discrete, Box, MultiDiscrete, MultiBinary, Dict and Tuple"
@@ -246,7 +249,7 @@ def default_bindings(space: spaces.Space) -> list[KeyBinding]:
         low, high = space.low.reshape(-1), space.high.reshape(-1)
         keys = [("ArrowLeft", "ArrowRight"), ("ArrowDown", "ArrowUp")]
         for dim in range(size):
-            for key, end in zip(keys[dim], (low, high)):
+            for key, end in zip(keys[dim], (low, high), strict=True):
                 action = neutral.copy()
                 action[dim] = end[dim]
                 shaped = to_json(action.reshape(space.shape))
@@ -277,7 +280,9 @@ def bindings_from_config(space: spaces.Space, keys: Mapping[str, Any]) -> list[K
             action, label = entry["action"], entry.get("label")
         decode_action(space, to_json(action), f"config.keys[{key!r}]")
         action = to_json(action)
-        bindings.append(KeyBinding(key, action, str(label) if label is not None else _shown(action)))
+        bindings.append(
+            KeyBinding(key, action, str(label) if label is not None else _shown(action))
+        )
     return bindings
 
 
@@ -287,7 +292,11 @@ def bindings_from_config(space: spaces.Space, keys: Mapping[str, Any]) -> list[K
 def action_mask(observation: Any, space: spaces.Space) -> np.ndarray | None:
     """The ``action_mask`` of a dict observation (PettingZoo's classic games), for a Discrete
     action space; ``None`` if there is none."""
-    if isinstance(observation, dict) and "action_mask" in observation and isinstance(space, spaces.Discrete):
+    if (
+        isinstance(observation, dict)
+        and "action_mask" in observation
+        and isinstance(space, spaces.Discrete)
+    ):
         mask = np.asarray(observation["action_mask"]).astype(bool).reshape(-1)
         if mask.shape == (int(space.n),) and mask.any():
             return mask

@@ -123,7 +123,12 @@ class HumanActor:
         if self.agent is not None and callable(getattr(self.agent, "reset", None)):
             self.agent.reset(context)
         channel.send(
-            {"type": "trial", "trial_id": context.trial_id, "state": "running", "previous": previous}
+            {
+                "type": "trial",
+                "trial_id": context.trial_id,
+                "state": "running",
+                "previous": previous,
+            }
         )
 
     def wait_for_page(self) -> None:
@@ -180,7 +185,12 @@ class HumanActor:
     def on_message(self, message: Message) -> None:
         if self.channel is not None:
             self.channel.send(
-                {"type": "message", "from": message.sender, "tick": message.tick, "payload": message.payload}
+                {
+                    "type": "message",
+                    "from": message.sender,
+                    "tick": message.tick,
+                    "payload": message.payload,
+                }
             )
 
     def close(self) -> None:
@@ -246,7 +256,9 @@ class HumanActor:
         feedback_to = self.config.feedback_to
         if feedback_to is None:
             feedback_to = (
-                [n for n in context.actors if n != context.name] if self.action_space is None else []
+                [n for n in context.actors if n != context.name]
+                if self.action_space is None
+                else []
             )
         unknown = [n for n in feedback_to if n not in context.actors]
         if unknown:
@@ -267,7 +279,9 @@ class HumanActor:
             "trial_id": context.trial_id,
         }
 
-    def show_tick(self, header: dict[str, Any], image: bytes | None, turn: dict[str, Any] | None) -> None:
+    def show_tick(
+        self, header: dict[str, Any], image: bytes | None, turn: dict[str, Any] | None
+    ) -> None:
         """Send the room's tick (and frame) to this actor's page, with this actor's status
         (and, when it acts on this tick and the room knows it, its observation and mask)."""
         channel = self.channel

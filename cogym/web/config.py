@@ -99,7 +99,10 @@ class HumanConfig(BaseModel):
 
     def check_for(self, actor_class: ActorClass) -> None:
         """Raise :class:`~cogym.errors.ImplementationError` for keys that do not fit the role."""
-        if actor_class.action_space is None and {"agent", "keys", "noop", "on_timeout"} & self.model_fields_set:
+        if (
+            actor_class.action_space is None
+            and {"agent", "keys", "noop", "on_timeout"} & self.model_fields_set
+        ):
             raise ImplementationError(
                 f"human actor of class {actor_class.name!r} watches (it has no action space): "
                 "config keys agent, keys, noop and on_timeout apply only to actors that act"
@@ -163,4 +166,6 @@ def build_agent(config: HumanConfig, actor_class: ActorClass) -> Any:
     registry = None
     if config.registry is not None:
         registry = ModelRegistry(config.registry)
-    return directory.make_actor(config.agent, actor_class, config.agent_config, registry=registry).actor
+    return directory.make_actor(
+        config.agent, actor_class, config.agent_config, registry=registry
+    ).actor

@@ -118,7 +118,8 @@ def parse_page_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> 
     value = _finite(data["value"], "value")
     if abs(value) > FEEDBACK_LIMIT:
         raise PageMessageError(
-            f"feedback value {value} is out of range: use a value in [-{FEEDBACK_LIMIT}, {FEEDBACK_LIMIT}]"
+            f"feedback value {value} is out of range: "
+            f"use a value in [-{FEEDBACK_LIMIT}, {FEEDBACK_LIMIT}]"
         )
     confidence = _finite(data["confidence"], "confidence")
     if not 0.0 <= confidence <= 1.0:

@@ -57,7 +57,9 @@ class TrialRoom:
         periods = [m.period for m in self.members if m.period > 0]
         return min(periods) if periods else 0.0
 
-    def begin(self, tick: int, caller: HumanActor, turn: dict[str, Any] | None) -> tuple[Window, bool]:
+    def begin(
+        self, tick: int, caller: HumanActor, turn: dict[str, Any] | None
+    ) -> tuple[Window, bool]:
         """The window of ``tick`` for ``caller``, and whether the caller's ``turn`` (its
         observation and action mask) went out with the tick: the first caller of a tick sends
         the tick and its frame to every page, its own turn included.
@@ -102,7 +104,12 @@ class TrialRoom:
         return Window(tick, opens, closes, due)
 
     def _publish(
-        self, tick: int, caller: HumanActor, turn: dict[str, Any] | None, stamp: float, opens_in: float
+        self,
+        tick: int,
+        caller: HumanActor,
+        turn: dict[str, Any] | None,
+        stamp: float,
+        opens_in: float,
     ) -> None:
         image: bytes | None = None
         text: str | None = None

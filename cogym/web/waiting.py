@@ -77,7 +77,9 @@ def wait_for_action(
                 if press is not None:
                     late = now - window.due
                     waited = window.closes == float("inf") and window.due > window.opens
-                    return Outcome(press, late_ms=round(late * 1000.0) if waited and late > 0 else None)
+                    return Outcome(
+                        press, late_ms=round(late * 1000.0) if waited and late > 0 else None
+                    )
                 held = channel.held if held_acts else None
                 if held is not None and keep(held):
                     return Outcome(held, held=True)
@@ -95,7 +97,11 @@ def wait_for_action(
 
 
 def wait_through(
-    channel: HumanChannel, window: Window, between: Callable[[], None], page_gone: PageGone, reopen: Reopen
+    channel: HumanChannel,
+    window: Window,
+    between: Callable[[], None],
+    page_gone: PageGone,
+    reopen: Reopen,
 ) -> None:
     """Wait until ``window`` closes, calling ``between()`` (outside the lock) whenever woken."""
     paused_at: float | None = None

@@ -32,7 +32,7 @@ ALGORITHMS = ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG")
 
 def warn_pickled_code() -> None:
     """Warn once per process that SB3 files contain pickled code."""
-    global _warned
+    global _warned  # noqa: PLW0603  (once per process)
     if not _warned:
         _warned = True
         warnings.warn(PICKLE_WARNING, UserWarning, stacklevel=3)
@@ -103,9 +103,13 @@ class SB3Actor:
     True
     """
 
-    def __init__(self, model: Any, *, deterministic: bool = True, source: str | None = None) -> None:
+    def __init__(
+        self, model: Any, *, deterministic: bool = True, source: str | None = None
+    ) -> None:
         if not callable(getattr(model, "predict", None)):
-            raise TypeError(f"SB3Actor needs an SB3 model or policy with predict(), got {type(model).__name__}")
+            raise TypeError(
+                f"SB3Actor needs an SB3 model or policy with predict(), got {type(model).__name__}"
+            )
         self.model = model
         self.deterministic = bool(deterministic)
         self.source = source

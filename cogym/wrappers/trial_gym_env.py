@@ -54,7 +54,9 @@ class TrialGymEnv(gym.Env):
         self.agent = self._driver.externals[0]
         actor_class = self._driver.classes[self.agent]
         if actor_class.action_space is None:
-            raise SpecError([("actors", f"external actor {self.agent!r} is an observer; it must act")])
+            raise SpecError(
+                [("actors", f"external actor {self.agent!r} is an observer; it must act")]
+            )
         self.observation_space = actor_class.observation_space
         self.action_space = actor_class.action_space
         self.render_mode = self.trial_spec.environment.config.get("render_mode")
@@ -85,7 +87,13 @@ class TrialGymEnv(gym.Env):
         trial.step({self.agent: action})
         observations, rewards, terminated, truncated, infos = trial.external_view()
         name = self.agent
-        return observations[name], float(rewards[name]), terminated[name], truncated[name], infos[name]
+        return (
+            observations[name],
+            float(rewards[name]),
+            terminated[name],
+            truncated[name],
+            infos[name],
+        )
 
     def render(self) -> Any:
         return self._driver.render()

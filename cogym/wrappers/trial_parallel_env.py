@@ -37,7 +37,11 @@ class TrialParallelEnv(ParallelEnv):
     ['walker_0']
     """
 
-    metadata = {"render_modes": ["rgb_array"], "name": "cogym_trial_parallel_v0", "is_parallelizable": True}
+    metadata = {
+        "render_modes": ["rgb_array"],
+        "name": "cogym_trial_parallel_v0",
+        "is_parallelizable": True,
+    }
 
     def __init__(
         self,
@@ -85,7 +89,11 @@ class TrialParallelEnv(ParallelEnv):
     def step(
         self, actions: dict[str, Any]
     ) -> tuple[
-        dict[str, Any], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict[str, Any]]
+        dict[str, Any],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
     ]:
         trial = self._driver.trial
         if trial is None:

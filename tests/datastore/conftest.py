@@ -29,7 +29,7 @@ def record(datastore_dir: Path) -> Callable[..., tuple[HDF5Datastore, list[Trial
 
 @pytest.fixture
 def kept(datastore_dir: Path) -> Callable[..., tuple[HDF5Datastore, list[Any]]]:
-    """``kept(spec, trials)`` records trials and also keeps them in memory: ``(datastore, trials)``."""
+    """``kept(spec, trials)`` records trials and keeps them in memory: ``(datastore, trials)``."""
 
     def run(spec: TrialSpec, trials: int = 1, **options: Any) -> tuple[HDF5Datastore, list[Any]]:
         datastore = HDF5Datastore(datastore_dir, **options)
@@ -54,7 +54,7 @@ def same(a: Any, b: Any) -> bool:
 def assert_same_samples(recorded: list[Any], played: list[Any]) -> None:
     """The samples read back equal those the trial produced, field by field."""
     assert [s.tick for s in recorded] == [s.tick for s in played]
-    for r, p in zip(recorded, played):
+    for r, p in zip(recorded, played, strict=True):
         where = f"tick {p.tick}"
         assert r.observations.keys() == p.observations.keys(), where
         for name in p.observations:

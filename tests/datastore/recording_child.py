@@ -1,4 +1,6 @@
-"""A process that records trials until it is killed: ``python -m tests.datastore.recording_child ROOT COMMIT_SECONDS``.
+"""A process that records trials until it is killed.
+
+``python -m tests.datastore.recording_child ROOT COMMIT_SECONDS``
 
 It prints ``ended <trial id>`` once each trial has ended (and so, with a commit interval of 0,
 once the trial is journaled), flushing stdout every line.

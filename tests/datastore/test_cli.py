@@ -138,5 +138,9 @@ def test_show_lists_the_rewards_participants_sent_and_counts_the_notes(tmp_path,
     result = run("trials", "show", "-d", str(datastore_dir), summary.trial_id)
     assert result.exit_code == 0, result.output
     assert "6 reward(s) sent by participants" in result.output
-    assert "rewards sent by participants" in result.output and "-0.500" in result.output and "0.250" in result.output
+    assert (
+        "rewards sent by participants" in result.output
+        and "-0.500" in result.output
+        and "0.250" in result.output
+    )
     assert '{"by": "human"}' in result.output and '{"by": "agent"}' in result.output

@@ -43,7 +43,7 @@ def test_four_worker_processes_record_into_one_datastore(tmp_path, datastore_dir
     assert data.rows == 40 * 15
     assert all(
         list(data["tick"][a:b]) == list(range(15))
-        for a, b in zip(data.offsets[:-1], data.offsets[1:])
+        for a, b in zip(data.offsets[:-1], data.offsets[1:], strict=True)
     )
     for summary in summaries[::8]:
         assert datastore.replay(summary.trial_id).reproduced

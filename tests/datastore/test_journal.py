@@ -118,7 +118,7 @@ def test_trials_journaled_one_by_one_read_back_as_played(tmp_path, name):
 def _assert_same_trials(datastore, results, played) -> None:
     summaries = datastore.trials()
     assert [s.trial_id for s in summaries] == [r.trial_id for r in results]
-    for summary, trial in zip(summaries, played):
+    for summary, trial in zip(summaries, played, strict=True):
         assert summary.returns == trial.result.returns
         assert summary.recording_error is None
         assert_same_samples(list(datastore.trial(summary.trial_id).samples()), trial.samples)
@@ -160,7 +160,7 @@ def test_trials_of_several_specs_joined_into_one_group_keep_their_own_spec(tmp_p
     summaries = datastore.trials()
     assert [s.trial_id for s in summaries] == [r.trial_id for r in results]
     assert [s.tags["batch"] for s in summaries] == ["a", "a", "b", "a", "a", "b"]
-    for summary, result in zip(summaries, results):
+    for summary, result in zip(summaries, results, strict=True):
         stored = datastore.trial(summary.trial_id)
         assert stored.spec.max_ticks == result.spec.max_ticks
         assert len(list(stored.samples())) == result.ticks

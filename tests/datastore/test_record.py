@@ -19,7 +19,7 @@ def test_cartpole_trials_are_recorded_with_their_summary(record):
     datastore, results = record(spec, trials=4)
     summaries = datastore.trials()
     assert [s.trial_id for s in summaries] == [r.trial_id for r in results]
-    for summary, result in zip(summaries, results):
+    for summary, result in zip(summaries, results, strict=True):
         assert summary.state is TrialState.ENDED
         assert summary.seed == result.seed == 7 + result.index
         assert summary.ticks == result.ticks

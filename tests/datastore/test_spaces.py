@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 
 import numpy as np
 import pytest
@@ -62,10 +63,23 @@ def _check(observation_space: spaces.Space, action_space: spaces.Space) -> None:
         assert from_shard.actor_classes["player"].action_space == action_space
         assert same(from_shard.final_observations["player"], trial.final_observations["player"])
         # values come back with the dtype of their space
+        observations = from_shard.arrays("player")["observations"]
         for leaf, column in zip(
-            leafs.leaves(observation_space), from_shard._actor("player").observations.values()
+            leafs.leaves(observation_space),
+            _columns(observation_space, observations),
+            strict=True,
         ):
             assert column.dtype == leaf.dtype
+
+
+def _columns(space: spaces.Space, nested: Any) -> list[Any]:
+    """The arrays of ``nested`` (as :meth:`StoredTrial.arrays` nests them: a Tuple as a dict
+    with int keys), depth first."""
+    if isinstance(space, spaces.Dict):
+        return [c for key, sub in space.spaces.items() for c in _columns(sub, nested[key])]
+    if isinstance(space, spaces.Tuple):
+        return [c for i, sub in enumerate(space.spaces) for c in _columns(sub, nested[i])]
+    return [nested]
 
 
 @given(recordable, any_space)

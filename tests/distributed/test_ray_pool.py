@@ -55,7 +55,7 @@ def _assert_same_recordings(a: dict[int, tuple], b: dict[int, tuple]) -> None:
         state_b, ticks_b, returns_b, samples_b = b[seed]
         assert (state, ticks, returns) == (state_b, ticks_b, returns_b), seed
         assert [s.tick for s in samples] == [s.tick for s in samples_b]
-        for s, t in zip(samples, samples_b):
+        for s, t in zip(samples, samples_b, strict=True):
             assert same_value(s.observations, t.observations), (seed, s.tick)
             assert same_value(s.actions, t.actions), (seed, s.tick)
             assert s.rewards == t.rewards and s.terminated == t.terminated, (seed, s.tick)
@@ -179,7 +179,7 @@ def test_workers_pick_up_versions_published_during_the_run(
     with Orchestrator(registry=registry_dir, backend="ray") as orchestrator:
         orchestrator.subscribe(note_worker)
         results = orchestrator.iter_run(spec, 10_000, workers=2)
-        for count, result in enumerate(results, 1):
+        for result in results:
             assert result.state is TrialState.ENDED, result.error
             played = result.implementations["player"]
             if not published:
@@ -191,11 +191,13 @@ def test_workers_pick_up_versions_published_during_the_run(
             after.setdefault(worker_of[result.trial_id], []).append(played)
             if len(after) == 2 and all(runs.count(new) >= 10 for runs in after.values()):
                 break
+        else:
+            pytest.fail(f"10,000 trials ran and the workers played {new} only {after}")
     assert set(before) == {"sb3:cartpole-ppo@1"}
     # Each worker pins @latest as each trial starts: both pick up the new version during the
     # run, and a worker that has played it plays nothing older afterwards. (The results of one
     # worker come back in the order it played them.)
-    assert count < 10_000 and sorted(after) == [0, 1]
+    assert sorted(after) == [0, 1]
     for played in after.values():
         switched = played.index(new)
         assert set(played[:switched]) <= {"sb3:cartpole-ppo@1"}

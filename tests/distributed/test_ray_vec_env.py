@@ -51,9 +51,9 @@ def test_steps_resets_infos_and_seeds_are_those_of_sb3_vector_envs(ray_session: 
             assert np.array_equal(observations, expected[0])
             assert np.array_equal(rewards, expected[1]) and np.array_equal(dones, expected[2])
             assert dones.dtype == bool
-            assert all(_same(a, b) for a, b in zip(infos, expected[3]))
+            assert all(_same(a, b) for a, b in zip(infos, expected[3], strict=True))
             assert _same(ours.reset_infos, theirs.reset_infos)
-            for done, info in zip(dones, infos):
+            for done, info in zip(dones, infos, strict=True):
                 if done:
                     assert "terminal_observation" in info
                     endings["truncated" if info["TimeLimit.truncated"] else "terminated"] += 1
@@ -123,10 +123,14 @@ def test_a_sub_environment_whose_process_dies_is_named(
     try:
         vec.seed(7)  # sub-environment 1 plays seed 8, whose killer ends its process at tick 3
         vec.reset()
+
+        def step_five_times() -> None:
+            for _ in range(5):
+                vec.step(np.array([0, 1]))
+
         with pytest.raises(
             WorkerLostError, match="sub-environment 1 of RayVecEnv.*its trial is lost"
         ):
-            for _ in range(5):
-                vec.step(np.array([0, 1]))
+            step_five_times()
     finally:
         vec.close()

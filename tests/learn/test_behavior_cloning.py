@@ -189,10 +189,20 @@ def test_cloning_only_the_ticks_noted_as_a_persons(tmp_path):
     from cogym import ModelRegistry
     from cogym.cli import main
 
-    spec = make_spec(PROBE, [{"name": "player", "implementation": "python:tests.helpers:Corrected"}], {"episode_length": 40}, seed=0)
+    spec = make_spec(
+        PROBE,
+        [{"name": "player", "implementation": "python:tests.helpers:Corrected"}],
+        {"episode_length": 40},
+        seed=0,
+    )
     _record(tmp_path / "trials", spec, 10, workers=1)
     model = behavior_cloning(
-        tmp_path / "trials", actor="player", notes={"by": "human"}, epochs=60, learning_rate=0.01, validation=0
+        tmp_path / "trials",
+        actor="player",
+        notes={"by": "human"},
+        epochs=60,
+        learning_rate=0.01,
+        validation=0,
     )
     observations = np.random.default_rng(0).uniform(-1, 1, (50, 3)).astype(np.float32)
     assert (model.predict(observations, deterministic=True)[0] == 1).all()
@@ -200,9 +210,26 @@ def test_cloning_only_the_ticks_noted_as_a_persons(tmp_path):
         behavior_cloning(tmp_path / "trials", actor="player", notes={"by": "nobody"})
     result = CliRunner().invoke(
         main,
-        ["bc", "-q", "--datastore", str(tmp_path / "trials"), "--actor", "player", "--model", "me",
-         "--registry", str(tmp_path / "models"), "--note", "by=human", "--epochs", "2", "--eval-trials", "0",
-         "--validation", "0"],
+        [
+            "bc",
+            "-q",
+            "--datastore",
+            str(tmp_path / "trials"),
+            "--actor",
+            "player",
+            "--model",
+            "me",
+            "--registry",
+            str(tmp_path / "models"),
+            "--note",
+            "by=human",
+            "--epochs",
+            "2",
+            "--eval-trials",
+            "0",
+            "--validation",
+            "0",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "200" in result.output  # rows: half of 10 trials of 40 ticks

@@ -16,11 +16,17 @@ def mixed_trials(tmp_path_factory):
     """8 expert trials and 8 random ones of CartPole, tagged by who played."""
     path = tmp_path_factory.mktemp("mixed") / "trials"
     with Orchestrator(datastore=HDF5Datastore(path)) as orchestrator:
-        for who, implementation in (("expert", "python:cogym.bots:CartPoleExpert"), ("random", "random")):
-            spec = make_spec(CARTPOLE, [{"name": "player", "implementation": implementation}], seed=0, tags={"who": who})
+        for who, implementation in (
+            ("expert", "python:cogym.bots:CartPoleExpert"),
+            ("random", "random"),
+        ):
+            actors = [{"name": "player", "implementation": implementation}]
+            spec = make_spec(CARTPOLE, actors, seed=0, tags={"who": who})
             orchestrator.run_many(spec, 8, workers=2)
     store = HDF5Datastore(path)
-    return path, {who: [s.trial_id for s in store.trials(tags={"who": who})] for who in ("expert", "random")}
+    return path, {
+        who: [s.trial_id for s in store.trials(tags={"who": who})] for who in ("expert", "random")
+    }
 
 
 def _bc(*args):
@@ -30,43 +36,67 @@ def _bc(*args):
 def test_bc_clones_registers_with_lineage_and_evaluates(mixed_trials, tmp_path):
     path, ids = mixed_trials
     registry = tmp_path / "models"
-    result = _bc("--datastore", str(path), "--actor", "player", "--model", "cartpole-bc", "--registry", str(registry), "--tag", "who=expert")
+    result = _bc(
+        "--datastore", str(path), "--actor", "player", "--model", "cartpole-bc",
+        "--registry", str(registry), "--tag", "who=expert",
+    )
     assert result.exit_code == 0, result.output
     for words in ("demonstrators", "500.00", "clone (cartpole-bc@1)", "saved cartpole-bc@1"):
         assert words in result.output
     info = ModelRegistry(registry).info("cartpole-bc")
     assert info.version == 1 and sorted(info.lineage["trial_ids"]) == sorted(ids["expert"])
     assert info.lineage["actor"] == "player" and info.metrics["demonstrator_return"] == 500.0
-    again = _bc("--datastore", str(path), "--actor", "player", "--model", "cartpole-bc", "--registry", str(registry), "--min-return", "400")
+    again = _bc(
+        "--datastore", str(path), "--actor", "player", "--model", "cartpole-bc",
+        "--registry", str(registry), "--min-return", "400",
+    )
     assert again.exit_code == 0, again.output
-    assert sorted(ModelRegistry(registry).info("cartpole-bc@2").lineage["trial_ids"]) == sorted(ids["expert"])
+    second = ModelRegistry(registry).info("cartpole-bc@2")
+    assert sorted(second.lineage["trial_ids"]) == sorted(ids["expert"])
 
 
 def test_bc_filters_by_implementation(mixed_trials, tmp_path):
     path, ids = mixed_trials
-    result = _bc("--datastore", str(path), "--actor", "player", "--model", "copycat", "--registry", str(tmp_path / "m"), "--implementation", "random", "--eval-trials", "0")
+    result = _bc(
+        "--datastore", str(path), "--actor", "player", "--model", "copycat",
+        "--registry", str(tmp_path / "m"), "--implementation", "random", "--eval-trials", "0",
+    )
     assert result.exit_code == 0, result.output
-    assert sorted(ModelRegistry(tmp_path / "m").info("copycat").lineage["trial_ids"]) == sorted(ids["random"])
+    copycat = ModelRegistry(tmp_path / "m").info("copycat")
+    assert sorted(copycat.lineage["trial_ids"]) == sorted(ids["random"])
 
 
 def test_bc_bad_input_exits_2(mixed_trials, tmp_path):
     path, _ = mixed_trials
-    result = _bc("--datastore", str(path), "--actor", "playr", "--model", "x", "--registry", str(tmp_path / "m"))
+    models = str(tmp_path / "m")
+    result = _bc("--datastore", str(path), "--actor", "playr", "--model", "x", "--registry", models)
     assert result.exit_code == 2 and "Did you mean 'player'" in result.output
-    result = _bc("--datastore", str(path), "--actor", "player", "--model", "../x", "--registry", str(tmp_path / "m"))
+    result = _bc(
+        "--datastore", str(path), "--actor", "player", "--model", "../x", "--registry", models
+    )
     assert result.exit_code == 2
-    result = _bc("--datastore", str(tmp_path / "nothing"), "--actor", "player", "--model", "x", "--registry", str(tmp_path / "m"))
+    nothing = str(tmp_path / "nothing")
+    result = _bc("--datastore", nothing, "--actor", "player", "--model", "x", "--registry", models)
     assert result.exit_code == 2
 
 
 def test_demo_runs_the_whole_loop(tmp_path):
     out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--trials", "6", "--eval-trials", "3", "--epochs", "3", "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["demo", "--trials", "6", "--eval-trials", "3", "--epochs", "3", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
-    for words in ("expert mean return", "clone mean return", "ticks recorded", "files written", "registered as cartpole-bc@1"):
+    for words in (
+        "expert mean return",
+        "clone mean return",
+        "ticks recorded",
+        "files written",
+        "registered as cartpole-bc@1",
+    ):
         assert words in result.output
     store = HDF5Datastore(out / "trials")
-    assert len(store.trials(tags={"role": "expert"})) == 6 and len(store.trials(tags={"role": "clone"})) == 3
-    assert all(s.spec.actors[0].implementation == "sb3:cartpole-bc@latest" for s in store.trials(tags={"role": "clone"}))
+    clones = store.trials(tags={"role": "clone"})
+    assert len(store.trials(tags={"role": "expert"})) == 6 and len(clones) == 3
+    assert all(s.spec.actors[0].implementation == "sb3:cartpole-bc@latest" for s in clones)
     assert ModelRegistry(out / "models").versions("cartpole-bc") == [1]
     assert (out / "returns.png").stat().st_size > 1000 and (out / "expert.yaml").exists()

@@ -9,6 +9,8 @@ import pytest
 
 from cogym.errors import ModelNotFoundError, ProtectedVersionError
 from cogym.registry import ModelRegistry
+from cogym.registry.meta import META_FILE, MODEL_FILE
+from cogym.registry.storage import open_storage
 
 from .conftest import tiny_ppo
 
@@ -91,6 +93,8 @@ def test_an_alias_left_on_a_deleted_version_says_so(three_versions: ModelRegistr
     # another process deleted version 2 between the alias check and the alias write
     registry = three_versions
     registry.alias("cartpole-ppo", "champion", 2)
-    registry._remove_files("cartpole-ppo", 2)
+    elsewhere = open_storage(registry.root, registry.storage_options)
+    for file in (META_FILE, MODEL_FILE):
+        elsewhere.remove(f"cartpole-ppo/2/{file}")
     with pytest.raises(ModelNotFoundError, match="points at version 2, which was deleted"):
         registry.load("cartpole-ppo@champion")

@@ -29,7 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 CARTPOLE = {"implementation": "gym:CartPole-v1", "config": {"render_mode": "rgb_array"}}
-PROBE = {"implementation": "gym:cogym/Probe-v0", "config": {"episode_length": 1000, "render_mode": "rgb_array"}}
+PROBE = {
+    "implementation": "gym:cogym/Probe-v0",
+    "config": {"episode_length": 1000, "render_mode": "rgb_array"},
+}
 """An env whose episodes do not end before max_ticks, whatever the actions."""
 FAST = {"rate": 50, "start_delay": 0, "show_url": False}
 """A human actor's config for tests: 50 ticks/s, no countdown, no URL printed."""
@@ -66,10 +69,6 @@ class Background:
     def close(self) -> None:
         for trial in self.orchestrator.running():
             trial.terminate("test over")
-        from cogym.web import channels
-
-        for channel in channels():
-            channel.close()
         self.thread.join(10)
         self.orchestrator.close()
 
@@ -124,7 +123,9 @@ class PageClient:
             self.closed = True
             self._changed.notify_all()
 
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
         """The first message (received so far or later) for which ``predicate`` holds."""
         end = time.monotonic() + timeout
         seen = 0
@@ -179,7 +180,9 @@ class PageClient:
 
     def feedback(self, to: str, value: float, confidence: float, tick: int | None = None) -> None:
         tick = self.tick if tick is None else tick
-        self.send({"type": "feedback", "to": to, "value": value, "confidence": confidence, "tick": tick})
+        self.send(
+            {"type": "feedback", "to": to, "value": value, "confidence": confidence, "tick": tick}
+        )
 
     def close(self) -> None:
         self._stack.close()
@@ -219,12 +222,18 @@ def page() -> Iterator[Callable[[str], PageClient]]:
 
 @pytest.fixture(autouse=True)
 def _no_pages_left_open() -> Iterator[None]:
-    """Each test starts with no human actor pages open in this process."""
+    """A test that leaves a human actor's page open fails; the page is closed for the next."""
     from cogym.web import channels
 
-    for channel in channels():
-        channel.close()
     yield
+    left = [channel for channel in channels() if not channel.closed]
+    for channel in left:
+        channel.close()
+    if left:
+        pytest.fail(
+            f"the test left {len(left)} human actor page(s) open: {left}; "
+            "end its trials and close its orchestrator before it returns"
+        )
 
 
 # -- a real browser ----------------------------------------------------------------------------
@@ -234,7 +243,9 @@ def _no_pages_left_open() -> Iterator[None]:
 def chromium() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -14,7 +14,7 @@ DICT = spaces.Dict({"move": spaces.Discrete(3), "force": spaces.Box(0.0, 1.0, (1
 
 
 @pytest.mark.parametrize(
-    "space, value, expected",
+    ("space", "value", "expected"),
     [
         (spaces.Discrete(3, start=1), 3, 3),
         (BOX, [0.5, -2], np.array([0.5, -2.0], np.float32)),
@@ -25,7 +25,9 @@ DICT = spaces.Dict({"move": spaces.Discrete(3), "force": spaces.Box(0.0, 1.0, (1
         (spaces.Tuple([spaces.Discrete(2), spaces.Discrete(5)]), [1, 4], (1, 4)),
     ],
 )
-def test_actions_in_the_space_are_decoded(space: spaces.Space, value: object, expected: object) -> None:
+def test_actions_in_the_space_are_decoded(
+    space: spaces.Space, value: object, expected: object
+) -> None:
     action = decode_action(space, value)
     assert space.contains(action)
     np.testing.assert_array_equal(np.asarray(action), np.asarray(expected))
@@ -38,7 +40,7 @@ def test_a_dict_action_is_decoded_key_by_key() -> None:
 
 
 @pytest.mark.parametrize(
-    "space, value, says",
+    ("space", "value", "says"),
     [
         (spaces.Discrete(2), 1.0, "must be an integer"),
         (spaces.Discrete(2), True, "must be an integer"),
@@ -56,7 +58,9 @@ def test_a_dict_action_is_decoded_key_by_key() -> None:
         (spaces.Text(5), "hello", "cannot send actions of a Text space"),
     ],
 )
-def test_malformed_actions_are_refused_saying_why(space: spaces.Space, value: object, says: str) -> None:
+def test_malformed_actions_are_refused_saying_why(
+    space: spaces.Space, value: object, says: str
+) -> None:
     with pytest.raises(PageMessageError, match=None) as caught:
         decode_action(space, value)
     assert says in str(caught.value)
@@ -79,8 +83,14 @@ def test_large_discrete_spaces_get_digits_for_the_first_ten() -> None:
 
 def test_a_small_box_gets_arrows_to_its_bounds() -> None:
     pendulum = spaces.Box(-2.0, 2.0, (1,), np.float32)
-    assert {b.key: b.action for b in default_bindings(pendulum)} == {"ArrowLeft": [-2.0], "ArrowRight": [2.0]}
-    keys = {b.key: b.action for b in default_bindings(spaces.Box(np.array([0, -1]), np.array([1, 1]), dtype=np.float32))}
+    assert {b.key: b.action for b in default_bindings(pendulum)} == {
+        "ArrowLeft": [-2.0],
+        "ArrowRight": [2.0],
+    }
+    keys = {
+        b.key: b.action
+        for b in default_bindings(spaces.Box(np.array([0, -1]), np.array([1, 1]), dtype=np.float32))
+    }
     assert keys == {
         "ArrowLeft": [0.0, 0.0],
         "ArrowRight": [1.0, 0.0],
@@ -98,7 +108,9 @@ def test_other_spaces_have_no_default_keys(space: spaces.Space) -> None:
 
 
 def test_configured_keys_are_checked_against_the_space() -> None:
-    bindings = bindings_from_config(spaces.Discrete(2), {"a": 0, "d": {"action": 1, "label": "push right"}})
+    bindings = bindings_from_config(
+        spaces.Discrete(2), {"a": 0, "d": {"action": 1, "label": "push right"}}
+    )
     assert [(b.key, b.action, b.label) for b in bindings] == [("a", 0, "0"), ("d", 1, "push right")]
     with pytest.raises(PageMessageError, match=r"config.keys\['d'\] 2 is not in the action space"):
         bindings_from_config(spaces.Discrete(2), {"a": 0, "d": 2})

@@ -17,7 +17,9 @@ from .conftest import CARTPOLE, FAST, PROBE
 pytestmark = pytest.mark.filterwarnings("ignore:.*No render fps was declared")
 
 
-def spec_with(environment: dict[str, Any], player: dict[str, Any], *others: dict[str, Any], **fields: Any) -> TrialSpec:
+def spec_with(
+    environment: dict[str, Any], player: dict[str, Any], *others: dict[str, Any], **fields: Any
+) -> TrialSpec:
     actors = [{"name": "player", "implementation": "human", "config": {**FAST, **player}}, *others]
     return TrialSpec.from_dict({"environment": environment, "actors": actors, **fields})
 
@@ -87,7 +89,7 @@ def test_a_person_plays_cartpole_with_keys_and_rewards_it_from_a_second_tab(
     assert len(samples) == result.ticks
     notes = [s.annotations["player"] for s in samples]
     actions = [int(s.actions["player"]) for s in samples]
-    presses = [a for a, n in zip(actions, notes) if n["by"] == "human"]
+    presses = [a for a, n in zip(actions, notes, strict=True) if n["by"] == "human"]
     # what the keys sent, in order (the last press may have come as the trial ended)
     assert presses == pressed[: len(presses)] and len(presses) >= len(pressed) - 1
     assert player.evaluate("window.cogym.stats.sent.map(s => s.action)") == pressed

@@ -65,7 +65,9 @@ def test_watch_mode_records_the_persons_feedback_to_the_agent(datastore_dir: Pat
 
     thread = person("watcher", reward)
     args = ["play", "CartPole-v1", "--watch", "python:cogym.bots:CartPoleExpert", "--trials", "1"]
-    result = CliRunner().invoke(main, [*args, "--max-ticks", "6", *FAST, "--datastore", str(datastore_dir)])
+    result = CliRunner().invoke(
+        main, [*args, "--max-ticks", "6", *FAST, "--datastore", str(datastore_dir)]
+    )
     thread.join(20)
     assert result.exit_code == 0, result.output + result.stderr
     assert "watch as 'watcher'" in result.stderr
@@ -85,7 +87,9 @@ def test_teach_mode_records_the_corrections(datastore_dir: Path) -> None:
 
     thread = person("player", correct)
     args = ["play", "CartPole-v1", "--teach", "python:cogym.bots:CartPoleExpert", "--trials", "1"]
-    result = CliRunner().invoke(main, [*args, "--max-ticks", "12", *FAST, "--datastore", str(datastore_dir)])
+    result = CliRunner().invoke(
+        main, [*args, "--max-ticks", "12", *FAST, "--datastore", str(datastore_dir)]
+    )
     thread.join(20)
     assert result.exit_code == 0, result.output + result.stderr
     [summary] = HDF5Datastore(datastore_dir).trials()
@@ -100,14 +104,17 @@ def test_teach_mode_records_the_corrections(datastore_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "args, says",
+    ("args", "says"),
     [
         (["CartPole-v1", "--watch", "random", "--teach", "random"], "exclude each other"),
         (["CartPole-v1", "--keys", "{a: 0}"], "--keys: not valid JSON"),
         (["CartPole-v1", "--host", "0.0.0.0"], "add --allow-remote"),
         (["nowhere.yaml"], "there is no such file"),
         (["NoSuchEnv-v0"], "unknown environment implementation 'gym:NoSuchEnv-v0'"),
-        (["CartPole-v1", "--keys", '{"a": 7}'], "config.keys['a'] 7 is not in the action space Discrete(2)"),
+        (
+            ["CartPole-v1", "--keys", '{"a": 7}'],
+            "config.keys['a'] 7 is not in the action space Discrete(2)",
+        ),
     ],
 )
 def test_bad_input_exits_2_naming_it(args: list[str], says: str) -> None:

@@ -138,16 +138,16 @@ def test_a_closed_channel_refuses_its_page(server: WebServer) -> None:
 
 
 
-def test_every_actor_must_allow_remote_pages_not_only_the_first(
-    server: WebServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from cogym.web import server as module
+def test_every_actor_must_allow_remote_pages_not_only_the_first() -> None:
+    from cogym.web.server import shared_server
 
-    # as if a first actor had served on a remote address with allow_remote
-    monkeypatch.setitem(module._servers, ("192.0.2.1", 0), server)
-    assert module.shared_server("192.0.2.1", 0, allow_remote=True) is server
-    with pytest.raises(RemoteBindError):
-        module.shared_server("192.0.2.1", 0)
+    first = shared_server("0.0.0.0", 0, allow_remote=True)  # a first actor serves remote pages
+    try:
+        assert shared_server("0.0.0.0", 0, allow_remote=True) is first
+        with pytest.raises(RemoteBindError, match="refusing to serve .* on '0.0.0.0'"):
+            shared_server("0.0.0.0", 0)
+    finally:
+        first.stop()
 
 
 def test_a_slow_page_gets_the_newest_tick_not_a_backlog() -> None:

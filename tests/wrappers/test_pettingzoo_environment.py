@@ -5,17 +5,20 @@ from __future__ import annotations
 import pytest
 
 from cogym import Orchestrator, TrialState
+from cogym.envs import nim_v0, rendezvous_v0
 from cogym.errors import BindingError
 from cogym.spec import ActorSpec
 from cogym.wrappers import PettingZooEnvironment
-from cogym.envs import nim_v0, rendezvous_v0
 from tests.conftest import NIM, RENDEZVOUS, make_spec
 
 
 def test_parallel_agents_act_together_and_leave_when_home():
     spec = make_spec(
         RENDEZVOUS,
-        [{"name": f"walker_{i}", "implementation": "python:cogym.bots:GreedyWalker"} for i in range(3)],
+        [
+            {"name": f"walker_{i}", "implementation": "python:cogym.bots:GreedyWalker"}
+            for i in range(3)
+        ],
         {"walkers": 3, "size": 9},
         seed=4,
     )
@@ -30,7 +33,9 @@ def test_parallel_agents_act_together_and_leave_when_home():
         for name in s.terminated:
             ended_at[name] = s.tick
     assert set(ended_at) == {"walker_0", "walker_1", "walker_2"}
-    assert len(set(ended_at.values())) > 1, "walkers should arrive at different ticks in this episode"
+    assert len(set(ended_at.values())) > 1, (
+        "walkers should arrive at different ticks in this episode"
+    )
     for name, tick in ended_at.items():
         assert all(name not in s.actions for s in trial.samples if s.tick > tick)
         assert result.returns[name] == pytest.approx(1.0 - 0.01 * tick)
@@ -40,7 +45,10 @@ def test_parallel_agents_act_together_and_leave_when_home():
 def test_aec_actors_act_one_per_tick_in_turn():
     spec = make_spec(
         NIM,
-        [{"name": "player_0", "implementation": "random"}, {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"}],
+        [
+            {"name": "player_0", "implementation": "random"},
+            {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"},
+        ],
         {"stones": 10},
         seed=2,
     )
@@ -66,7 +74,13 @@ def test_every_agent_needs_an_actor_and_names_must_match():
 def test_observers_need_a_state():
     env = PettingZooEnvironment(nim_v0.env())
     with pytest.raises(BindingError, match="state_space"):
-        env.bind([ActorSpec(name="player_0"), ActorSpec(name="player_1"), ActorSpec(name="tv", actor_class="observer")])
+        env.bind(
+            [
+                ActorSpec(name="player_0"),
+                ActorSpec(name="player_1"),
+                ActorSpec(name="tv", actor_class="observer"),
+            ]
+        )
 
 
 def test_repr():

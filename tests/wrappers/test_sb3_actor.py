@@ -31,7 +31,13 @@ def test_sb3_actor_wraps_a_model():
 def test_sb3_file_actors_in_trials_are_reproducible(ppo_file, deterministic):
     spec = make_spec(
         CARTPOLE,
-        [{"name": "player", "implementation": f"sb3:{ppo_file}", "config": {"deterministic": deterministic}}],
+        [
+            {
+                "name": "player",
+                "implementation": f"sb3:{ppo_file}",
+                "config": {"deterministic": deterministic},
+            }
+        ],
         seed=3,
     )
     with Orchestrator() as orchestrator:
@@ -55,8 +61,16 @@ def test_algorithm_is_read_from_the_file(tmp_path):
 
 
 def test_mismatched_spaces_fail_at_trial_start_naming_both(ppo_file):
-    spec = make_spec(PROBE, [{"name": "player", "implementation": f"sb3:{ppo_file}"}], {"episode_length": 3}, seed=0)
+    spec = make_spec(
+        PROBE,
+        [{"name": "player", "implementation": f"sb3:{ppo_file}"}],
+        {"episode_length": 3},
+        seed=0,
+    )
     with Orchestrator() as orchestrator:
         result = orchestrator.run(spec)
     assert result.state is TrialState.FAILED and result.ticks == 0
-    assert "observes Box([-4.8" in result.error and "observes Box(-1.0, 1.0, (3,), float32)" in result.error
+    assert (
+        "observes Box([-4.8" in result.error
+        and "observes Box(-1.0, 1.0, (3,), float32)" in result.error
+    )

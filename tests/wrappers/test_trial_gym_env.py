@@ -17,7 +17,11 @@ COACHED_SPEC = make_spec(
     CARTPOLE,
     [
         {"name": "player", "implementation": "external"},
-        {"name": "coach", "actor_class": "observer", "implementation": "python:tests.helpers:Coach"},
+        {
+            "name": "coach",
+            "actor_class": "observer",
+            "implementation": "python:tests.helpers:Coach",
+        },
     ],
 )
 
@@ -71,13 +75,30 @@ def test_actors_inside_the_trial_change_what_the_agent_gets():
 
 def test_exactly_one_external_actor():
     with pytest.raises(SpecError, match="exactly one actor with 'implementation: external', got 2"):
-        TrialGymEnv(make_spec(NIM, [{"name": "player_0", "implementation": "external"}, {"name": "player_1", "implementation": "external"}]))
+        TrialGymEnv(
+            make_spec(
+                NIM,
+                [
+                    {"name": "player_0", "implementation": "external"},
+                    {"name": "player_1", "implementation": "external"},
+                ],
+            )
+        )
     with pytest.raises(SpecError, match="needs at least one actor"):
         TrialGymEnv(make_spec(CARTPOLE))
 
 
 def test_an_external_actor_in_a_turn_based_game():
-    env = TrialGymEnv(make_spec(NIM, [{"name": "player_0", "implementation": "external"}, {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"}], {"stones": 6}))
+    env = TrialGymEnv(
+        make_spec(
+            NIM,
+            [
+                {"name": "player_0", "implementation": "external"},
+                {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"},
+            ],
+            {"stones": 6},
+        )
+    )
     observation, _ = env.reset(seed=0)
     assert int(observation["observation"][0]) == 6
     observation, reward, terminated, truncated, _ = env.step(1)  # take 2, expert takes 4 % 4 -> 1

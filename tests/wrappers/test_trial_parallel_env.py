@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from cogym.errors import SpecError, TrialError
+from cogym.errors import InvalidActionError, SpecError, TrialError
 from cogym.wrappers import TrialParallelEnv
 from tests.conftest import CARTPOLE, NIM, RENDEZVOUS, make_spec
 
@@ -23,16 +23,25 @@ GYM_SPEC = make_spec(
     CARTPOLE,
     [
         {"name": "player", "implementation": "external"},
-        {"name": "coach", "actor_class": "observer", "implementation": "python:tests.helpers:Coach"},
+        {
+            "name": "coach",
+            "actor_class": "observer",
+            "implementation": "python:tests.helpers:Coach",
+        },
     ],
 )
 NIM_SPEC = make_spec(
     NIM,
-    [{"name": "player_0", "implementation": "external"}, {"name": "player_1", "implementation": "external"}],
+    [
+        {"name": "player_0", "implementation": "external"},
+        {"name": "player_1", "implementation": "external"},
+    ],
 )
 
 
-@pytest.mark.parametrize("spec", [PETTINGZOO_SPEC, GYM_SPEC, NIM_SPEC], ids=["pettingzoo", "gym+observer", "aec"])
+@pytest.mark.parametrize(
+    "spec", [PETTINGZOO_SPEC, GYM_SPEC, NIM_SPEC], ids=["pettingzoo", "gym+observer", "aec"]
+)
 def test_passes_pettingzoo_parallel_api_test(spec):
     env = TrialParallelEnv(spec)
     parallel_api_test(env, num_cycles=300)
@@ -85,7 +94,14 @@ def test_turn_based_trials_step_to_the_next_external_turn():
 
 
 def test_a_step_plays_the_internal_actors_turns_too():
-    spec = make_spec(NIM, [{"name": "player_0", "implementation": "external"}, {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"}], {"stones": 9})
+    spec = make_spec(
+        NIM,
+        [
+            {"name": "player_0", "implementation": "external"},
+            {"name": "player_1", "implementation": "python:cogym.bots:NimExpert"},
+        ],
+        {"stones": 9},
+    )
     env = TrialParallelEnv(spec)
     observations, _ = env.reset(seed=0)
     assert env.agents == ["player_0"]
@@ -106,7 +122,7 @@ def test_bad_actions_and_specs_are_refused_with_names():
     with pytest.raises(TrialError, match=r"no action given for external actor\(s\) \['walker_1'\]"):
         env.step({"walker_0": 0})
     env.reset(seed=0)
-    with pytest.raises(Exception, match="tick 0: actor 'walker_0' sent action 9"):
+    with pytest.raises(InvalidActionError, match="tick 0: actor 'walker_0' sent action 9"):
         env.step({"walker_0": 9, "walker_1": 0})
     assert env.trial.state.value == "failed"
     with pytest.raises(SpecError, match="implementation: external"):
