@@ -36,7 +36,8 @@ from cogym.datastore.format import spaces as leafs
 from cogym.datastore.format.journal import Record, encode, header_template
 from cogym.datastore.format.record import ActorSchema, Columns, Schemas
 from cogym.datastore.format.tree import Tree
-from cogym.datastore.write.recorder import TrialBuffer, summary_of
+from cogym.datastore.write.recorder import TrialBuffer
+from cogym.datastore.write.summary import summary_of
 from cogym.spaces import space_from_dict
 
 __all__ = ["TRIAL_COLUMNS", "PlainTrials", "SoloTrial", "is_plain", "plain_forms", "solo_trial"]
