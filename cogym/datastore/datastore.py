@@ -267,7 +267,8 @@ class HDF5Datastore:
         drop_last: bool = False,
         **criteria: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Like :meth:`arrays`, as minibatches read one file at a time (for data larger than memory)."""
+        """Like :meth:`arrays`, as minibatches read one file at a time (for data larger than
+        memory)."""
         return training.batches(
             self.catalog(),
             actor,
@@ -303,7 +304,8 @@ class HDF5Datastore:
         return delete(self, ids)
 
     def compact(self, target_bytes: int = 128 << 20) -> CompactReport:
-        """Merge small shards (and journals of processes that died) into shards of about ``target_bytes``."""
+        """Merge small shards (and journals of processes that died) into shards of about
+        ``target_bytes``."""
         return compact(self, target_bytes)
 
 

@@ -216,7 +216,8 @@ def _per_row_rewards(
 
 
 def to_video(stored: StoredTrial, path: str | os.PathLike[str], fps: float = 30.0) -> int:
-    """Write the trial's recorded frames as a video (``.mp4``) or an animated ``.gif``; return the frame count."""
+    """Write the trial's recorded frames as a video (``.mp4``) or an animated ``.gif``; return
+    the frame count."""
     frames = stored.frames()
     if frames is None or not len(frames):
         raise InputError(

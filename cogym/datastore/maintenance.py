@@ -60,7 +60,8 @@ class CompactReport:
     def __str__(self) -> str:
         return (
             f"{self.files_before} files -> {self.files_after} files ({self.trials} trials); merged "
-            f"{len(self.merged)} into {len(self.written)}, removed {len(self.removed_leftovers)} leftover file(s)"
+            f"{len(self.merged)} into {len(self.written)}, "
+            f"removed {len(self.removed_leftovers)} leftover file(s)"
         )
 
 
@@ -109,9 +110,8 @@ def _still_written(journal: Source) -> bool:
 
 def _add(builder: ShardBuilder, source: Source, keep: Sequence[int]) -> None:
     """Add the trials of ``source`` at positions ``keep`` (the whole file is read once)."""
-    with source.open() as tree:
-        if isinstance(tree, HDF5Tree):
-            tree = load(tree)
+    with source.open() as opened:
+        tree = load(opened) if isinstance(opened, HDF5Tree) else opened
         builder.add_tree(tree, keep, [source.summaries[i].trial_id for i in keep])
 
 

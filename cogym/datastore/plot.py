@@ -21,7 +21,8 @@ def plot_returns(
     window: int | None = None,
     title: str | None = None,
 ) -> int:
-    """Plot each actor's return per trial (in start order) with a moving average; return the trial count."""
+    """Plot each actor's return per trial (in start order) with a moving average; return the
+    trial count."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

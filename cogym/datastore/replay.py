@@ -75,7 +75,10 @@ class ReplayReport:
 
     def __str__(self) -> str:
         if self.reproduced:
-            text = f"trial {self.trial_id} reproduces: {self.ticks} of {self.recorded_ticks} ticks identical"
+            text = (
+                f"trial {self.trial_id} reproduces: {self.ticks} of {self.recorded_ticks} ticks "
+                "identical"
+            )
         else:
             text = (
                 f"trial {self.trial_id} does not reproduce: first difference at {self.difference}"
@@ -89,7 +92,8 @@ def _short(value: Any) -> str:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Exact equality of observations: arrays element-wise (NaN equals NaN), dicts and tuples by part."""
+    """Exact equality of observations: arrays element-wise (NaN equals NaN), dicts and tuples
+    by part."""
     if isinstance(a, dict) or isinstance(b, dict):
         return (
             isinstance(a, dict)
@@ -102,7 +106,7 @@ def same_value(a: Any, b: Any) -> bool:
             isinstance(a, tuple)
             and isinstance(b, tuple)
             and len(a) == len(b)
-            and all(same_value(x, y) for x, y in zip(a, b))
+            and all(same_value(x, y) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, str) or isinstance(b, str):
         return a == b
@@ -183,11 +187,8 @@ def replay(stored: StoredTrial, orchestrator: Orchestrator | None = None) -> Rep
             "message(s) in the recorded trial; the replay does not send them again"
         )
     if summary.state is not TrialState.ENDED:
-        notes.append(
-            f"note: the recorded trial {summary.state.value} at tick {summary.ticks}: {summary.error or ''}".rstrip(
-                ": "
-            )
-        )
+        ended = f"note: the recorded trial {summary.state.value} at tick {summary.ticks}"
+        notes.append(f"{ended}: {summary.error}" if summary.error else ended)
     spec = _replay_spec(stored)
     owned = orchestrator is None
     orchestrator = orchestrator or Orchestrator(keep_samples=True)

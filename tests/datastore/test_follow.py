@@ -122,7 +122,7 @@ def _check_whole(datastore: HDF5Datastore, follower: Follower) -> None:
     assert data.rows == TICKS * len(there)
     assert all(
         list(data["tick"][a:b]) == list(range(TICKS))
-        for a, b in zip(data.offsets[:-1], data.offsets[1:])
+        for a, b in zip(data.offsets[:-1], data.offsets[1:], strict=True)
     )
 
 

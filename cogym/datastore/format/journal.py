@@ -76,13 +76,13 @@ def record(
     buffers: list[Any] = []
     for path, dtype, shape, data in arrays:
         entries.append(_array_entry(path, dtype, shape[1:]) % (shape[0] if shape else ""))
-        if type(data) is not bytes:
-            data = memoryview(data)
-            if not data.nbytes:  # a column of no rows (or rows of no values) has no bytes
-                continue
-            data = data.cast("B")
-        if len(data):
-            buffers.append(data)
+        if type(data) is bytes:
+            if data:
+                buffers.append(data)
+            continue
+        view = memoryview(data)
+        if view.nbytes:  # a column of no rows (or rows of no values) has no bytes
+            buffers.append(view.cast("B"))
     lengths: list[str] = []
     for path, values in strings.items():
         encoded = [v.encode("utf-8") for v in values]
@@ -122,9 +122,8 @@ def encode(
         if array.dtype == object:
             text[path] = [str(v) for v in array]
             continue
-        if not array.flags.c_contiguous:
-            array = np.ascontiguousarray(array)
-        arrays.append((path, array.dtype.str, array.shape, array))
+        contiguous = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+        arrays.append((path, contiguous.dtype.str, contiguous.shape, contiguous))
     return record(arrays, text, attrs_json)
 
 

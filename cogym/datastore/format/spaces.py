@@ -119,7 +119,7 @@ def capture(space: spaces.Space) -> Callable[[Any], Any]:
         return lambda value: {key: part(value[key]) for key, part in parts.items()}
     if isinstance(space, spaces.Tuple):
         items = [capture(sub) for sub in space.spaces]
-        return lambda value: tuple(part(v) for part, v in zip(items, value))
+        return lambda value: tuple(part(v) for part, v in zip(items, value, strict=True))
     ndarray = np.ndarray
     if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)) and space.shape:
         dtype = np.dtype(space.dtype)

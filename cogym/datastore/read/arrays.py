@@ -73,7 +73,10 @@ class TrialArrays(Mapping[str, Any]):
         return int(self.offsets[-1]) if len(self.offsets) else 0
 
     def __repr__(self) -> str:
-        return f"TrialArrays({self.rows} rows from {len(self.trial_ids)} trials, fields={list(self.fields)})"
+        return (
+            f"TrialArrays({self.rows} rows from {len(self.trial_ids)} trials, "
+            f"fields={list(self.fields)})"
+        )
 
 
 def check_fields(fields: Sequence[str]) -> tuple[str, ...]:
@@ -100,7 +103,7 @@ class _Part:
 
 def _runs(starts: np.ndarray, counts: np.ndarray) -> list[tuple[int, int]]:
     runs: list[tuple[int, int]] = []
-    for start, count in zip(starts.tolist(), counts.tolist()):
+    for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
         if count == 0:
             continue
         if runs and runs[-1][1] == start:

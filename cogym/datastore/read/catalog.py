@@ -112,9 +112,10 @@ class Source:
         self, positions: Sequence[int], cache: dict[str, spaces.Space]
     ) -> list[TrialRecord]:
         """The records of the trials at ``positions``."""
-        with self.open() as tree:
-            if self.kind == "shard" and len(positions) > _WHOLE_FILE:
-                tree = load(tree)  # one read per column beats one per trial and column
+        with self.open() as opened:
+            # for many trials, one read per column beats one per trial and column
+            whole = self.kind == "shard" and len(positions) > _WHOLE_FILE
+            tree = load(opened) if whole else opened
             return list(layout.extract(tree, positions, cache))
 
 
@@ -136,7 +137,8 @@ class Catalog:
         if not root.exists():
             raise NotADatastoreError(
                 f"no datastore at {root}: the directory does not exist. Record trials into it "
-                f"with `cogym run SPEC --datastore {root}` or Orchestrator(datastore=HDF5Datastore(...))"
+                f"with `cogym run SPEC --datastore {root}` or "
+                "Orchestrator(datastore=HDF5Datastore(...))"
             )
         if not root.is_dir():
             raise NotADatastoreError(f"{root} is a file, not a datastore directory")
@@ -234,10 +236,7 @@ class Catalog:
             if any(is_plain(group) for group in groups):
                 try:
                     groups = [
-                        build_groups(
-                            PlainTrials.from_tree(g) if is_plain(g) else g
-                            for g in groups
-                        )
+                        build_groups(PlainTrials.from_tree(g) if is_plain(g) else g for g in groups)
                     ]
                 except (KeyError, ValueError, TypeError) as exc:
                     problems.append(
@@ -252,8 +251,9 @@ class Catalog:
             problems.append(
                 Problem(
                     path,
-                    f"{path}: the journal is damaged after its first {len(source.summaries)} trials "
-                    f"({reader.damaged}); those trials are read, the rest is lost",
+                    f"{path}: the journal is damaged after its first "
+                    f"{len(source.summaries)} trials ({reader.damaged}); those trials are read, "
+                    "the rest is lost",
                 )
             )
         return source
@@ -265,5 +265,5 @@ def _summaries(tree: Tree, location: str) -> list[TrialSummary]:
     specs = tree.read("specs")
     return [
         TrialSummary.of(json.loads(text), specs[spec], location)
-        for text, spec in zip(index, trial_spec.tolist())
+        for text, spec in zip(index, trial_spec.tolist(), strict=True)
     ]

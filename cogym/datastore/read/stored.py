@@ -90,7 +90,8 @@ class StoredTrial:
         return self._record.frames
 
     def arrays(self, actor: str) -> dict[str, Any]:
-        """This trial's rows of one actor: ``tick``, ``observations``, ``actions`` (nested as the space)."""
+        """This trial's rows of one actor: ``tick``, ``observations``, ``actions`` (nested as the
+        space)."""
         record = self._actor(actor)
         out: dict[str, Any] = {
             "tick": record.ticks,
@@ -123,7 +124,9 @@ class StoredTrial:
             rows = {int(t): i for i, t in enumerate(actor.ticks)}
             rewards = {
                 int(t): (float(v), float(e))
-                for t, v, e in zip(actor.reward_ticks, actor.rewards, actor.env_rewards)
+                for t, v, e in zip(
+                    actor.reward_ticks, actor.rewards, actor.env_rewards, strict=True
+                )
             }
             per_actor.append((name, actor, obs_space, act_space, rows, rewards))
         sent: dict[int, list[Reward]] = {}
@@ -180,4 +183,7 @@ class StoredTrial:
     def __repr__(self) -> str:
         s = self.summary
         returns = {k: round(v, 3) for k, v in s.returns.items()}
-        return f"StoredTrial({s.trial_id!r}, state={s.state.value}, ticks={s.ticks}, returns={returns})"
+        return (
+            f"StoredTrial({s.trial_id!r}, state={s.state.value}, ticks={s.ticks}, "
+            f"returns={returns})"
+        )

@@ -226,7 +226,7 @@ class ShardBuilder:
         positions = [
             self._trial(summary, specs[spec], trial_id)
             for summary, spec, trial_id in zip(
-                trials.summaries, table[:, plain.SPEC].tolist(), trials.ids
+                trials.summaries, table[:, plain.SPEC].tolist(), trials.ids, strict=True
             )
         ]
         has_final = table[:, plain.HAS_FINAL].astype(bool)
@@ -288,7 +288,7 @@ class ShardBuilder:
             chosen = remap[data["trial"]] >= 0
             data["trial"] = remap[data["trial"]]
             names = [c for c, _ in columns]
-            self._table_rows(table, zip(*(data[n][chosen].tolist() for n in names)))
+            self._table_rows(table, zip(*(data[n][chosen].tolist() for n in names), strict=True))
 
     def _add_stream(
         self, tree: Tree, source: layout.Stream, remap: np.ndarray, everything: bool
@@ -305,7 +305,7 @@ class ShardBuilder:
             if everything:
                 return None
             return np.concatenate(
-                [np.arange(s, s + c) for s, c in zip(starts.tolist(), counts.tolist())]
+                [np.arange(s, s + c) for s, c in zip(starts.tolist(), counts.tolist(), strict=True)]
                 or [np.empty(0, np.int64)]
             )
 
