@@ -1,4 +1,4 @@
-"""A trial: one run of an environment with its actors, advanced tick by tick.
+"""The lifecycle of a trial and its tick loop: :class:`Trial`.
 
 A tick, as data flows: the observations of the actors that act on this tick go to their
 ``act``; external actors' actions come from outside (:meth:`Trial.step`); the environment
@@ -10,16 +10,14 @@ Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from dataclasses import replace
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from cogym.environment import ActorClass, Environment
 from cogym.errors import (
     ActorFailure,
     EnvironmentFailure,
@@ -27,171 +25,35 @@ from cogym.errors import (
     MessageError,
     TrialError,
 )
-from cogym.spaces import membership_check
+from cogym.trial.cast import Cast
+from cogym.trial.context import TrialContext
+from cogym.trial.recording import TrialRecorder
+from cogym.trial.values import (
+    BROADCAST,
+    ENVIRONMENT,
+    Message,
+    Reward,
+    Sample,
+    TrialResult,
+    TrialState,
+)
 
 if TYPE_CHECKING:
     from cogym.spec import TrialSpec
 
-__all__ = [
-    "ENVIRONMENT",
-    "BROADCAST",
-    "TrialState",
-    "Reward",
-    "Message",
-    "Sample",
-    "TrialInfo",
-    "TrialResult",
-    "TrialContext",
-    "TrialRecorder",
-    "Cast",
-    "Trial",
-]
+__all__ = ["Trial"]
 
-ENVIRONMENT = "env"
-"""Sender and receiver name of the environment in rewards and messages."""
-BROADCAST = "*"
-"""Receiver name that addresses every actor."""
 REWARD_HISTORY = 4096
 """How many past ticks a retroactive reward can reach back."""
 
 
-class TrialState(str, enum.Enum):
-    """``pending`` -> ``running`` -> ``ended`` | ``failed`` | ``terminated``."""
+class _Port:
+    """The calls a trial's participants make through their :class:`TrialContext`."""
 
-    PENDING = "pending"
-    RUNNING = "running"
-    ENDED = "ended"
-    FAILED = "failed"
-    TERMINATED = "terminated"
+    __slots__ = ("_trial",)
 
-    @property
-    def finished(self) -> bool:
-        return self in (TrialState.ENDED, TrialState.FAILED, TrialState.TERMINATED)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True, slots=True)
-class Reward:
-    """A reward sent by ``sender`` to ``receiver`` for tick ``tick`` (possibly an earlier one)."""
-
-    tick: int
-    sender: str
-    receiver: str
-    value: float
-    confidence: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A JSON-serialisable payload; sent on tick ``tick``, delivered on the next tick."""
-
-    tick: int
-    sender: str
-    receiver: str
-    payload: Any
-
-
-class Sample(NamedTuple):
-    """What happened on one tick.
-
-    ``observations`` are those the acting actors (and observers) acted on, ``actions`` what the
-    acting actors did, ``rewards`` the aggregated reward of each actor for this tick as known at
-    its end, ``terminated``/``truncated`` the actors that ended on this tick, ``rewards_sent``
-    every reward sent by a participant during this tick (whatever tick it names) and
-    ``messages`` every message sent during this tick. ``env_rewards`` are the rewards the
-    environment itself gave (equal to ``rewards`` unless a participant also sent some), and
-    ``frame`` the environment's rendering of the state the actors observed, when the spec sets
-    ``record_frames``.
-    """
-
-    # an immutable tuple: one is made on every recorded tick, so it must be cheap to make
-    tick: int
-    observations: Mapping[str, Any]
-    actions: Mapping[str, Any]
-    rewards: Mapping[str, float]
-    terminated: Mapping[str, bool]
-    truncated: Mapping[str, bool]
-    rewards_sent: tuple[Reward, ...] = ()
-    messages: tuple[Message, ...] = ()
-    env_rewards: Mapping[str, float] | None = None
-    frame: Any = None
-    annotations: Mapping[str, Any] | None = None
-    """What actors noted about this tick with ``context.annotate`` (JSON values), by actor."""
-
-
-@dataclass(frozen=True)
-class TrialInfo:
-    """What a recorder learns when a trial starts."""
-
-    trial_id: str
-    spec: TrialSpec
-    seed: int | None
-    actor_classes: Mapping[str, ActorClass]
-    implementations: Mapping[str, str]
-    """The implementation each actor really ran (a registry ref resolved to its version)."""
-    started: float
-    index: int | None = None
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """The outcome of a trial (small; the ticks themselves go to the datastore)."""
-
-    trial_id: str
-    state: TrialState
-    ticks: int
-    returns: Mapping[str, float]
-    seed: int | None
-    spec: TrialSpec = field(repr=False)
-    started: float = field(repr=False)
-    ended: float = field(repr=False)
-    error: str | None = None
-    index: int | None = field(default=None, repr=False)
-    implementations: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def duration(self) -> float:
-        """Wall-clock seconds from start to end."""
-        return self.ended - self.started
-
-    @property
-    def tags(self) -> Mapping[str, Any]:
-        return self.spec.tags
-
-
-class TrialRecorder(Protocol):
-    """Receives a trial's ticks; see :mod:`cogym.datalog`.
-
-    A recorder may also have ``append_solo(name, tick, observation, action, reward,
-    env_reward, terminated, truncated)``: a trial of one actor then calls it instead of
-    :meth:`append` on the ticks where nothing else happened (no reward or message sent, no
-    frame, no note), which spares it building a :class:`Sample`.
-    """
-
-    def append(self, sample: Sample) -> None: ...
-
-    def revise_reward(self, actor: str, tick: int, value: float) -> None: ...
-
-    def finish(
-        self, result: TrialResult, final_observations: Mapping[str, Any]
-    ) -> TrialResult | None:
-        """Take the trial's end; return its result as recorded if recording changed it (a
-        trial that could not be recorded whole is ``failed``, with the reason), else ``None``."""
-
-
-class TrialContext:
-    """What a participant knows of its trial, and how it sends rewards and messages.
-
-    Actors get theirs in ``reset(context)``; environments find theirs in ``self.context``.
-    """
-
-    def __init__(self, trial: Trial, name: str, actor_class: ActorClass | None, seed: int | None):
+    def __init__(self, trial: Trial) -> None:
         self._trial = trial
-        self.name = name
-        self.actor_class = actor_class
-        self.seed = seed
 
     @property
     def trial_id(self) -> str:
@@ -203,7 +65,6 @@ class TrialContext:
 
     @property
     def tick(self) -> int:
-        """The tick being played."""
         return self._trial.tick
 
     @property
@@ -211,94 +72,24 @@ class TrialContext:
         return tuple(self._trial.actor_classes)
 
     def send_reward(
-        self, receiver: str, value: float, confidence: float = 1.0, tick: int | None = None
+        self, sender: str, receiver: str, value: float, confidence: float, tick: int | None
     ) -> None:
-        """Reward ``receiver`` (an actor name or ``"*"``) for ``tick`` (default: this tick)."""
-        self._trial._send_reward(self.name, receiver, value, confidence, tick)
+        self._trial._send_reward(sender, receiver, value, confidence, tick)
 
-    def send_message(self, receiver: str, payload: Any) -> None:
-        """Send a JSON-serialisable payload to an actor, ``"env"`` or ``"*"``; it arrives next tick."""
-        self._trial._send_message(self.name, receiver, payload)
+    def send_message(self, sender: str, receiver: str, payload: Any) -> None:
+        self._trial._send_message(sender, receiver, payload)
 
-    def annotate(self, note: Any) -> None:
-        """Record a JSON-serialisable note with this tick (for instance who chose the action)."""
-        self._trial._annotate(self.name, note)
+    def annotate(self, name: str, note: Any) -> None:
+        self._trial._annotate(name, note)
 
     def render(self) -> Any:
-        """The environment's frame of the state being observed (an RGB array), or ``None``."""
         return self._trial.environment.render()
 
-    def terminate(self, reason: str) -> None:
-        """End the trial as ``terminated`` once the tick being played is over."""
-        if not self._trial.done and self._trial._stop is None:
-            self._trial._stop = (TrialState.TERMINATED, reason)
-            self._trial._attention = True
-
-    def __repr__(self) -> str:
-        return f"TrialContext(trial={self.trial_id!r}, name={self.name!r}, tick={self.tick})"
-
-
-class Cast:
-    """The environment and actors of a trial, with what the tick loop needs worked out once.
-
-    The orchestrator keeps casts between trials and hands one to each new trial of the same
-    spec, so building a trial costs next to nothing.
-    """
-
-    def __init__(
-        self,
-        environment: Environment,
-        actor_classes: Mapping[str, ActorClass],
-        actors: Mapping[str, Any],
-        *,
-        externals: Sequence[str] = (),
-        trusted: frozenset[str] = frozenset(),
-        implementations: Mapping[str, str] | None = None,
-    ) -> None:
-        self.environment = environment
-        self.actor_classes = dict(actor_classes)
-        self.actors = dict(actors)
-        self.external_order = tuple(n for n in self.actor_classes if n in set(externals))
-        self.externals = frozenset(self.external_order)
-        self.implementations = dict(implementations or {})
-        observers = {n for n, c in self.actor_classes.items() if c.action_space is None}
-        self.observer_acts = {n: self.actors[n].act for n in observers if n in self.actors}
-        self.acts = {n: a.act for n, a in self.actors.items() if n not in observers}
-        self.checks = {
-            n: (None if n in trusted else membership_check(c.action_space))
-            for n, c in self.actor_classes.items()
-            if c.action_space is not None
-        }
-        self.resets = {
-            n: a.reset for n, a in self.actors.items() if callable(getattr(a, "reset", None))
-        }
-        self.reward_handlers = {
-            n: a.on_reward for n, a in self.actors.items() if callable(getattr(a, "on_reward", None))
-        }
-        self.message_handlers: dict[str, Callable[[Message], None]] = {
-            n: a.on_message
-            for n, a in self.actors.items()
-            if callable(getattr(a, "on_message", None))
-        }
-        self.message_handlers[ENVIRONMENT] = environment.on_message
-        single = environment.single_actor()
-        self.solo: tuple[str, Callable[[Any], Any], Any, Callable[[Any], Any]] | None = None
-        if (
-            single is not None
-            and single[0] in self.acts
-            and len(self.actor_classes) == 1
-            and not self.reward_handlers
-        ):
-            name, step = single
-            self.solo = (name, self.acts[name], self.checks[name], step)
-
-    def close(self) -> None:
-        """Close the actors and the environment."""
-        for actor in self.actors.values():
-            close = getattr(actor, "close", None)
-            if callable(close):
-                close()
-        self.environment.close()
+    def request_stop(self, reason: str) -> None:
+        trial = self._trial
+        if not trial.done and trial._stop is None:
+            trial._stop = (TrialState.TERMINATED, reason)
+            trial._attention = True
 
 
 class Trial:
@@ -403,19 +194,22 @@ class Trial:
     def start(self) -> None:
         """Reset the environment and the actors; play internal ticks until an external acts."""
         if self.state is not TrialState.PENDING:
-            raise TrialError(f"trial {self.trial_id} was already started (state {self.state.value})")
+            raise TrialError(
+                f"trial {self.trial_id} was already started (state {self.state.value})"
+            )
         if self._started is None:
             self._started = time.time()
         if self.spec.max_seconds is not None:
             self._deadline = time.monotonic() + self.spec.max_seconds
         self.state = TrialState.RUNNING
         try:
-            self.environment.context = TrialContext(self, ENVIRONMENT, None, self.seed)
+            port = _Port(self)
+            self.environment.context = TrialContext(port, ENVIRONMENT, None, self.seed)
             classes = self.actor_classes
             seeds = self._seeds
             for name, reset in self.cast.resets.items():
                 try:
-                    reset(TrialContext(self, name, classes[name], seeds.get(name)))
+                    reset(TrialContext(port, name, classes[name], seeds.get(name)))
                 except Exception as exc:
                     raise ActorFailure(
                         f"trial {self.trial_id}: actor {name!r} raised in reset: {exc!r}"
@@ -599,7 +393,9 @@ class Trial:
                 ended: dict[str, bool] = {}
                 if terminated or truncated:
                     ended_term = {n: True for n, v in terminated.items() if v}
-                    ended_trunc = {n: True for n, v in truncated.items() if v and n not in ended_term}
+                    ended_trunc = {
+                        n: True for n, v in truncated.items() if v and n not in ended_term
+                    }
                     terminated, truncated = ended_term, ended_trunc
                     ended = {**ended_term, **ended_trunc}
                     if ended:
@@ -1032,7 +828,8 @@ class Trial:
             return
         cause = exc.__cause__
         detail = "".join(traceback.format_exception(cause)) if cause is not None else ""
-        message = str(exc) if isinstance(exc, (ActorFailure, EnvironmentFailure, InvalidActionError)) else repr(exc)
+        known = isinstance(exc, (ActorFailure, EnvironmentFailure, InvalidActionError))
+        message = str(exc) if known else repr(exc)
         self.error = message + (f"\n{detail}" if detail else "")
         self._obs = {}
         self._finish(TrialState.FAILED, self.error)
