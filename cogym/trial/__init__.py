@@ -2,11 +2,15 @@
 
 The modules, each a concept, lowest first::
 
-    values      TrialState, Reward, Message, Sample, TrialInfo, TrialResult, ActorClass
-    recording   the protocols a trial calls out through: recorder, actors' optional hooks
-    context     TrialContext, what a participant sees, over a small TrialPort
-    cast        Cast: the environment and actors, with the tick loop's lookups made once
-    trial       Trial: the lifecycle and the tick loop
+    values     TrialState, Reward, Message, Sample, TrialInfo, TrialResult, ActorClass
+    context    TrialContext: what a participant sees, over the trial's TrialPort
+    recording  the recorder and actor-hook protocols; tick_recorder; TickNotes
+    rewards    RewardLedger: send, route, aggregate by confidence, revise past ticks
+    mailbox    Mailbox: messages sent on one tick, delivered on the next
+    externals  ExternalSeats: what the actors driven from outside see between steps
+    cast       Cast: the environment and actors, with the tick loop's lookups made once
+    playing    acting and stepping one tick: any cast, or one actor alone (the fast path)
+    trial      Trial: the lifecycle and THE tick loop, built on all of the above
 
 ``values`` imports nothing else of cogym, so :mod:`cogym.environment` and :mod:`cogym.actors`
 build on it; nothing here imports :mod:`cogym.environment`.

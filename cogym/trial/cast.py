@@ -61,6 +61,8 @@ class Cast:
     ) -> None:
         self.environment = environment
         self.actor_classes = dict(actor_classes)
+        self.names = tuple(self.actor_classes)
+        """The actors' names, in the spec's order."""
         self.actors = dict(actors)
         self.external_order = tuple(n for n in self.actor_classes if n in set(externals))
         self.externals = frozenset(self.external_order)

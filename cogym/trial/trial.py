@@ -3,6 +3,8 @@
 A tick, as data flows: the observations of the actors that act on this tick go to their
 ``act``; external actors' actions come from outside (:meth:`Trial.step`); the environment
 steps; rewards and messages are routed; the tick's :class:`Sample` goes to the recorder.
+There is one tick loop (:meth:`Trial._advance`); a trial that one actor plays alone acts and
+steps its own, cheaper way (no per-actor lookups), and shares everything after the step.
 
 Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users meet
 :class:`Trial` through ``Orchestrator.start`` and :class:`TrialResult` through ``run``.
@@ -10,7 +12,6 @@ Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import traceback
@@ -18,34 +19,20 @@ from dataclasses import replace
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cogym.errors import (
-    ActorFailure,
-    EnvironmentFailure,
-    InvalidActionError,
-    MessageError,
-    TrialError,
-)
+from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError, TrialError
 from cogym.trial.cast import Cast
 from cogym.trial.context import TrialContext
-from cogym.trial.recording import TrialRecorder
-from cogym.trial.values import (
-    BROADCAST,
-    ENVIRONMENT,
-    Message,
-    Reward,
-    Sample,
-    TrialResult,
-    TrialState,
-)
+from cogym.trial.externals import ExternalSeats, ExternalView
+from cogym.trial.mailbox import Mailbox
+from cogym.trial.playing import Failures, Play, play_any, play_solo
+from cogym.trial.recording import Record, TickNotes, TrialRecorder, tick_recorder
+from cogym.trial.rewards import RewardLedger
+from cogym.trial.values import ENVIRONMENT, Message, Reward, Sample, TrialResult, TrialState
 
 if TYPE_CHECKING:
     from cogym.spec import TrialSpec
 
 __all__ = ["Trial"]
-
-REWARD_HISTORY = 4096
-"""How many past ticks a retroactive reward can reach back."""
-
 
 class _Port:
     """The calls a trial's participants make through their :class:`TrialContext`."""
@@ -69,18 +56,23 @@ class _Port:
 
     @property
     def actors(self) -> tuple[str, ...]:
-        return tuple(self._trial.actor_classes)
+        return self._trial.cast.names
 
     def send_reward(
         self, sender: str, receiver: str, value: float, confidence: float, tick: int | None
     ) -> None:
-        self._trial._send_reward(sender, receiver, value, confidence, tick)
+        trial = self._trial
+        trial._ledger.send(trial.tick, sender, receiver, value, confidence, tick)
+        trial._attention = True
 
     def send_message(self, sender: str, receiver: str, payload: Any) -> None:
-        self._trial._send_message(sender, receiver, payload)
+        trial = self._trial
+        trial._mailbox.send(trial.tick, sender, receiver, payload)
+        trial._attention = True
 
     def annotate(self, name: str, note: Any) -> None:
-        self._trial._annotate(name, note)
+        trial = self._trial
+        trial._notes.add(f"trial {trial.trial_id}, tick {trial.tick}", name, note)
 
     def render(self) -> Any:
         return self._trial.environment.render()
@@ -146,23 +138,15 @@ class Trial:
         self._attention = False
         self._deadline: float | None = None
         self._obs: dict[str, Any] = {}
-        # rewards and messages sent by participants during the current tick
-        self._rewards_out: list[Reward] = []
-        self._messages_out: list[Message] = []
-        self._messages_in: list[Message] = []
-        self._annotations: dict[str, Any] = {}
-        # everything needed to re-aggregate a tick when a reward for it arrives later
-        self._env_rewards: list[Mapping[str, float]] = []
-        self._history_start = 0
-        self._sent_rewards: dict[tuple[int, str], list[Reward]] = {}
-        self._aggregates: dict[tuple[int, str], float] = {}
-        # per external actor: what the adapters hand back
-        self._external_obs: dict[str, Any] = {}
-        self._external_infos: dict[str, dict[str, Any]] = {}
-        self._external_rewards: dict[str, float] = {}
-        self._external_ended: dict[str, str] = {}
-        self._live_externals: set[str] = set()
+        self._notes = TickNotes()
+        names = cast.names
+        self._ledger = RewardLedger(trial_id, names)
+        self._mailbox = Mailbox(trial_id, names)
+        self._seats = ExternalSeats(cast.external_order)
         self._pending: frozenset[str] = frozenset()
+        # how this trial plays and records a tick, made on its first tick
+        self._play: Play | None = None
+        self._record: Record | None = None
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -182,6 +166,18 @@ class Trial:
         if self.state is not TrialState.RUNNING:
             return {}
         return {n: o for n, o in self._obs.items() if n in self._externals}
+
+    def external_view(self, names: list[str] | None = None) -> ExternalView:
+        """Latest observation, reward since the last step, flags and info of external actors.
+
+        ``names`` defaults to every external actor that has joined; the adapters build on this.
+        """
+        return self._seats.view(names)
+
+    @property
+    def live_externals(self) -> list[str]:
+        """External actors that have joined and not ended, in order of joining."""
+        return self._seats.live
 
     def __repr__(self) -> str:
         return (
@@ -203,41 +199,40 @@ class Trial:
             self._deadline = time.monotonic() + self.spec.max_seconds
         self.state = TrialState.RUNNING
         try:
-            port = _Port(self)
-            self.environment.context = TrialContext(port, ENVIRONMENT, None, self.seed)
-            classes = self.actor_classes
-            seeds = self._seeds
-            for name, reset in self.cast.resets.items():
-                try:
-                    reset(TrialContext(port, name, classes[name], seeds.get(name)))
-                except Exception as exc:
-                    raise ActorFailure(
-                        f"trial {self.trial_id}: actor {name!r} raised in reset: {exc!r}"
-                    ) from exc
-            try:
-                obs, infos = self.environment.reset(seed=self.seed)
-            except Exception as exc:
-                raise EnvironmentFailure(
-                    f"trial {self.trial_id}: environment {self.spec.environment.implementation} "
-                    f"raised in reset: {exc!r}"
-                ) from exc
-            self._obs = obs
-            for name in self.cast.external_order:
-                if name in obs:
-                    self._external_obs[name] = obs[name]
-                    self._external_infos[name] = infos.get(name, {})
-                    self._external_rewards[name] = 0.0
-                    self._live_externals.add(name)
-            if obs.keys() <= self.cast.observer_acts.keys():
-                raise EnvironmentFailure(
-                    f"trial {self.trial_id}: the environment's reset gave no observation to any "
-                    f"acting actor (got {sorted(obs)})"
-                )
+            self._reset()
         except Exception as exc:
             self._fail(exc)
             raise
         if self._externals:
             self._advance(None)
+
+    def _reset(self) -> None:
+        port = _Port(self)
+        self.environment.context = TrialContext(port, ENVIRONMENT, None, self.seed)
+        classes = self.actor_classes
+        seeds = self._seeds
+        for name, reset in self.cast.resets.items():
+            try:
+                reset(TrialContext(port, name, classes[name], seeds.get(name)))
+            except Exception as exc:
+                raise ActorFailure(
+                    f"trial {self.trial_id}: actor {name!r} raised in reset: {exc!r}"
+                ) from exc
+        try:
+            obs, infos = self.environment.reset(seed=self.seed)
+        except Exception as exc:
+            raise EnvironmentFailure(
+                f"trial {self.trial_id}: environment {self.spec.environment.implementation} "
+                f"raised in reset: {exc!r}"
+            ) from exc
+        self._obs = obs
+        if self._externals:
+            self._seats.join(obs, infos)
+        if obs.keys() <= self.cast.observer_acts.keys():
+            raise EnvironmentFailure(
+                f"trial {self.trial_id}: the environment's reset gave no observation to any "
+                f"acting actor (got {sorted(obs)})"
+            )
 
     def run(self) -> TrialResult:
         """Start if needed and play to the end. Failures end the trial; they are not raised."""
@@ -249,10 +244,7 @@ class Trial:
         try:
             if self.state is TrialState.PENDING:
                 self.start()
-            if self.cast.solo is not None:
-                self._advance_solo()
-            else:
-                self._advance(None)
+            self._advance(None)
         except Exception:
             if not self.done:
                 raise
@@ -272,35 +264,11 @@ class Trial:
             raise TrialError(
                 f"trial {self.trial_id} is {self.state.value}; start a new trial to go on"
             )
-        if not (self._live_externals.issuperset(actions) and self._pending <= actions.keys()):
-            self._explain_bad_step(actions)
-        rewards = self._external_rewards
-        for name in rewards:
-            rewards[name] = 0.0
+        seats = self._seats
+        if not seats.accepts(actions, self._pending):
+            raise seats.explain_refusal(actions, self._pending, self.trial_id, self.tick)
+        seats.new_step()
         self._advance(actions)
-
-    def _explain_bad_step(self, actions: Mapping[str, Any]) -> None:
-        for name in actions:
-            if name not in self._externals:
-                raise TrialError(
-                    f"trial {self.trial_id}: {name!r} is not an external actor of this trial "
-                    f"(external actors: {sorted(self._externals)})"
-                )
-            if name in self._external_ended:
-                raise TrialError(
-                    f"trial {self.trial_id}, tick {self.tick}: actor {name!r} has already "
-                    f"{self._external_ended[name]}; send actions only for live agents"
-                )
-            if name not in self._live_externals:
-                raise TrialError(
-                    f"trial {self.trial_id}, tick {self.tick}: actor {name!r} has not joined "
-                    "the trial yet; send actions only for live agents"
-                )
-        missing = sorted(self._pending - actions.keys())
-        raise TrialError(
-            f"trial {self.trial_id}, tick {self.tick}: no action given for external "
-            f"actor(s) {missing}, whose turn it is"
-        )
 
     def terminate(self, reason: str = "terminated on request") -> None:
         """Stop the trial; it ends as ``terminated``.
@@ -318,122 +286,77 @@ class Trial:
     # -- the tick loop ------------------------------------------------------------------------
 
     def _advance(self, provided: Mapping[str, Any] | None) -> None:
+        """Play ticks until an external actor must act (``provided`` are the external actions
+        of the current tick) or the trial ends: THE tick loop.
+
+        Acting and stepping is the one part a one-actor trial plays its own way (see
+        :func:`~cogym.trial.playing.play_solo`); the rest of the tick is the same for every trial.
+        """
         cast = self.cast
-        acts = cast.acts
-        observer_acts = cast.observer_acts
-        checks = cast.checks
+        used: set[str] = set()
+        if self._play is None:
+            failures = Failures(self.trial_id, cast, self.spec.environment.implementation)
+            playing = play_any if cast.solo is None else play_solo
+            self._play = playing(cast, failures)
+            solo = cast.solo[0] if cast.solo is not None else None
+            self._record = tick_recorder(self._recorder, self.samples, self._notes, solo)
+        play = self._play
+        record = self._record
         externals = self._externals
         returns = self.returns
-        env_step = self.environment.step
-        env_rewards_log = self._env_rewards.append
-        recorder = self._recorder
-        samples = self.samples
+        ledger = self._ledger
+        log = ledger.log
+        mailbox = self._mailbox
+        hand_out = ledger.hand_out if cast.reward_handlers else None
         max_ticks = self.spec.max_ticks or math.inf
         deadline = self._deadline
-        record_frames = self.spec.record_frames and (recorder is not None or samples is not None)
-        used: set[str] = set()
+        frames = self.spec.record_frames and record is not None
         obs = self._obs
         tick = self.tick
         try:
             while True:
-                if self._attention or deadline is not None:
-                    if self._stop is not None or (
-                        deadline is not None and time.monotonic() > deadline
-                    ):
-                        self.tick = tick
-                        self._obs = obs
-                        self._finish_early(obs)
-                        return
-                if externals:
-                    needed = [n for n in obs if n in externals]
-                    if needed and (provided is None or used):
-                        self._pending = frozenset(needed)
-                        break
+                # before acting: a stop or the deadline, an external actor's turn, messages
+                if (self._attention or deadline is not None) and self._stopping(deadline):
+                    self.tick = tick
+                    self._finish_early(obs)
+                    return
+                if externals and self._awaits_externals(obs, provided, used):
+                    break
                 self.tick = tick
-                if self._attention and self._messages_in:
-                    self._deliver_messages()
-                frame = self._render() if record_frames else None
-                actions = {}
-                for name, observation in obs.items():
-                    act = acts.get(name)
-                    if act is not None:
-                        try:
-                            action = act(observation)
-                        except Exception as exc:
-                            raise self._actor_failed(name, tick, exc) from exc
-                    elif name in observer_acts:
-                        try:
-                            observer_acts[name](observation)
-                        except Exception as exc:
-                            raise self._actor_failed(name, tick, exc) from exc
-                        continue
-                    else:
-                        action = provided[name]  # type: ignore[index]
-                        used.add(name)
-                    check = checks[name]
-                    if check is not None and not check(action):
-                        raise self._invalid_action(name, tick, action)
-                    actions[name] = action
-                try:
-                    next_obs, rewards, terminated, truncated, infos = env_step(actions)
-                except Exception as exc:
-                    raise self._environment_failed(tick, exc) from exc
-                env_rewards_log(rewards)
-                if tick - self._history_start >= 2 * REWARD_HISTORY:
-                    self._trim_reward_history()
+                if self._attention and mailbox.inbox:
+                    self._deliver()
+                frame = self._render() if frames else None
+                played = play(tick, obs, provided, used)
+                actions, next_obs, rewards, terminated, truncated, infos = played
+                # after the step: rewards, messages, endings, recording, limits
+                log(tick, rewards)
+                env_rewards = rewards
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
-                env_rewards = rewards
-                if self._attention and (self._rewards_out or self._messages_out):
+                if self._attention and (ledger.outgoing or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
                 for name, value in rewards.items():
                     returns[name] += value
-                if cast.reward_handlers:
-                    self._hand_out_rewards(tick, rewards, sent)
-                ended: dict[str, bool] = {}
+                if hand_out is not None:
+                    hand_out(tick, sent, cast.reward_handlers)
+                over = not next_obs
                 if terminated or truncated:
-                    ended_term = {n: True for n, v in terminated.items() if v}
-                    ended_trunc = {
-                        n: True for n, v in truncated.items() if v and n not in ended_term
-                    }
-                    terminated, truncated = ended_term, ended_trunc
-                    ended = {**ended_term, **ended_trunc}
-                    if ended:
-                        for name in ended:
-                            self.final_observations[name] = next_obs.get(name)
-                        next_obs = {n: o for n, o in next_obs.items() if n not in ended}
+                    next_obs, over = self._retire(next_obs, terminated, truncated)
                 if externals:
-                    self._track_externals(next_obs, rewards, terminated, truncated, infos)
-                if recorder is not None or samples is not None:
-                    sample = Sample(
-                        tick,
-                        obs,
-                        actions,
-                        rewards,
-                        terminated,
-                        truncated,
-                        sent,
-                        messages,
-                        env_rewards,
-                        frame,
-                        self._take_annotations(),
+                    self._seats.track(
+                        next_obs, rewards, terminated, truncated, infos, self.final_observations
                     )
-                    if recorder is not None:
-                        recorder.append(sample)
-                    if samples is not None:
-                        samples.append(sample)
+                if record is not None:
+                    record(tick, obs, actions, rewards, terminated, truncated, sent, messages,
+                           env_rewards, frame)
                 tick += 1
                 obs = next_obs
-                if not obs or (ended and all(n in observer_acts for n in obs)):
-                    for name, observation in obs.items():
-                        self.final_observations[name] = observation
+                if over:
                     self.tick = tick
-                    self._obs = {}
-                    self._finish(TrialState.ENDED, None)
+                    self._end(obs)
                     return
                 if tick >= max_ticks:
                     self.tick = tick
-                    self._obs = obs
                     self._finish_early(obs, truncate=True)
                     return
         except Exception as exc:
@@ -444,137 +367,34 @@ class Trial:
         self.tick = tick
         self._obs = obs
 
-    def _advance_solo(self) -> None:
-        """The tick loop for one internal actor and a single-actor environment.
+    def _stopping(self, deadline: float | None) -> bool:
+        """Whether a stop was asked for or the wall-clock limit has passed."""
+        return self._stop is not None or (deadline is not None and time.monotonic() > deadline)
 
-        Same behaviour as :meth:`_advance`, without the per-tick dicts.
-        """
-        name, act, check, env_step = self.cast.solo  # type: ignore[misc]
-        returns = self.returns
-        env_rewards_log = self._env_rewards.append
-        recorder = self._recorder
-        samples = self.samples
-        max_ticks = self.spec.max_ticks or math.inf
-        deadline = self._deadline
-        recording = recorder is not None or samples is not None
-        record_frames = self.spec.record_frames and recording
-        # a recorder's shortcut for the usual tick (see TrialRecorder)
-        append_solo = getattr(recorder, "append_solo", None) if samples is None else None
-        observation = self._obs[name]
-        tick = self.tick
-        try:
-            while True:
-                self.tick = tick
-                if self._attention or deadline is not None:
-                    if self._stop is not None or (
-                        deadline is not None and time.monotonic() > deadline
-                    ):
-                        self._obs = {name: observation}
-                        self._finish_early(self._obs)
-                        return
-                    if self._messages_in:
-                        self._deliver_messages()
-                frame = self._render() if record_frames else None
-                try:
-                    action = act(observation)
-                except Exception as exc:
-                    raise self._actor_failed(name, tick, exc) from exc
-                if check is not None and not check(action):
-                    raise self._invalid_action(name, tick, action)
-                try:
-                    next_observation, reward, terminated, truncated, _ = env_step(action)
-                except Exception as exc:
-                    raise self._environment_failed(tick, exc) from exc
-                env_rewards_log(reward)
-                if tick - self._history_start >= 2 * REWARD_HISTORY:
-                    self._trim_reward_history()
-                sent: tuple[Reward, ...] = ()
-                messages: tuple[Message, ...] = ()
-                env_reward = reward
-                if self._attention and (self._rewards_out or self._messages_out):
-                    routed, sent, messages = self._route(tick, {name: reward})
-                    reward = routed[name]
-                returns[name] += reward
-                if (
-                    append_solo is not None
-                    and frame is None
-                    and not sent
-                    and not messages
-                    and not self._annotations
-                ):
-                    append_solo(
-                        name,
-                        tick,
-                        observation,
-                        action,
-                        reward,
-                        env_reward,
-                        terminated,
-                        truncated and not terminated,
-                    )
-                elif recording:
-                    sample = Sample(
-                        tick,
-                        {name: observation},
-                        {name: action},
-                        {name: reward},
-                        {name: True} if terminated else {},
-                        {name: True} if truncated and not terminated else {},
-                        sent,
-                        messages,
-                        {name: env_reward},
-                        frame,
-                        self._take_annotations(),
-                    )
-                    if recorder is not None:
-                        recorder.append(sample)
-                    if samples is not None:
-                        samples.append(sample)
-                tick += 1
-                if terminated or truncated:
-                    self.final_observations[name] = next_observation
-                    self.tick = tick
-                    self._obs = {}
-                    self._finish(TrialState.ENDED, None)
-                    return
-                observation = next_observation
-                if tick >= max_ticks:
-                    self.tick = tick
-                    self._obs = {name: observation}
-                    self._finish_early(self._obs, truncate=True)
-                    return
-        except Exception as exc:
-            self.tick = tick
-            self._fail(exc)
-            raise
+    def _awaits_externals(
+        self, obs: Mapping[str, Any], provided: Mapping[str, Any] | None, used: set[str]
+    ) -> bool:
+        """Whether the tick must wait for external actions (then noted in :attr:`_pending`)."""
+        externals = self._externals
+        needed = [n for n in obs if n in externals]
+        if needed and (provided is None or used):
+            self._pending = frozenset(needed)
+            return True
+        return False
 
-    def _actor_failed(self, name: str, tick: int, exc: Exception) -> ActorFailure:
-        role = "observer" if name in self.cast.observer_acts else "actor"
-        return ActorFailure(
-            f"trial {self.trial_id}, tick {tick}: {role} {name!r} "
-            f"({self.implementations.get(name, '?')}) raised {exc!r}"
-        )
-
-    def _environment_failed(self, tick: int, exc: Exception) -> EnvironmentFailure:
-        return EnvironmentFailure(
-            f"trial {self.trial_id}, tick {tick}: environment "
-            f"{self.spec.environment.implementation} raised {exc!r}"
-        )
-
-    def _invalid_action(self, name: str, tick: int, action: Any) -> InvalidActionError:
-        space = self.actor_classes[name].action_space
-        return InvalidActionError(name, tick, space, action, self.trial_id)
-
-    def _trim_reward_history(self) -> None:
-        del self._env_rewards[:REWARD_HISTORY]
-        self._history_start += REWARD_HISTORY
-
-    def _take_annotations(self) -> dict[str, Any] | None:
-        notes = self._annotations
-        if not notes:
-            return None
-        self._annotations = {}
-        return notes
+    def _retire(
+        self,
+        next_obs: dict[str, Any],
+        terminated: Mapping[str, bool],
+        truncated: Mapping[str, bool],
+    ) -> tuple[dict[str, Any], bool]:
+        """Keep the final observations of the actors that ended; the observations of the
+        others, and whether the trial is over (none left, or only observers)."""
+        for name in (*terminated, *truncated):
+            self.final_observations[name] = next_obs.get(name)
+        left = {n: o for n, o in next_obs.items() if n not in terminated and n not in truncated}
+        observers = self.cast.observer_acts
+        return left, all(n in observers for n in left)
 
     def _render(self) -> Any:
         try:
@@ -594,215 +414,34 @@ class Trial:
 
     # -- rewards and messages -----------------------------------------------------------------
 
-    def _send_reward(
-        self, sender: str, receiver: str, value: float, confidence: float, tick: int | None
-    ) -> None:
-        where = f"trial {self.trial_id}, tick {self.tick}: {sender!r} sending a reward"
-        if receiver != BROADCAST and receiver not in self.actor_classes:
-            raise MessageError(
-                f"{where}: no actor named {receiver!r} (actors: {sorted(self.actor_classes)})"
-            )
-        try:
-            value = float(value)
-            confidence = float(confidence)
-        except (TypeError, ValueError):
-            raise MessageError(f"{where}: value and confidence must be numbers") from None
-        if not math.isfinite(value) or not math.isfinite(confidence) or confidence < 0:
-            raise MessageError(
-                f"{where}: value must be finite and confidence finite and >= 0 "
-                f"(got value={value}, confidence={confidence})"
-            )
-        tick = self.tick if tick is None else int(tick)
-        oldest = max(self._history_start, self.tick - REWARD_HISTORY)
-        if not oldest <= tick <= self.tick:
-            raise MessageError(
-                f"{where}: tick {tick} is not within the ticks a reward can name "
-                f"({oldest}..{self.tick}; rewards reach back at most {REWARD_HISTORY} ticks)"
-            )
-        receivers = list(self.actor_classes) if receiver == BROADCAST else [receiver]
-        for r in receivers:
-            self._rewards_out.append(Reward(tick, sender, r, value, confidence))
-        self._attention = True
-
-    def _send_message(self, sender: str, receiver: str, payload: Any) -> None:
-        where = f"trial {self.trial_id}, tick {self.tick}: {sender!r} sending a message"
-        if receiver not in (BROADCAST, ENVIRONMENT) and receiver not in self.actor_classes:
-            raise MessageError(
-                f"{where}: no actor named {receiver!r} (actors: {sorted(self.actor_classes)}, "
-                f"or {ENVIRONMENT!r}, or {BROADCAST!r})"
-            )
-        try:
-            json.dumps(payload)
-        except (TypeError, ValueError) as exc:
-            raise MessageError(f"{where}: the payload is not JSON-serialisable ({exc})") from None
-        self._messages_out.append(Message(self.tick, sender, receiver, payload))
-        self._attention = True
-
-    def _env_reward(self, tick: int, receiver: str) -> float | None:
-        """The environment's reward to ``receiver`` on ``tick`` (``None`` if it sent none)."""
-        index = tick - self._history_start
-        if not 0 <= index < len(self._env_rewards):
-            return None
-        entry = self._env_rewards[index]
-        if isinstance(entry, Mapping):
-            return entry.get(receiver)
-        solo = self.cast.solo
-        return entry if solo is not None and receiver == solo[0] else None
-
-    def _annotate(self, name: str, note: Any) -> None:
-        try:
-            json.dumps(note)
-        except (TypeError, ValueError) as exc:
-            raise MessageError(
-                f"trial {self.trial_id}, tick {self.tick}: {name!r} annotated the tick with a note "
-                f"that is not JSON-serialisable ({exc})"
-            ) from None
-        self._annotations[name] = note
-
-    def _aggregate(self, tick: int, receiver: str) -> float:
-        env_value = self._env_reward(tick, receiver)
-        total = 0.0
-        weight = 0.0
-        if env_value is not None:
-            total, weight = float(env_value), 1.0
-        for reward in self._sent_rewards.get((tick, receiver), ()):
-            total += reward.value * reward.confidence
-            weight += reward.confidence
-        return total / weight if weight > 0 else 0.0
-
     def _route(
         self, tick: int, env_rewards: Mapping[str, float]
     ) -> tuple[dict[str, float], tuple[Reward, ...], tuple[Message, ...]]:
-        sent = tuple(self._rewards_out)
-        messages = tuple(self._messages_out)
-        self._rewards_out.clear()
-        self._messages_out.clear()
-        self._messages_in.extend(messages)
-        self._attention = bool(self._messages_in) or self._stop is not None
-        rewards = dict(env_rewards)
-        touched: set[tuple[int, str]] = set()
-        for reward in sent:
-            key = (reward.tick, reward.receiver)
-            self._sent_rewards.setdefault(key, []).append(reward)
-            touched.add(key)
-        for key in sorted(touched):
-            past_tick, receiver = key
-            value = self._aggregate(past_tick, receiver)
-            if past_tick == tick:
-                rewards[receiver] = value
-                continue
-            before = self._aggregates.get(key)
-            if before is None:
-                before = float(self._env_reward(past_tick, receiver) or 0.0)
-            self._aggregates[key] = value
-            self.returns[receiver] += value - before
-            if receiver in self._external_rewards:
-                self._external_rewards[receiver] += value - before
+        """Settle what participants sent during ``tick``: this tick's rewards, the rewards and
+        messages sent; revised earlier ticks correct the returns and the recording."""
+        messages = self._mailbox.post()
+        self._attention = bool(self._mailbox.inbox) or self._stop is not None
+        rewards, sent, revisions = self._ledger.route(tick, env_rewards)
+        for receiver, past_tick, value, change in revisions:
+            self.returns[receiver] += change
+            self._seats.revise(receiver, change)
             if self._recorder is not None:
                 self._recorder.revise_reward(receiver, past_tick, value)
-        for key in touched:
-            if key[0] == tick:
-                self._aggregates[key] = rewards[key[1]]
         return rewards, sent, messages
 
-    def _hand_out_rewards(
-        self, tick: int, rewards: Mapping[str, float], sent: tuple[Reward, ...]
-    ) -> None:
-        handlers = self.cast.reward_handlers
-        env_rewards = self._env_rewards[tick - self._history_start]
-        for name, value in env_rewards.items():
-            handler = handlers.get(name)
-            if handler is not None:
-                handler(Reward(tick, ENVIRONMENT, name, float(value), 1.0))
-        for reward in sent:
-            handler = handlers.get(reward.receiver)
-            if handler is not None:
-                handler(reward)
-
-    def _deliver_messages(self) -> None:
-        inbox = self._messages_in[:]
-        self._messages_in.clear()
-        self._attention = self._stop is not None or bool(self._rewards_out or self._messages_out)
-        for message in inbox:
-            handlers = self.cast.message_handlers
-            receivers = list(handlers) if message.receiver == BROADCAST else [message.receiver]
-            for receiver in receivers:
-                if receiver == message.sender:
-                    continue
-                handler = handlers.get(receiver)
-                if handler is not None:
-                    try:
-                        handler(message)
-                    except Exception as exc:
-                        failure = EnvironmentFailure if receiver == ENVIRONMENT else ActorFailure
-                        raise failure(
-                            f"trial {self.trial_id}, tick {self.tick}: {receiver!r} raised "
-                            f"while receiving a message: {exc!r}"
-                        ) from exc
-
-    # -- externals ----------------------------------------------------------------------------
-
-    def _track_externals(
-        self,
-        obs: Mapping[str, Any],
-        rewards: Mapping[str, float],
-        terminated: Mapping[str, bool],
-        truncated: Mapping[str, bool],
-        infos: Mapping[str, dict[str, Any]],
-    ) -> None:
-        external_obs = self._external_obs
-        external_rewards = self._external_rewards
-        live = self._live_externals
-        for name in self.cast.external_order:
-            if name in self._external_ended:
-                continue
-            if name in rewards:
-                external_rewards[name] = external_rewards.get(name, 0.0) + rewards[name]
-            if name in obs:
-                if name not in external_obs:
-                    live.add(name)
-                external_obs[name] = obs[name]
-            if name in infos:
-                self._external_infos[name] = infos[name]
-            if terminated and name in terminated:
-                self._external_ended[name] = "terminated"
-                external_obs[name] = self.final_observations.get(name)
-                live.discard(name)
-            elif truncated and name in truncated:
-                self._external_ended[name] = "truncated"
-                external_obs[name] = self.final_observations.get(name)
-                live.discard(name)
-
-    def external_view(
-        self, names: list[str] | None = None
-    ) -> tuple[dict[str, Any], dict[str, float], dict[str, bool], dict[str, bool], dict[str, Any]]:
-        """Latest observation, reward since the last step, flags and info of external actors.
-
-        ``names`` defaults to every external actor that has joined; the adapters build on this.
-        """
-        if names is None:
-            names = list(self._external_obs)
-        observations, rewards, terminated, truncated, infos = {}, {}, {}, {}, {}
-        external_obs = self._external_obs
-        external_rewards = self._external_rewards
-        external_infos = self._external_infos
-        ended = self._external_ended
-        for name in names:
-            observations[name] = external_obs[name]
-            rewards[name] = external_rewards.get(name, 0.0)
-            how = ended.get(name)
-            terminated[name] = how == "terminated"
-            truncated[name] = how == "truncated"
-            infos[name] = external_infos.get(name, {})
-        return observations, rewards, terminated, truncated, infos
-
-    @property
-    def live_externals(self) -> list[str]:
-        """External actors that have joined and not ended, in order of joining."""
-        live = self._live_externals
-        return [n for n in self._external_obs if n in live]
+    def _deliver(self) -> None:
+        mailbox = self._mailbox
+        self._attention = self._stop is not None or bool(self._ledger.outgoing or mailbox.outgoing)
+        mailbox.deliver(self.tick, self.cast.message_handlers)
 
     # -- ending -------------------------------------------------------------------------------
+
+    def _end(self, obs: Mapping[str, Any]) -> None:
+        """End as ``ended``: no actor is left to act (``obs``: the observers' last)."""
+        for name, observation in obs.items():
+            self.final_observations[name] = observation
+        self._obs = {}
+        self._finish(TrialState.ENDED, None)
 
     def _finish_early(self, obs: Mapping[str, Any], truncate: bool = False) -> None:
         """End because of max_ticks, the wall-clock limit or a terminate request."""
@@ -816,10 +455,8 @@ class Trial:
             )
         for name, observation in obs.items():
             self.final_observations.setdefault(name, observation)
-        for name in self._externals:
-            if name in self._external_obs and name not in self._external_ended:
-                self._external_ended[name] = "truncated"
-        self._live_externals.clear()
+        if self._externals:
+            self._seats.truncate()
         self._obs = {}
         self._finish(state, reason)
 
