@@ -1,9 +1,10 @@
-"""Acting and stepping, the first half of a tick: :func:`play_any` for every cast, and
-:func:`play_solo`, its specialisation for one actor alone in a single-actor environment.
+"""Acting and stepping, the first half of a tick, and what can go wrong in it.
 
-Both return a :data:`Play`: given the tick and the observations, it asks the actors for their
-actions, checks them, steps the environment and returns a :data:`Played`, in the same shape
-whichever played. :class:`Failures` words what went wrong and where.
+:func:`play_any` makes the :data:`Play` of a cast: given the tick and the observations, it asks
+the actors for their actions, checks them, steps the environment and returns a :data:`Played`
+(a trial that one actor plays alone does the same inline, in :meth:`cogym.trial.Trial._advance`,
+in the same shape). :func:`render_frame` renders the frame a spec's ``record_frames`` asks for,
+and :class:`Failures` words what went wrong, where.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError
 
 if TYPE_CHECKING:
-    from cogym.trial.cast import Cast
+    from cogym.trial.cast import Cast, TrialEnvironment
 
-__all__ = ["Failures", "Play", "Played", "play_any", "play_solo"]
+__all__ = ["Failures", "Play", "Played", "play_any", "render_frame"]
 
 Played = tuple[
     dict[str, Any],  # actions, of the actors that acted
@@ -36,28 +37,28 @@ actions of this tick, and ``used`` collects the names of those that were used.""
 class Failures:
     """The errors of a trial's participants, naming the trial, tick, actor and implementation."""
 
-    __slots__ = ("_cast", "_environment", "_trial_id")
+    __slots__ = ("_cast", "_environment", "trial_id")
 
     def __init__(self, trial_id: str, cast: Cast, environment: str) -> None:
-        self._trial_id = trial_id
+        self.trial_id = trial_id
         self._cast = cast
         self._environment = environment
 
     def actor(self, name: str, tick: int, exc: Exception) -> ActorFailure:
         role = "observer" if name in self._cast.observer_acts else "actor"
         return ActorFailure(
-            f"trial {self._trial_id}, tick {tick}: {role} {name!r} "
+            f"trial {self.trial_id}, tick {tick}: {role} {name!r} "
             f"({self._cast.implementations.get(name, '?')}) raised {exc!r}"
         )
 
     def environment(self, tick: int, exc: Exception) -> EnvironmentFailure:
         return EnvironmentFailure(
-            f"trial {self._trial_id}, tick {tick}: environment {self._environment} raised {exc!r}"
+            f"trial {self.trial_id}, tick {tick}: environment {self._environment} raised {exc!r}"
         )
 
     def action(self, name: str, tick: int, action: Any) -> InvalidActionError:
         space = self._cast.actor_classes[name].action_space
-        return InvalidActionError(name, tick, space, action, self._trial_id)
+        return InvalidActionError(name, tick, space, action, self.trial_id)
 
 
 def play_any(cast: Cast, failures: Failures) -> Play:
@@ -104,31 +105,20 @@ def play_any(cast: Cast, failures: Failures) -> Play:
     return play
 
 
-def play_solo(cast: Cast, failures: Failures) -> Play:
-    """Acting and stepping for one internal actor in a single-actor environment
-    (``cast.solo``): one call to ``act`` and to Gymnasium's ``step``, no per-actor lookups."""
-    name, act, check, env_step = cast.solo  # type: ignore[misc]
-
-    def play(
-        tick: int, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
-    ) -> Played:
-        try:
-            action = act(obs[name])
-        except Exception as exc:
-            raise failures.actor(name, tick, exc) from exc
-        if check is not None and not check(action):
-            raise failures.action(name, tick, action)
-        try:
-            next_observation, reward, terminated, truncated, info = env_step(action)
-        except Exception as exc:
-            raise failures.environment(tick, exc) from exc
-        return (
-            {name: action},
-            {name: next_observation},
-            {name: reward},
-            {name: True} if terminated else {},
-            {name: True} if truncated and not terminated else {},
-            {name: info},
+def render_frame(environment: TrialEnvironment, failures: Failures, tick: int) -> Any:
+    """The environment's frame of the state about to be acted on, for ``record_frames``; an
+    :class:`EnvironmentFailure` if it raises or renders nothing."""
+    try:
+        frame = environment.render()
+    except Exception as exc:
+        raise EnvironmentFailure(
+            f"trial {failures.trial_id}, tick {tick}: the environment raised while rendering "
+            f"a frame for record_frames: {exc!r}"
+        ) from exc
+    if frame is None:
+        raise EnvironmentFailure(
+            f"trial {failures.trial_id}: record_frames is set but the environment renders "
+            "nothing; make it render RGB arrays (for Gymnasium and PettingZoo envs: "
+            "environment.config.render_mode: rgb_array)"
         )
-
-    return play
+    return frame

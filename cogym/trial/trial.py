@@ -4,7 +4,7 @@ A tick, as data flows: the observations of the actors that act on this tick go t
 ``act``; external actors' actions come from outside (:meth:`Trial.step`); the environment
 steps; rewards and messages are routed; the tick's :class:`Sample` goes to the recorder.
 There is one tick loop (:meth:`Trial._advance`); a trial that one actor plays alone acts and
-steps its own, cheaper way (no per-actor lookups), and shares everything after the step.
+steps its own, cheaper way (no per-actor lookups), and shares everything else.
 
 Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users meet
 :class:`Trial` through ``Orchestrator.start`` and :class:`TrialResult` through ``run``.
@@ -17,6 +17,7 @@ import time
 import traceback
 from dataclasses import replace
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError, TrialError
@@ -24,7 +25,7 @@ from cogym.trial.cast import Cast
 from cogym.trial.context import TrialContext
 from cogym.trial.externals import ExternalSeats, ExternalView
 from cogym.trial.mailbox import Mailbox
-from cogym.trial.playing import Failures, Play, play_any, play_solo
+from cogym.trial.playing import Failures, Play, play_any, render_frame
 from cogym.trial.recording import Record, TickNotes, TrialRecorder, tick_recorder
 from cogym.trial.rewards import RewardLedger
 from cogym.trial.values import ENVIRONMENT, Message, Reward, Sample, TrialResult, TrialState
@@ -34,21 +35,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Trial"]
 
+NO_INFOS: Mapping[str, Any] = MappingProxyType({})
+
 class _Port:
     """The calls a trial's participants make through their :class:`TrialContext`."""
 
-    __slots__ = ("_trial",)
+    __slots__ = ("_trial", "spec", "trial_id")
 
     def __init__(self, trial: Trial) -> None:
         self._trial = trial
-
-    @property
-    def trial_id(self) -> str:
-        return self._trial.trial_id
-
-    @property
-    def spec(self) -> TrialSpec:
-        return self._trial.spec
+        self.trial_id = trial.trial_id
+        self.spec = trial.spec
 
     @property
     def tick(self) -> int:
@@ -144,9 +141,7 @@ class Trial:
         self._mailbox = Mailbox(trial_id, names)
         self._seats = ExternalSeats(cast.external_order)
         self._pending: frozenset[str] = frozenset()
-        # how this trial plays and records a tick, made on its first tick
-        self._play: Play | None = None
-        self._record: Record | None = None
+        self._prepared: tuple[Failures, Play | None, Record | None] | None = None
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -289,19 +284,15 @@ class Trial:
         """Play ticks until an external actor must act (``provided`` are the external actions
         of the current tick) or the trial ends: THE tick loop.
 
-        Acting and stepping is the one part a one-actor trial plays its own way (see
-        :func:`~cogym.trial.playing.play_solo`); the rest of the tick is the same for every trial.
+        Acting and stepping is the one part a trial that one actor plays alone
+        (``cast.solo``) plays its own way; the rest of the tick is the same for every trial.
         """
         cast = self.cast
         used: set[str] = set()
-        if self._play is None:
-            failures = Failures(self.trial_id, cast, self.spec.environment.implementation)
-            playing = play_any if cast.solo is None else play_solo
-            self._play = playing(cast, failures)
-            solo = cast.solo[0] if cast.solo is not None else None
-            self._record = tick_recorder(self._recorder, self.samples, self._notes, solo)
-        play = self._play
-        record = self._record
+        failures, play, record = self._prepared or self._prepare()
+        solo = cast.solo
+        if solo is not None:
+            name, act, check, solo_step = solo
         externals = self._externals
         returns = self.returns
         ledger = self._ledger
@@ -325,9 +316,28 @@ class Trial:
                 self.tick = tick
                 if self._attention and mailbox.inbox:
                     self._deliver()
-                frame = self._render() if frames else None
-                played = play(tick, obs, provided, used)
-                actions, next_obs, rewards, terminated, truncated, infos = played
+                frame = render_frame(self.environment, failures, tick) if frames else None
+                if solo is None:
+                    played = play(tick, obs, provided, used)  # type: ignore[misc]
+                    actions, next_obs, rewards, terminated, truncated, infos = played
+                else:
+                    # one actor alone: one act and Gymnasium's step, without per-actor lookups
+                    try:
+                        action = act(obs[name])
+                    except Exception as exc:
+                        raise failures.actor(name, tick, exc) from exc
+                    if check is not None and not check(action):
+                        raise failures.action(name, tick, action)
+                    try:
+                        observation, reward, ended, cut, _ = solo_step(action)
+                    except Exception as exc:
+                        raise failures.environment(tick, exc) from exc
+                    actions, next_obs, rewards = {name: action}, {name: observation}, {name: reward}
+                    terminated, truncated, infos = (
+                        {name: True} if ended else {},
+                        {name: True} if cut and not ended else {},
+                        NO_INFOS,  # what only external actors are told
+                    )
                 # after the step: rewards, messages, endings, recording, limits
                 log(tick, rewards)
                 env_rewards = rewards
@@ -335,8 +345,8 @@ class Trial:
                 messages: tuple[Message, ...] = ()
                 if self._attention and (ledger.outgoing or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
-                for name, value in rewards.items():
-                    returns[name] += value
+                for receiver, value in rewards.items():
+                    returns[receiver] += value
                 if hand_out is not None:
                     hand_out(tick, sent, cast.reward_handlers)
                 over = not next_obs
@@ -367,6 +377,16 @@ class Trial:
         self.tick = tick
         self._obs = obs
 
+    def _prepare(self) -> tuple[Failures, Play | None, Record | None]:
+        """How this trial words failures, plays any cast and records a tick (made once)."""
+        cast = self.cast
+        failures = Failures(self.trial_id, cast, self.spec.environment.implementation)
+        solo = cast.solo[0] if cast.solo is not None else None
+        record = tick_recorder(self._recorder, self.samples, self._notes, solo)
+        play = play_any(cast, failures) if cast.solo is None else None
+        self._prepared = (failures, play, record)
+        return self._prepared
+
     def _stopping(self, deadline: float | None) -> bool:
         """Whether a stop was asked for or the wall-clock limit has passed."""
         return self._stop is not None or (deadline is not None and time.monotonic() > deadline)
@@ -395,22 +415,6 @@ class Trial:
         left = {n: o for n, o in next_obs.items() if n not in terminated and n not in truncated}
         observers = self.cast.observer_acts
         return left, all(n in observers for n in left)
-
-    def _render(self) -> Any:
-        try:
-            frame = self.environment.render()
-        except Exception as exc:
-            raise EnvironmentFailure(
-                f"trial {self.trial_id}, tick {self.tick}: the environment raised while rendering "
-                f"a frame for record_frames: {exc!r}"
-            ) from exc
-        if frame is None:
-            raise EnvironmentFailure(
-                f"trial {self.trial_id}: record_frames is set but the environment renders "
-                "nothing; make it render RGB arrays (for Gymnasium and PettingZoo envs: "
-                "environment.config.render_mode: rgb_array)"
-            )
-        return frame
 
     # -- rewards and messages -----------------------------------------------------------------
 
