@@ -2,8 +2,9 @@
 
 :class:`TrialRecorder` is what every recorder implements (see :mod:`cogym.datalog`);
 :class:`SoloRecorder` is the optional shortcut a recorder may add for one-actor trials;
-:func:`tick_recorder` makes the function the tick loop hands each tick to, and
-:class:`TickNotes` holds what participants noted about the tick being played. An actor needs
+:func:`tick_recorder` makes the function the tick loop hands each tick to,
+:func:`recorded_end` hands the recorder the trial's end, and :class:`TickNotes` holds what
+participants noted about the tick being played. An actor needs
 only ``act`` (:class:`cogym.actors.Actor`); :class:`Resettable`, :class:`RewardReceiver`,
 :class:`MessageReceiver` and :class:`Closable` are the hooks it may add, each called when
 present.
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cogym.errors import MessageError
-from cogym.trial.values import Message, Reward, Sample, TrialResult
+from cogym.trial.values import Message, Reward, Sample, TrialResult, TrialState
 
 if TYPE_CHECKING:
     from cogym.trial.context import TrialContext
@@ -28,6 +30,7 @@ __all__ = [
     "RewardReceiver",
     "SoloRecorder",
     "TrialRecorder",
+    "recorded_end",
 ]
 
 
@@ -214,3 +217,17 @@ def tick_recorder(
             )
 
     return record_solo
+
+
+def recorded_end(
+    recorder: TrialRecorder, result: TrialResult, final_observations: Mapping[str, Any]
+) -> TrialResult:
+    """Hand the trial's end to ``recorder``; the result as recorded. A trial the recorder could
+    not record whole ends ``failed``, with the reason."""
+    try:
+        recorded = recorder.finish(result, final_observations)
+    except Exception as exc:  # noqa: BLE001  (the trial's result says it, see below)
+        reason = f"trial {result.trial_id} could not be recorded: {exc}"
+        error = reason if result.error is None else f"{result.error}\n{reason}"
+        return replace(result, state=TrialState.FAILED, error=error)
+    return result if recorded is None else recorded

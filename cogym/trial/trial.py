@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from dataclasses import replace
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from cogym.trial.context import TrialContext
 from cogym.trial.externals import ExternalSeats, ExternalView
 from cogym.trial.mailbox import Mailbox
 from cogym.trial.playing import Failures, Play, play_any, render_frame
-from cogym.trial.recording import Record, TickNotes, TrialRecorder, tick_recorder
+from cogym.trial.recording import Record, TickNotes, TrialRecorder, recorded_end, tick_recorder
 from cogym.trial.rewards import RewardLedger
 from cogym.trial.values import ENVIRONMENT, Message, Reward, Sample, TrialResult, TrialState
 
@@ -416,8 +415,6 @@ class Trial:
         observers = self.cast.observer_acts
         return left, all(n in observers for n in left)
 
-    # -- rewards and messages -----------------------------------------------------------------
-
     def _route(
         self, tick: int, env_rewards: Mapping[str, float]
     ) -> tuple[dict[str, float], tuple[Reward, ...], tuple[Message, ...]]:
@@ -475,18 +472,6 @@ class Trial:
         self._obs = {}
         self._finish(TrialState.FAILED, self.error)
 
-    def _record_end(self) -> None:
-        """Hand the end to the recorder; a trial it could not record whole ends ``failed``."""
-        assert self.result is not None and self._recorder is not None
-        try:
-            recorded = self._recorder.finish(self.result, self.final_observations)
-        except Exception as exc:  # noqa: BLE001  (the trial's result says it, see below)
-            reason = f"trial {self.trial_id} could not be recorded: {exc}"
-            error = reason if self.error is None else f"{self.error}\n{reason}"
-            recorded = replace(self.result, state=TrialState.FAILED, error=error)
-        if recorded is not None:
-            self.state, self.error, self.result = recorded.state, recorded.error, recorded
-
     def _finish(self, state: TrialState, error: str | None) -> None:
         self.state = state
         if error is not None:
@@ -507,6 +492,7 @@ class Trial:
             implementations=self.implementations,
         )
         if self._recorder is not None:
-            self._record_end()
+            self.result = recorded_end(self._recorder, self.result, self.final_observations)
+            self.state, self.error = self.result.state, self.result.error
         if self._on_finish is not None:
             self._on_finish(self.result)
