@@ -12,8 +12,9 @@ The modules, each a concept, lowest first::
     playing    acting and stepping one tick: any cast, or one actor alone (the fast path)
     trial      Trial: the lifecycle and THE tick loop, built on all of the above
 
-``values`` imports nothing else of cogym, so :mod:`cogym.environment` and :mod:`cogym.actors`
-build on it; nothing here imports :mod:`cogym.environment`.
+:mod:`cogym.environment` and :mod:`cogym.actors` build on ``values``, ``context`` and
+``recording``; nothing here imports them back (the cast names what it needs of an environment
+as :class:`~cogym.trial.cast.TrialEnvironment`).
 """
 
 from cogym.trial.cast import Cast

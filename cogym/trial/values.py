@@ -1,8 +1,8 @@
 """The plain value types of a trial: states, rewards, messages, samples, summaries, roles.
 
 Everything here is data with no behaviour beyond a property or two, and imports nothing else
-of cogym, so that :mod:`cogym.environment`, :mod:`cogym.actors` and the recorders can name
-these types without pulling in the tick loop.
+of cogym (but :class:`~cogym.spec.TrialSpec`, for typing), so that :mod:`cogym.environment`,
+:mod:`cogym.actors` and the recorders can name these types without an import cycle.
 """
 
 from __future__ import annotations
