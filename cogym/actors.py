@@ -2,7 +2,9 @@
 
 An actor is any object with ``act(observation) -> action``. It may also define
 ``reset(context)`` (called at each trial start with a :class:`~cogym.trial.TrialContext`),
-``on_reward(reward)``, ``on_message(message)`` and ``close()``::
+``on_reward(reward)``, ``on_message(message)`` and ``close()``, the protocols
+:class:`Resettable`, :class:`RewardReceiver`, :class:`MessageReceiver` and :class:`Closable`
+(defined in :mod:`cogym.trial.recording`)::
 
     >>> class AlwaysLeft:
     ...     def act(self, observation):
@@ -19,11 +21,20 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_check
 from gymnasium import spaces
 
 from cogym.seeding import seed_space
+from cogym.trial.recording import Closable, MessageReceiver, Resettable, RewardReceiver
 
 if TYPE_CHECKING:
-    from cogym.trial import Message, Reward, TrialContext
+    from cogym.trial.context import TrialContext
 
-__all__ = ["Actor", "RandomActor", "EXTERNAL"]
+__all__ = [
+    "EXTERNAL",
+    "Actor",
+    "Closable",
+    "MessageReceiver",
+    "RandomActor",
+    "Resettable",
+    "RewardReceiver",
+]
 
 ObsT = TypeVar("ObsT", contravariant=True)
 ActT = TypeVar("ActT", covariant=True)
@@ -37,16 +48,6 @@ class Actor(Protocol[ObsT, ActT]):
     """What decides an actor's actions. Only :meth:`act` is required."""
 
     def act(self, observation: ObsT) -> ActT: ...
-
-
-class _OptionalHooks(Protocol):  # documentation of the optional methods
-    def reset(self, context: TrialContext) -> None: ...
-
-    def on_reward(self, reward: Reward) -> None: ...
-
-    def on_message(self, message: Message) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class RandomActor(Generic[ActT]):

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gymnasium import spaces
+from cogym.trial.values import ActorClass
 
 if TYPE_CHECKING:
     from cogym.spec import ActorSpec
-    from cogym.trial import Message, TrialContext
+    from cogym.trial.context import TrialContext
+    from cogym.trial.values import Message
 
 __all__ = ["ActorClass", "Environment", "StepResult", "OBSERVER"]
 
@@ -30,24 +30,6 @@ StepResult = tuple[
     dict[str, bool],  # truncated: likewise
     dict[str, dict[str, Any]],  # infos, per actor
 ]
-
-
-@dataclass(frozen=True)
-class ActorClass:
-    """A role in a trial: a name, what it observes and how it acts.
-
-    ``action_space`` is ``None`` for observers, whose ``act`` result is ignored.
-    """
-
-    name: str
-    observation_space: spaces.Space
-    action_space: spaces.Space | None
-
-    def __repr__(self) -> str:
-        return (
-            f"ActorClass({self.name!r}, observation_space={self.observation_space}, "
-            f"action_space={self.action_space})"
-        )
 
 
 class Environment(abc.ABC):

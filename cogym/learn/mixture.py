@@ -41,7 +41,8 @@ from cogym.seeding import seed_space
 from cogym.spaces import membership_check, value_to_json
 
 if TYPE_CHECKING:
-    from cogym.trial import Message, Reward, TrialContext, TrialSpec
+    from cogym.spec import TrialSpec
+    from cogym.trial import Message, Reward, TrialContext
 
 __all__ = ["QUERIES", "MixedActor"]
 

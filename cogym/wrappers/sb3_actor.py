@@ -17,7 +17,7 @@ from cogym.errors import ImplementationError, SpaceMismatchError
 
 if TYPE_CHECKING:
     from cogym.environment import ActorClass
-    from cogym.trial import TrialContext
+    from cogym.trial.context import TrialContext
 
 __all__ = ["PICKLE_WARNING", "SB3Actor", "load_sb3_model"]
 

@@ -1,0 +1,124 @@
+"""Acting and stepping, the first half of a tick, and what can go wrong in it.
+
+:func:`play_any` makes the :data:`Play` of a cast: given the tick and the observations, it asks
+the actors for their actions, checks them, steps the environment and returns a :data:`Played`
+(a trial that one actor plays alone does the same inline, in :meth:`cogym.trial.Trial._advance`,
+in the same shape). :func:`render_frame` renders the frame a spec's ``record_frames`` asks for,
+and :class:`Failures` words what went wrong, where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError
+
+if TYPE_CHECKING:
+    from cogym.trial.cast import Cast, TrialEnvironment
+
+__all__ = ["Failures", "Play", "Played", "play_any", "render_frame"]
+
+Played = tuple[
+    dict[str, Any],  # actions, of the actors that acted
+    dict[str, Any],  # next observations
+    Mapping[str, float],  # the environment's rewards
+    Mapping[str, bool],  # terminated: only the actors that ended (True)
+    Mapping[str, bool],  # truncated: likewise, and none of the terminated
+    Mapping[str, Any],  # infos
+]
+"""What acting and stepping one tick gives the rest of the tick."""
+
+Play = Callable[[int, dict[str, Any], "Mapping[str, Any] | None", set[str]], Played]
+"""``play(tick, observations, provided, used)``: ``provided`` are the external actors'
+actions of this tick, and ``used`` collects the names of those that were used."""
+
+
+class Failures:
+    """The errors of a trial's participants, naming the trial, tick, actor and implementation."""
+
+    __slots__ = ("_cast", "_environment", "trial_id")
+
+    def __init__(self, trial_id: str, cast: Cast, environment: str) -> None:
+        self.trial_id = trial_id
+        self._cast = cast
+        self._environment = environment
+
+    def actor(self, name: str, tick: int, exc: Exception) -> ActorFailure:
+        role = "observer" if name in self._cast.observer_acts else "actor"
+        return ActorFailure(
+            f"trial {self.trial_id}, tick {tick}: {role} {name!r} "
+            f"({self._cast.implementations.get(name, '?')}) raised {exc!r}"
+        )
+
+    def environment(self, tick: int, exc: Exception) -> EnvironmentFailure:
+        return EnvironmentFailure(
+            f"trial {self.trial_id}, tick {tick}: environment {self._environment} raised {exc!r}"
+        )
+
+    def action(self, name: str, tick: int, action: Any) -> InvalidActionError:
+        space = self._cast.actor_classes[name].action_space
+        return InvalidActionError(name, tick, space, action, self.trial_id)
+
+
+def play_any(cast: Cast, failures: Failures) -> Play:
+    """Acting and stepping for any cast: every actor in the observations acts (observers
+    watch, external actors' actions come from ``provided``), then the environment steps."""
+    acts = cast.acts
+    observer_acts = cast.observer_acts
+    checks = cast.checks
+    env_step = cast.environment.step
+
+    def play(
+        tick: int, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
+    ) -> Played:
+        actions = {}
+        for name, observation in obs.items():
+            act = acts.get(name)
+            if act is not None:
+                try:
+                    action = act(observation)
+                except Exception as exc:
+                    raise failures.actor(name, tick, exc) from exc
+            elif name in observer_acts:
+                try:
+                    observer_acts[name](observation)
+                except Exception as exc:
+                    raise failures.actor(name, tick, exc) from exc
+                continue
+            else:
+                action = provided[name]  # type: ignore[index]
+                used.add(name)
+            check = checks[name]
+            if check is not None and not check(action):
+                raise failures.action(name, tick, action)
+            actions[name] = action
+        try:
+            next_obs, rewards, terminated, truncated, infos = env_step(actions)
+        except Exception as exc:
+            raise failures.environment(tick, exc) from exc
+        if terminated or truncated:
+            terminated = {n: True for n, v in terminated.items() if v}
+            truncated = {n: True for n, v in truncated.items() if v and n not in terminated}
+        return actions, next_obs, rewards, terminated, truncated, infos
+
+    return play
+
+
+def render_frame(environment: TrialEnvironment, failures: Failures, tick: int) -> Any:
+    """The environment's frame of the state about to be acted on, for ``record_frames``; an
+    :class:`EnvironmentFailure` if it raises or renders nothing."""
+    try:
+        frame = environment.render()
+    except Exception as exc:
+        raise EnvironmentFailure(
+            f"trial {failures.trial_id}, tick {tick}: the environment raised while rendering "
+            f"a frame for record_frames: {exc!r}"
+        ) from exc
+    if frame is None:
+        raise EnvironmentFailure(
+            f"trial {failures.trial_id}: record_frames is set but the environment renders "
+            "nothing; make it render RGB arrays (for Gymnasium and PettingZoo envs: "
+            "environment.config.render_mode: rgb_array)"
+        )
+    return frame

@@ -1,0 +1,498 @@
+"""The lifecycle of a trial and its tick loop: :class:`Trial`.
+
+A tick, as data flows: the observations of the actors that act on this tick go to their
+``act``; external actors' actions come from outside (:meth:`Trial.step`); the environment
+steps; rewards and messages are routed; the tick's :class:`Sample` goes to the recorder.
+There is one tick loop (:meth:`Trial._advance`); a trial that one actor plays alone acts and
+steps its own, cheaper way (no per-actor lookups), and shares everything else.
+
+Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users meet
+:class:`Trial` through ``Orchestrator.start`` and :class:`TrialResult` through ``run``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError, TrialError
+from cogym.trial.cast import Cast
+from cogym.trial.context import TrialContext
+from cogym.trial.externals import ExternalSeats, ExternalView
+from cogym.trial.mailbox import Mailbox
+from cogym.trial.playing import Failures, Play, play_any, render_frame
+from cogym.trial.recording import Record, TickNotes, TrialRecorder, recorded_end, tick_recorder
+from cogym.trial.rewards import RewardLedger
+from cogym.trial.values import ENVIRONMENT, Message, Reward, Sample, TrialResult, TrialState
+
+if TYPE_CHECKING:
+    from cogym.spec import TrialSpec
+
+__all__ = ["Trial"]
+
+NO_INFOS: Mapping[str, Any] = MappingProxyType({})
+
+class _Port:
+    """The calls a trial's participants make through their :class:`TrialContext`."""
+
+    __slots__ = ("_trial", "spec", "trial_id")
+
+    def __init__(self, trial: Trial) -> None:
+        self._trial = trial
+        self.trial_id = trial.trial_id
+        self.spec = trial.spec
+
+    @property
+    def tick(self) -> int:
+        return self._trial.tick
+
+    @property
+    def actors(self) -> tuple[str, ...]:
+        return self._trial.cast.names
+
+    def send_reward(
+        self, sender: str, receiver: str, value: float, confidence: float, tick: int | None
+    ) -> None:
+        trial = self._trial
+        trial._ledger.send(trial.tick, sender, receiver, value, confidence, tick)
+        trial._attention = True
+
+    def send_message(self, sender: str, receiver: str, payload: Any) -> None:
+        trial = self._trial
+        trial._mailbox.send(trial.tick, sender, receiver, payload)
+        trial._attention = True
+
+    def annotate(self, name: str, note: Any) -> None:
+        trial = self._trial
+        trial._notes.add(f"trial {trial.trial_id}, tick {trial.tick}", name, note)
+
+    def render(self) -> Any:
+        return self._trial.environment.render()
+
+    def request_stop(self, reason: str) -> None:
+        trial = self._trial
+        if not trial.done and trial._stop is None:
+            trial._stop = (TrialState.TERMINATED, reason)
+            trial._attention = True
+
+
+class Trial:
+    """A running trial. Built by :meth:`Orchestrator.start <cogym.orchestrator.Orchestrator.start>`.
+
+    Without external actors, :meth:`run` plays it to the end. With external actors,
+    :attr:`pending` lists those whose action is awaited and :meth:`step` supplies them::
+
+        trial = orchestrator.start(spec)
+        while not trial.done:
+            trial.step({name: policy(obs) for name, obs in trial.pending.items()})
+        print(trial.result)
+    """
+
+    def __init__(
+        self,
+        spec: TrialSpec,
+        *,
+        trial_id: str,
+        seed: int | None,
+        cast: Cast,
+        actor_seeds: Mapping[str, int | None] | None = None,
+        recorder: TrialRecorder | None = None,
+        on_finish: Callable[[TrialResult], None] | None = None,
+        index: int | None = None,
+        keep_samples: bool = False,
+        started: float | None = None,
+    ) -> None:
+        """``started``: when the trial was taken up (the orchestrator gives the moment before it
+        resolved the trial's implementations); by default, when :meth:`start` is called."""
+        self.spec = spec
+        self.trial_id = trial_id
+        self.seed = seed
+        self.index = index
+        self.cast = cast
+        self.environment = cast.environment
+        self.actor_classes = cast.actor_classes
+        self.implementations = cast.implementations
+        self.state = TrialState.PENDING
+        self.tick = 0
+        self.error: str | None = None
+        self.result: TrialResult | None = None
+        self.samples: list[Sample] | None = [] if keep_samples else None
+        self.returns: dict[str, float] = dict.fromkeys(self.actor_classes, 0.0)
+        self.final_observations: dict[str, Any] = {}
+        self._externals = cast.externals
+        self._recorder = recorder
+        self._on_finish = on_finish
+        self._seeds = actor_seeds or {}
+        self._started = started
+        self._stop: tuple[TrialState, str | None] | None = None
+        # set whenever the tick loop has more to do than act and step: a stop request, a
+        # reward or message sent, messages to deliver (one check per tick instead of four)
+        self._attention = False
+        self._deadline: float | None = None
+        self._obs: dict[str, Any] = {}
+        self._notes = TickNotes()
+        names = cast.names
+        self._ledger = RewardLedger(trial_id, names)
+        self._mailbox = Mailbox(trial_id, names)
+        self._seats = ExternalSeats(cast.external_order)
+        self._pending: frozenset[str] = frozenset()
+        self._prepared: tuple[Failures, Play | None, Record | None] | None = None
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether the trial has ended, failed or been terminated."""
+        return self.state.finished
+
+    @property
+    def externals(self) -> frozenset[str]:
+        """Names of the actors driven from outside."""
+        return self._externals
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        """Observations of the external actors whose action :meth:`step` must supply now."""
+        if self.state is not TrialState.RUNNING:
+            return {}
+        return {n: o for n, o in self._obs.items() if n in self._externals}
+
+    def external_view(self, names: list[str] | None = None) -> ExternalView:
+        """Latest observation, reward since the last step, flags and info of external actors.
+
+        ``names`` defaults to every external actor that has joined; the adapters build on this.
+        """
+        return self._seats.view(names)
+
+    @property
+    def live_externals(self) -> list[str]:
+        """External actors that have joined and not ended, in order of joining."""
+        return self._seats.live
+
+    def __repr__(self) -> str:
+        return (
+            f"Trial(id={self.trial_id!r}, state={self.state.value}, tick={self.tick}, "
+            f"returns={ {k: round(v, 3) for k, v in self.returns.items()} })"
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Reset the environment and the actors; play internal ticks until an external acts."""
+        if self.state is not TrialState.PENDING:
+            raise TrialError(
+                f"trial {self.trial_id} was already started (state {self.state.value})"
+            )
+        if self._started is None:
+            self._started = time.time()
+        if self.spec.max_seconds is not None:
+            self._deadline = time.monotonic() + self.spec.max_seconds
+        self.state = TrialState.RUNNING
+        try:
+            self._reset()
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        if self._externals:
+            self._advance(None)
+
+    def _reset(self) -> None:
+        port = _Port(self)
+        self.environment.context = TrialContext(port, ENVIRONMENT, None, self.seed)
+        classes = self.actor_classes
+        seeds = self._seeds
+        for name, reset in self.cast.resets.items():
+            try:
+                reset(TrialContext(port, name, classes[name], seeds.get(name)))
+            except Exception as exc:
+                raise ActorFailure(
+                    f"trial {self.trial_id}: actor {name!r} raised in reset: {exc!r}"
+                ) from exc
+        try:
+            obs, infos = self.environment.reset(seed=self.seed)
+        except Exception as exc:
+            raise EnvironmentFailure(
+                f"trial {self.trial_id}: environment {self.spec.environment.implementation} "
+                f"raised in reset: {exc!r}"
+            ) from exc
+        self._obs = obs
+        if self._externals:
+            self._seats.join(obs, infos)
+        if obs.keys() <= self.cast.observer_acts.keys():
+            raise EnvironmentFailure(
+                f"trial {self.trial_id}: the environment's reset gave no observation to any "
+                f"acting actor (got {sorted(obs)})"
+            )
+
+    def run(self) -> TrialResult:
+        """Start if needed and play to the end. Failures end the trial; they are not raised."""
+        if self._externals:
+            raise TrialError(
+                f"trial {self.trial_id} has external actors {sorted(self._externals)}; "
+                "drive it with step(), or through TrialParallelEnv / TrialGymEnv"
+            )
+        try:
+            if self.state is TrialState.PENDING:
+                self.start()
+            self._advance(None)
+        except Exception:
+            if not self.done:
+                raise
+        assert self.result is not None
+        return self.result
+
+    def step(self, actions: Mapping[str, Any]) -> None:
+        """Supply external actions and play until an external actor must act again.
+
+        The actions of the external actors in :attr:`pending` are used on the current tick;
+        then internal actors play on until some external actor must act, or the trial ends.
+        Where every actor acts on every tick that is exactly one tick; in turn-based worlds,
+        actions given for live external actors whose turn it is not are ignored, as in
+        PettingZoo's turn-based conversion.
+        """
+        if self.state is not TrialState.RUNNING:
+            raise TrialError(
+                f"trial {self.trial_id} is {self.state.value}; start a new trial to go on"
+            )
+        seats = self._seats
+        if not seats.accepts(actions, self._pending):
+            raise seats.explain_refusal(actions, self._pending, self.trial_id, self.tick)
+        seats.new_step()
+        self._advance(actions)
+
+    def terminate(self, reason: str = "terminated on request") -> None:
+        """Stop the trial; it ends as ``terminated``.
+
+        A trial playing on its own (``run``) stops before its next tick, and this may be called
+        from another thread. A trial with external actors ends at once, so call it from the
+        thread that steps it.
+        """
+        if not self.done:
+            self._stop = (TrialState.TERMINATED, reason)
+            self._attention = True
+            if self._externals and self.state is TrialState.RUNNING:
+                self._advance({})
+
+    # -- the tick loop ------------------------------------------------------------------------
+
+    def _advance(self, provided: Mapping[str, Any] | None) -> None:
+        """Play ticks until an external actor must act (``provided`` are the external actions
+        of the current tick) or the trial ends: THE tick loop.
+
+        Acting and stepping is the one part a trial that one actor plays alone
+        (``cast.solo``) plays its own way; the rest of the tick is the same for every trial.
+        """
+        cast = self.cast
+        used: set[str] = set()
+        failures, play, record = self._prepared or self._prepare()
+        solo = cast.solo
+        if solo is not None:
+            name, act, check, solo_step = solo
+        externals = self._externals
+        returns = self.returns
+        ledger = self._ledger
+        log = ledger.log
+        mailbox = self._mailbox
+        hand_out = ledger.hand_out if cast.reward_handlers else None
+        max_ticks = self.spec.max_ticks or math.inf
+        deadline = self._deadline
+        frames = self.spec.record_frames and record is not None
+        obs = self._obs
+        tick = self.tick
+        try:
+            while True:
+                # before acting: a stop or the deadline, an external actor's turn, messages
+                if (self._attention or deadline is not None) and self._stopping(deadline):
+                    self.tick = tick
+                    self._finish_early(obs)
+                    return
+                if externals and self._awaits_externals(obs, provided, used):
+                    break
+                self.tick = tick
+                if self._attention and mailbox.inbox:
+                    self._deliver()
+                frame = render_frame(self.environment, failures, tick) if frames else None
+                if solo is None:
+                    played = play(tick, obs, provided, used)  # type: ignore[misc]
+                    actions, next_obs, rewards, terminated, truncated, infos = played
+                else:
+                    # one actor alone: one act and Gymnasium's step, without per-actor lookups
+                    try:
+                        action = act(obs[name])
+                    except Exception as exc:
+                        raise failures.actor(name, tick, exc) from exc
+                    if check is not None and not check(action):
+                        raise failures.action(name, tick, action)
+                    try:
+                        observation, reward, ended, cut, _ = solo_step(action)
+                    except Exception as exc:
+                        raise failures.environment(tick, exc) from exc
+                    actions, next_obs, rewards = {name: action}, {name: observation}, {name: reward}
+                    terminated, truncated, infos = (
+                        {name: True} if ended else {},
+                        {name: True} if cut and not ended else {},
+                        NO_INFOS,  # what only external actors are told
+                    )
+                # after the step: rewards, messages, endings, recording, limits
+                log(tick, rewards)
+                env_rewards = rewards
+                sent: tuple[Reward, ...] = ()
+                messages: tuple[Message, ...] = ()
+                if self._attention and (ledger.outgoing or mailbox.outgoing):
+                    rewards, sent, messages = self._route(tick, rewards)
+                for receiver, value in rewards.items():
+                    returns[receiver] += value
+                if hand_out is not None:
+                    hand_out(tick, sent, cast.reward_handlers)
+                over = not next_obs
+                if terminated or truncated:
+                    next_obs, over = self._retire(next_obs, terminated, truncated)
+                if externals:
+                    self._seats.track(
+                        next_obs, rewards, terminated, truncated, infos, self.final_observations
+                    )
+                if record is not None:
+                    record(tick, obs, actions, rewards, terminated, truncated, sent, messages,
+                           env_rewards, frame)
+                tick += 1
+                obs = next_obs
+                if over:
+                    self.tick = tick
+                    self._end(obs)
+                    return
+                if tick >= max_ticks:
+                    self.tick = tick
+                    self._finish_early(obs, truncate=True)
+                    return
+        except Exception as exc:
+            self.tick = tick
+            self._obs = obs
+            self._fail(exc)
+            raise
+        self.tick = tick
+        self._obs = obs
+
+    def _prepare(self) -> tuple[Failures, Play | None, Record | None]:
+        """How this trial words failures, plays any cast and records a tick (made once)."""
+        cast = self.cast
+        failures = Failures(self.trial_id, cast, self.spec.environment.implementation)
+        solo = cast.solo[0] if cast.solo is not None else None
+        record = tick_recorder(self._recorder, self.samples, self._notes, solo)
+        play = play_any(cast, failures) if cast.solo is None else None
+        self._prepared = (failures, play, record)
+        return self._prepared
+
+    def _stopping(self, deadline: float | None) -> bool:
+        """Whether a stop was asked for or the wall-clock limit has passed."""
+        return self._stop is not None or (deadline is not None and time.monotonic() > deadline)
+
+    def _awaits_externals(
+        self, obs: Mapping[str, Any], provided: Mapping[str, Any] | None, used: set[str]
+    ) -> bool:
+        """Whether the tick must wait for external actions (then noted in :attr:`_pending`)."""
+        externals = self._externals
+        needed = [n for n in obs if n in externals]
+        if needed and (provided is None or used):
+            self._pending = frozenset(needed)
+            return True
+        return False
+
+    def _retire(
+        self,
+        next_obs: dict[str, Any],
+        terminated: Mapping[str, bool],
+        truncated: Mapping[str, bool],
+    ) -> tuple[dict[str, Any], bool]:
+        """Keep the final observations of the actors that ended; the observations of the
+        others, and whether the trial is over (none left, or only observers)."""
+        for name in (*terminated, *truncated):
+            self.final_observations[name] = next_obs.get(name)
+        left = {n: o for n, o in next_obs.items() if n not in terminated and n not in truncated}
+        observers = self.cast.observer_acts
+        return left, all(n in observers for n in left)
+
+    def _route(
+        self, tick: int, env_rewards: Mapping[str, float]
+    ) -> tuple[dict[str, float], tuple[Reward, ...], tuple[Message, ...]]:
+        """Settle what participants sent during ``tick``: this tick's rewards, the rewards and
+        messages sent; revised earlier ticks correct the returns and the recording."""
+        messages = self._mailbox.post()
+        self._attention = bool(self._mailbox.inbox) or self._stop is not None
+        rewards, sent, revisions = self._ledger.route(tick, env_rewards)
+        for receiver, past_tick, value, change in revisions:
+            self.returns[receiver] += change
+            self._seats.revise(receiver, change)
+            if self._recorder is not None:
+                self._recorder.revise_reward(receiver, past_tick, value)
+        return rewards, sent, messages
+
+    def _deliver(self) -> None:
+        mailbox = self._mailbox
+        self._attention = self._stop is not None or bool(self._ledger.outgoing or mailbox.outgoing)
+        mailbox.deliver(self.tick, self.cast.message_handlers)
+
+    # -- ending -------------------------------------------------------------------------------
+
+    def _end(self, obs: Mapping[str, Any]) -> None:
+        """End as ``ended``: no actor is left to act (``obs``: the observers' last)."""
+        for name, observation in obs.items():
+            self.final_observations[name] = observation
+        self._obs = {}
+        self._finish(TrialState.ENDED, None)
+
+    def _finish_early(self, obs: Mapping[str, Any], truncate: bool = False) -> None:
+        """End because of max_ticks, the wall-clock limit or a terminate request."""
+        if truncate:
+            state, reason = TrialState.ENDED, None
+        elif self._stop is not None:
+            state, reason = self._stop
+        else:
+            state, reason = TrialState.TERMINATED, (
+                f"wall-clock limit of {self.spec.max_seconds} s reached at tick {self.tick}"
+            )
+        for name, observation in obs.items():
+            self.final_observations.setdefault(name, observation)
+        if self._externals:
+            self._seats.truncate()
+        self._obs = {}
+        self._finish(state, reason)
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.done:
+            return
+        cause = exc.__cause__
+        detail = "".join(traceback.format_exception(cause)) if cause is not None else ""
+        known = isinstance(exc, (ActorFailure, EnvironmentFailure, InvalidActionError))
+        message = str(exc) if known else repr(exc)
+        self.error = message + (f"\n{detail}" if detail else "")
+        self._obs = {}
+        self._finish(TrialState.FAILED, self.error)
+
+    def _finish(self, state: TrialState, error: str | None) -> None:
+        self.state = state
+        if error is not None:
+            self.error = error
+        for key, value in self.returns.items():
+            self.returns[key] = float(value)
+        self.result = TrialResult(
+            trial_id=self.trial_id,
+            state=state,
+            ticks=self.tick,
+            returns=dict(self.returns),
+            seed=self.seed,
+            spec=self.spec,
+            started=0.0 if self._started is None else self._started,
+            ended=time.time(),
+            error=self.error,
+            index=self.index,
+            implementations=self.implementations,
+        )
+        if self._recorder is not None:
+            self.result = recorded_end(self._recorder, self.result, self.final_observations)
+            self.state, self.error = self.result.state, self.result.error
+        if self._on_finish is not None:
+            self._on_finish(self.result)
