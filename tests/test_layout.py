@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 500
-STILL_LONG = {"cogym/trial.py"}
+STILL_LONG: set[str] = set()
 """Modules known to be over the limit while they are being split; each must still be over it."""
 
 
