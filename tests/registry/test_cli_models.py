@@ -120,7 +120,7 @@ def test_a_damaged_model_fails_its_trial_with_a_checksum_error(
     model_file = registry_dir / "cartpole-ppo" / "1" / "model.zip"
     model_file.write_bytes(model_file.read_bytes()[:-10])
     result = cogym("run", str(spec), "--registry", filled.root, "-q")
-    assert result.exit_code == 0  # the trial fails; the run reports it
+    assert result.exit_code == 1  # the trial fails; the run reports it and says so
     assert "ChecksumError" in result.output and "truncated" in result.output
 
 
