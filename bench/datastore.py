@@ -563,8 +563,100 @@ def follow_latency(quick: bool) -> list[Figure]:
     ]
 
 
+# -- checksums ---------------------------------------------------------------------------------
+
+
+def checksums(quick: bool) -> list[Figure]:
+    """What the Fletcher-32 checksum on every chunk of a shard costs: CartPole trials recorded
+    per CPU second into a datastore, and ``arrays()`` rows per second read back, with
+    :data:`cogym.datastore.format.shard.CHECKSUMS` off (the baseline) and on (cogym's default); both
+    on CartPole and on 64x64x3 image observations for the read."""
+    from cogym.datastore.format import shard
+
+    trials = 300 if quick else 3000
+    rounds = 3 if quick else 7
+    spec = TrialSpec.from_dict({**CARTPOLE, "seed": 0})
+
+    def record(on: bool) -> float:
+        root = _tmp()
+        shard.CHECKSUMS = on
+        try:
+            started = time.process_time()
+            with Orchestrator(datastore=HDF5Datastore(root)) as orchestrator:
+                orchestrator.run_many(spec, trials)
+            return trials / (time.process_time() - started)
+        finally:
+            shard.CHECKSUMS = True
+            shutil.rmtree(root)
+
+    off, on = alternate(lambda: record(False), lambda: record(True), rounds)
+    figures = [
+        Figure(
+            f"checksums: {trials} random CartPole trials recorded into a datastore",
+            "trials/s",
+            "shards without checksums",
+            median(off),
+            median(on),
+            True,
+            note="information (recording against no datalog is held to 0.7 above)",
+            samples={"baseline": off, "cogym": on},
+        )
+    ]
+    images = TrialSpec.from_dict(
+        {
+            "environment": {"implementation": "python:bench.datastore:shapes"},
+            "actors": [{"name": "player", "implementation": "random"}],
+            "max_ticks": 50,
+            "seed": 0,
+        }
+    )
+    for label, source_spec, count in (
+        ("CartPole", spec, trials),
+        ("64x64x3 images", images, 20 if quick else 100),
+    ):
+        root = _tmp()
+        try:
+            store = root / "store"
+            with Orchestrator(datastore=HDF5Datastore(store)) as orchestrator:
+                orchestrator.run_many(source_spec, count)
+            for name, flag in (("off", False), ("on", True)):
+                shard.CHECKSUMS = flag
+                try:
+                    _rewrite(store, "auto", root / name)
+                finally:
+                    shard.CHECKSUMS = True
+            rows = HDF5Datastore(root / "on").arrays("player").rows
+
+            def read(where: Path, rows: int) -> float:
+                with Stopwatch() as watch:
+                    HDF5Datastore(where).arrays("player")
+                return rows / watch.seconds
+
+            plain, checked = alternate(
+                lambda where=root / "off", rows=rows: read(where, rows),
+                lambda where=root / "on", rows=rows: read(where, rows),
+                rounds,
+            )
+            figures.append(
+                Figure(
+                    f"checksums: arrays() of {count} trials of {label} ({rows} rows)",
+                    "rows/s",
+                    "shards without checksums",
+                    median(plain),
+                    median(checked),
+                    True,
+                    note="information",
+                    samples={"baseline": plain, "cogym": checked},
+                )
+            )
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return figures
+
+
 BENCHMARKS = {
     "datastore_recording": recording,
+    "datastore_checksums": checksums,
     "datastore_minari": minari_comparison,
     "datastore_images": image_observations,
     "datastore_layout": layout,

@@ -253,15 +253,48 @@ class JournalReader:
                 self.damaged = f"no record where one should start at byte {self.offset + position}"
                 break
             if end > len(data):
-                break  # being written, or cut short when its process died: not a trial yet
+                # being written, or cut short when its process died (a trial in flight); but
+                # when its writer is dead and the bytes say otherwise, its length is damaged
+                self.damaged = self._overrun(data, position, crc)
+                break
             chunk = memoryview(data)[position + _RECORD.size : end]
             if zlib.crc32(chunk) != crc:
                 self.damaged = f"the record at byte {self.offset + position} fails its checksum"
                 break
-            records.append(self._decode(chunk, header_size))
+            try:
+                records.append(self._decode(chunk, header_size))
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+                self.damaged = (
+                    f"the record at byte {self.offset + position} passes its checksum but is "
+                    f"not what a cogym journal holds ({exc!r})"
+                )
+                break
             position = end
         self.offset += position
         return records
+
+    def _overrun(self, data: bytes, position: int, crc: int) -> str | None:
+        """Why a record that runs past the end of the file is damaged, if it is: its bytes up
+        to the end pass its checksum, or whole records follow it (its writer being dead)."""
+        if is_live(self.path):
+            return None
+        where = f"the record at byte {self.offset + position}"
+        start = position + _RECORD.size
+        if zlib.crc32(memoryview(data)[start:]) == crc:
+            return f"{where} is whole but its length field is damaged"
+        found = data.find(_RECORD_MAGIC, start)
+        while found >= 0 and found + _RECORD.size <= len(data):
+            _, header_size, body_size, next_crc = _RECORD.unpack_from(data, found)
+            end = found + _RECORD.size + header_size + body_size
+            if end <= len(data):
+                body = memoryview(data)[found + _RECORD.size : end]
+                if zlib.crc32(body) == next_crc:
+                    return (
+                        f"{where} claims more bytes than the file holds, and a whole record "
+                        f"follows it at byte {self.offset + found}: its length field is damaged"
+                    )
+            found = data.find(_RECORD_MAGIC, found + 1)
+        return None
 
     def _decode(self, chunk: memoryview, header_size: int) -> MemoryTree:
         header = json.loads(bytes(chunk[:header_size]))

@@ -34,7 +34,7 @@ from cogym.datastore.format.record import ActorRecord, ActorSchema, TrialRecord
 from cogym.datastore.format.tree import Tree
 from cogym.spaces import space_from_dict
 
-__all__ = ["SEGMENT_COLUMNS", "Stream", "extract", "streams"]
+__all__ = ["SEGMENT_COLUMNS", "Stream", "check_segments", "extract", "streams"]
 
 SEGMENT_COLUMNS = (
     "trial",
@@ -169,6 +169,63 @@ def extract(
                 (int(notes["tick"][i]), str(notes["actor"][i]), str(notes["note"][i])) for i in rows
             ]
         yield record
+
+
+def check_segments(tree: Tree, trials: int) -> None:
+    """Raise ``ValueError`` if a segments table of ``tree`` points outside its trials or its
+    columns (each column of a stream has as many rows as its ``tick`` or ``reward``)."""
+    bases = [f"actors/{n}" for n in tree.children("actors")] if tree.has("actors") else []
+    for base in bases:
+        segments = tree.read(f"{base}/segments")
+        if segments.ndim != 2 or segments.shape[1] != len(SEGMENT_COLUMNS):
+            raise ValueError(f"{base}/segments has shape {segments.shape}")
+        for leaf in _leaf_paths(tree, base):
+            if tree.rows(leaf) != tree.rows(f"{base}/tick"):
+                raise ValueError(f"{leaf} has {tree.rows(leaf)} rows, {base}/tick has more or less")
+        finals = [tree.rows(p) for p in _leaf_paths(tree, base, "final_observations")]
+        _check_runs(base, segments[:, TRIAL], trials, "trial")
+        _check_runs(base, segments[:, ROW_START], tree.rows(f"{base}/tick"), "row", segments[:, ROWS])
+        _check_runs(
+            base, segments[:, REWARD_START], tree.rows(f"{base}/reward"), "reward",
+            segments[:, REWARDS],
+        )  # fmt: skip
+        has_final = segments[:, FINAL_ROW] >= 0
+        if has_final.any():
+            _check_runs(base, segments[has_final, FINAL_ROW], min(finals, default=0), "final row")
+    if tree.has("frames"):
+        for name in tree.children("frames"):
+            base = f"frames/{name}"
+            segments = tree.read(f"{base}/segments")
+            _check_runs(base, segments[:, 0], trials, "trial")
+            _check_runs(base, segments[:, 1], tree.rows(f"{base}/tick"), "row", segments[:, 2])
+
+
+def _leaf_paths(tree: Tree, base: str, field: str | None = None) -> list[str]:
+    fields = [field] if field else ["observations", "actions"]
+    out = []
+    for name in fields:
+        path = f"{base}/{name}"
+        stack = [path] if tree.has(path) else []
+        while stack:
+            node = stack.pop()
+            if tree.is_array(node):
+                out.append(node)
+            else:
+                stack += [f"{node}/{child}" for child in tree.children(node)]
+    return out
+
+
+def _check_runs(
+    base: str, starts: np.ndarray, limit: int, what: str, counts: np.ndarray | None = None
+) -> None:
+    ends = starts + (1 if counts is None else counts)
+    bad = (starts < 0) | (ends > limit) | (ends < starts)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{base}/segments row {row} points at {what} {int(starts[row])}..{int(ends[row])}, "
+            f"outside the {limit} there are"
+        )
 
 
 def _table(tree: Tree, name: str) -> dict[str, np.ndarray] | None:

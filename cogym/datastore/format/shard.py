@@ -12,9 +12,11 @@ some value held a line break).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -33,12 +35,17 @@ CHUNK_BYTES = 1 << 18
 SMALL = 1 << 12
 """Arrays smaller than this are stored contiguous and uncompressed: filters would not pay."""
 COMPRESSION_CHOICES = ("auto", "gzip", "lzf", "none")
+CHECKSUMS = True
+"""Whether shards carry a Fletcher-32 checksum on every chunk of every column (HDF5 checks it
+on each read, so a damaged shard is refused by name, never misread; its metadata carries
+checksums of its own). ``bench/datastore.py`` turns it off to measure what they cost."""
 
 
 def filters(array: np.ndarray, compression: str = "auto") -> dict[str, Any]:
     """h5py dataset options for ``array``.
 
-    ``auto`` (the default) picks per dtype, from ``bench/datastore.py``'s measurements:
+    Every non-empty column is chunked (a small one as one chunk) and checksummed
+    (:data:`CHECKSUMS`). ``auto`` (the default) picks per dtype, from ``bench/datastore.py``'s measurements:
     floats get h5py's LZF filter after the byte shuffle (gzip saves ~7% more on float
     observations but writes 3x slower, and float columns barely compress anyway); other
     multi-byte dtypes (ticks, discrete actions) get gzip level 1 after the shuffle (they shrink
@@ -47,11 +54,14 @@ def filters(array: np.ndarray, compression: str = "auto") -> dict[str, Any]:
     and faster to read). ``gzip`` is level 4 with the shuffle for every dtype, ``lzf`` is LZF
     for every dtype, ``none`` stores raw bytes.
     """
-    if compression == "none" or array.nbytes < SMALL or array.size == 0:
+    if array.size == 0:
         return {}
+    checksum = {"fletcher32": True} if CHECKSUMS else {}
+    if compression == "none" or array.nbytes < SMALL:
+        return {"chunks": array.shape, **checksum} if checksum and array.ndim else {}
     row_bytes = max(1, array.nbytes // max(1, len(array)))
     rows = max(1, min(len(array), CHUNK_BYTES // row_bytes))
-    options: dict[str, Any] = {"chunks": (rows, *array.shape[1:])}
+    options: dict[str, Any] = {"chunks": (rows, *array.shape[1:]), **checksum}
     wide = array.dtype.itemsize > 1
     if compression == "auto":
         if array.dtype.kind == "f":
@@ -92,11 +102,11 @@ def write_shard(
     """Write ``tree`` to ``path`` atomically (temporary file, fsync, rename); return its size."""
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w", libver=("v110", "latest")) as f:
-        f.attrs["format"] = SHARD_FORMAT
+        f.attrs["format"] = _attribute(SHARD_FORMAT)
         f.attrs["version"] = SHARD_VERSION
         f.attrs["created"] = time.time()
         for key, value in (attrs or {}).items():
-            f.attrs[key] = value
+            f.attrs[key] = _attribute(value)
         for name, array in tree.walk():
             if array.dtype == object:
                 data, escaped = _encode_strings(array)
@@ -111,11 +121,17 @@ def write_shard(
                 continue
             node = f[name] if name else f
             for key, value in values.items():
-                node.attrs[key] = value
+                node.attrs[key] = _attribute(value)
     _fsync(tmp)
     os.replace(tmp, path)
     _fsync_directory(path.parent)
     return path.stat().st_size
+
+
+def _attribute(value: Any) -> Any:
+    """Text as fixed-length UTF-8 bytes: kept in the object header, which HDF5 checksums
+    (h5py would put a ``str`` in the global heap, which has no checksum)."""
+    return np.bytes_(value.encode("utf-8")) if isinstance(value, str) else value
 
 
 def _fsync(path: Path) -> None:
@@ -147,21 +163,25 @@ class HDF5Tree:
         self.path = path
 
     def has(self, path: str) -> bool:
-        return path in self.file
+        with self._reading(path):
+            return path in self.file
 
     def is_array(self, path: str) -> bool:
-        return isinstance(self.file.get(path), h5py.Dataset)
+        with self._reading(path):
+            return isinstance(self.file.get(path), h5py.Dataset)
 
     def children(self, path: str) -> list[str]:
-        node = self.file[path] if path else self.file
-        return list(node.keys())
+        with self._reading(path):
+            node = self.file[path] if path else self.file
+            return list(node.keys())
 
     def attrs(self, path: str) -> dict[str, Any]:
-        node = self.file[path] if path else self.file
-        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in node.attrs.items()}
+        with self._reading(path):
+            node = self.file[path] if path else self.file
+            return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in node.attrs.items()}
 
     def read(self, path: str, selection: slice | None = None) -> np.ndarray:
-        try:
+        with self._reading(path):
             dataset = self.file[path]
             count = dataset.attrs.get("strings")
             if count is not None:
@@ -169,13 +189,29 @@ class HDF5Tree:
                 values = _decode_strings(dataset[()], int(count), escaped)
                 return values if selection is None else values[selection]
             return dataset[()] if selection is None else dataset[selection]
-        except (OSError, KeyError, ValueError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CorruptFileError(self.path, f"reading {path!r}: {exc}") from None
 
     def rows(self, path: str) -> int:
-        dataset = self.file[path]
-        count = dataset.attrs.get("strings")
-        return int(count) if count is not None else len(dataset)
+        with self._reading(path):
+            dataset = self.file[path]
+            count = dataset.attrs.get("strings")
+            return int(count) if count is not None else len(dataset)
+
+    @contextlib.contextmanager
+    def _reading(self, path: str) -> Iterator[None]:
+        """HDF5's errors on a damaged file (a checksum that fails, an object that cannot be
+        opened) as a :class:`CorruptFileError` naming the file and what was being read."""
+        try:
+            yield
+        except (
+            OSError,
+            KeyError,
+            ValueError,
+            TypeError,
+            RuntimeError,
+            json.JSONDecodeError,
+            UnicodeDecodeError,
+        ) as exc:
+            raise CorruptFileError(self.path, f"reading {path!r}: {exc}") from None
 
     def close(self) -> None:
         self.file.close()
@@ -209,6 +245,9 @@ def open_shard(path: Path) -> HDF5Tree:
             path,
             f"not a cogym datastore shard (format attribute {fmt!r}, expected {SHARD_FORMAT!r})",
         )
+    if not isinstance(version, (int, np.integer)) or isinstance(version, bool):
+        file.close()
+        raise CorruptFileError(path, f"its version attribute is {version!r}, not an integer")
     if int(version) > SHARD_VERSION:
         file.close()
         raise DatastoreFormatError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from gymnasium import spaces
 
 from cogym.datastore.format import layout
 from cogym.datastore.format.journal import JournalReader
+from cogym.datastore.format.layout import check_segments
 from cogym.datastore.format.record import TrialRecord
 from cogym.datastore.format.shard import HDF5Tree, open_shard
 from cogym.datastore.format.tree import MemoryTree, Tree
@@ -162,9 +164,10 @@ class Catalog:
 
     def _scan(self) -> None:
         names = os.listdir(self.root)
+        problems: list[Problem] = []
+        names = [n for n in names if not n.endswith((SHARD, JOURNAL)) or self._regular(n, problems)]
         shard_names = sorted(n for n in names if n.endswith(SHARD))
         journal_names = sorted(n for n in names if n.endswith(JOURNAL))
-        problems: list[Problem] = []
         shards: list[Source] = []
         for name in shard_names:
             source = self._shard(name, problems)
@@ -191,6 +194,28 @@ class Catalog:
         self._shards = {k: v for k, v in self._shards.items() if k in shard_names}
         self._journals = {k: v for k, v in self._journals.items() if k in journal_names}
 
+    def _regular(self, name: str, problems: list[Problem]) -> bool:
+        """Whether the entry named as a shard or journal is a regular file (checked before
+        opening it: a FIFO would block the reader); if not, it is reported."""
+        path = self.root / name
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            if not path.is_symlink():
+                raise  # removed since the listing: the scan lists again
+            problems.append(Problem(path, f"{path}: a symbolic link to a missing file"))
+            return False
+        except OSError as exc:
+            problems.append(Problem(path, f"{path}: cannot be read ({exc.strerror})"))
+            return False
+        if stat.S_ISREG(mode):
+            return True
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+        problems.append(
+            Problem(path, f"{path}: {kind}, named as a datastore file; it is skipped")
+        )
+        return False
+
     def _shard(self, name: str, problems: list[Problem]) -> Source | None:
         path = self.root / name
         stat = path.stat()
@@ -214,6 +239,7 @@ class Catalog:
             attrs = tree.attrs("")
             supersedes = tuple(json.loads(attrs.get("supersedes", "[]")))
             summaries = _summaries(tree, path.name)
+            check_segments(tree, len(summaries))
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise CorruptFileError(path, f"its index cannot be read: {exc!r}") from None
         return Source(path, "shard", summaries, supersedes)
@@ -244,8 +270,14 @@ class Catalog:
                     )
                     return source
             for group in groups:
+                try:
+                    summaries = _summaries(group, name)
+                    check_segments(group, len(summaries))
+                except (KeyError, ValueError, TypeError, IndexError) as exc:
+                    reader.damaged = f"a record passes its checksum but is malformed: {exc!r}"
+                    break
                 source.groups.append(group)
-                source.summaries += _summaries(group, name)
+                source.summaries += summaries
                 source._tree = None
         if reader.damaged:
             problems.append(
