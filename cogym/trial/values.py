@@ -53,7 +53,7 @@ class ActorClass:
         )
 
 
-class TrialState(str, enum.Enum):
+class TrialState(str, enum.Enum):  # noqa: UP042  (StrEnum would change format() of states)
     """``pending`` -> ``running`` -> ``ended`` | ``failed`` | ``terminated``."""
 
     PENDING = "pending"

@@ -184,7 +184,8 @@ def check_segments(tree: Tree, trials: int) -> None:
                 raise ValueError(f"{leaf} has {tree.rows(leaf)} rows, {base}/tick has more or less")
         finals = [tree.rows(p) for p in _leaf_paths(tree, base, "final_observations")]
         _check_runs(base, segments[:, TRIAL], trials, "trial")
-        _check_runs(base, segments[:, ROW_START], tree.rows(f"{base}/tick"), "row", segments[:, ROWS])
+        rows = tree.rows(f"{base}/tick")
+        _check_runs(base, segments[:, ROW_START], rows, "row", segments[:, ROWS])
         _check_runs(
             base, segments[:, REWARD_START], tree.rows(f"{base}/reward"), "reward",
             segments[:, REWARDS],

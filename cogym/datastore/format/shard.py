@@ -45,7 +45,8 @@ def filters(array: np.ndarray, compression: str = "auto") -> dict[str, Any]:
     """h5py dataset options for ``array``.
 
     Every non-empty column is chunked (a small one as one chunk) and checksummed
-    (:data:`CHECKSUMS`). ``auto`` (the default) picks per dtype, from ``bench/datastore.py``'s measurements:
+    (:data:`CHECKSUMS`). ``auto`` (the default) picks per dtype, from ``bench/datastore.py``'s
+    measurements:
     floats get h5py's LZF filter after the byte shuffle (gzip saves ~7% more on float
     observations but writes 3x slower, and float columns barely compress anyway); other
     multi-byte dtypes (ticks, discrete actions) get gzip level 1 after the shuffle (they shrink

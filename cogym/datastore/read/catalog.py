@@ -210,7 +210,11 @@ class Catalog:
             return False
         if stat.S_ISREG(mode):
             return True
-        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(mode)
+            else "not a regular file (a FIFO, socket or device)"
+        )
         problems.append(
             Problem(path, f"{path}: {kind}, named as a datastore file; it is skipped")
         )
