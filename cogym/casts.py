@@ -12,10 +12,13 @@ each trial, closed when the trial ends.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from cogym.actors import EXTERNAL
 from cogym.directory import Directory
+from cogym.errors import ConfigError, InputError, SpecError
 from cogym.model_source import ModelSource
 from cogym.spec import TrialSpec
 from cogym.trial import Cast
@@ -74,8 +77,9 @@ class CastCache:
             return spec
         actors = []
         changed = False
-        for actor in spec.actors:
-            pinned = self.directory.pin(actor.implementation, self.registry)
+        for i, actor in enumerate(spec.actors):
+            with _about(f"actors[{i}]"):
+                pinned = self.directory.pin(actor.implementation, self.registry)
             changed = changed or pinned != actor.implementation
             actors.append(actor.model_dump(mode="json") | {"implementation": pinned})
         pinned_spec = spec.replace(actors=actors) if changed else spec
@@ -100,9 +104,10 @@ def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | No
 
     If one of them cannot be built, those built so far are closed before the error goes on.
     """
-    environment = directory.make_environment(
-        spec.environment.implementation, spec.environment.config
-    )
+    with _about("environment"):
+        environment = directory.make_environment(
+            spec.environment.implementation, spec.environment.config
+        )
     built: list[Any] = []
     try:
         classes = environment.bind(spec.actors)
@@ -110,17 +115,18 @@ def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | No
         externals: list[str] = []
         trusted = set()
         implementations = {}
-        for actor_spec in spec.actors:
+        for i, actor_spec in enumerate(spec.actors):
             if actor_spec.implementation == EXTERNAL:
                 externals.append(actor_spec.name)
                 implementations[actor_spec.name] = EXTERNAL
                 continue
-            made = directory.make_actor(
-                actor_spec.implementation,
-                classes[actor_spec.name],
-                actor_spec.config,
-                registry=registry,
-            )
+            with _about(f"actors[{i}]"):
+                made = directory.make_actor(
+                    actor_spec.implementation,
+                    classes[actor_spec.name],
+                    actor_spec.config,
+                    registry=registry,
+                )
             built.append(made.actor)
             actors[actor_spec.name] = made.actor
             implementations[actor_spec.name] = made.implementation
@@ -141,3 +147,16 @@ def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | No
         trusted=frozenset(trusted),
         implementations=implementations,
     )
+
+
+@contextlib.contextmanager
+def _about(where: str) -> Iterator[None]:
+    """Say which spec field a bad-input error raised inside is about: ``where`` plus
+    ``.config`` for a config the implementation refuses, else ``.implementation``."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field is None and not isinstance(exc, SpecError):
+            part = "config" if isinstance(exc, ConfigError) else "implementation"
+            exc.field = f"{where}.{part}"
+        raise

@@ -15,7 +15,13 @@ class CogymError(Exception):
 
 
 class InputError(CogymError):
-    """The user's input is wrong (spec, name, file, argument); the command line exits with 2."""
+    """The user's input is wrong (spec, name, file, argument); the command line exits with 2.
+
+    ``field`` is the path of the spec field the error is about (``actors[1].implementation``)
+    when the code that raised it knows; :meth:`cogym.Orchestrator.validate` reports it.
+    """
+
+    field: str | None = None
 
 
 class SpecError(InputError, ValueError):
@@ -58,6 +64,10 @@ class ArgumentError(InputError, ValueError):
 
 class ImplementationError(InputError):
     """An implementation was found but could not be built (bad config, import failure...)."""
+
+
+class ConfigError(ImplementationError):
+    """An implementation's ``config`` does not fit it (unknown keyword, a value it refuses)."""
 
 
 class InvalidArgumentError(InputError, ValueError):
