@@ -243,6 +243,12 @@ class PageTimeoutError(WebError, TimeoutError):
 # -- running trials in worker processes or on Ray ------------------------------------------
 
 
+class MainModuleError(CogymError, RuntimeError):
+    """Worker processes cannot start because of how the main program is written: a script that
+    runs trials when imported (no ``if __name__ == "__main__":``), or one read from standard
+    input, which the workers cannot re-import."""
+
+
 class WorkerLostError(CogymError, RuntimeError):
     """A worker process failed outside any trial (a local worker that crashed, a Ray worker
     holding a sub-environment mid-episode that died); the trials it held cannot be finished."""
