@@ -89,8 +89,23 @@ class MissingExtraError(CogymError, ImportError):
         self.extra = extra
         super().__init__(
             f"{feature} needs the optional dependency {module!r}, which is not installed. "
-            f'Install it with: pip install "cogym[{extra}]"'
+            f"Install it with: {install_command(extra)}"
         )
+
+
+def install_command(extra: str) -> str:
+    """How to install cogym's ``extra``: from the package index, or, for a cogym that runs
+    from a clone (an editable install), from that clone, where ``cogym[extra]`` would fetch
+    another cogym."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file():
+        return (
+            f'pip install -e "{root}[{extra}]" (this cogym runs from the clone in {root}; '
+            f'pip install "cogym[{extra}]" is the form for an install from the package index)'
+        )
+    return f'pip install "cogym[{extra}]"'
 
 
 class BindingError(SpecError):
