@@ -12,6 +12,7 @@ any trial (its orchestrator cannot be built, say) raises
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -21,8 +22,10 @@ import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib.machinery import PathFinder
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from cogym.backends.base import RunnerFactory, check_pool_arguments
@@ -107,7 +110,10 @@ class LocalPool:
         self.datastore = datastore
         self.registry = registry
         self._context = mp.get_context(self.start_method)
-        if self.start_method == "forkserver":
+        self._cogym_path = _unshadowed_cogym_path()
+        if self.start_method == "forkserver" and self._cogym_path is None:
+            # the fork server imports with the working directory first on its path: preloading
+            # cogym there is only safe when no folder of that name shadows the installed one
             self._context.set_forkserver_preload(["cogym.backends.local"])
         self._next_id = 0
         self._live: dict[int, _Worker] = {}
@@ -125,7 +131,8 @@ class LocalPool:
             name=f"cogym-worker-{worker_id}",
             daemon=True,
         )
-        process.start()
+        with _worker_path(self._cogym_path):
+            process.start()
         child_end.close()
         worker = self._live[worker_id] = _Worker(worker_id, process, parent_end)
         return worker
@@ -283,3 +290,34 @@ def _unguarded_message(start_method: str) -> str:
         'Put the code that runs trials under `if __name__ == "__main__":` (as the README '
         "shows), or run with workers=1"
     )
+
+
+def _unshadowed_cogym_path() -> str | None:
+    """The folder to put first on the workers' path so that they import this cogym, when a
+    folder named ``cogym`` in the working directory or on ``sys.path`` would shadow it (a
+    clone's own folder, seen from its parent: a namespace package); else ``None``.
+
+    A worker re-imports cogym through the path its parent had (and a fork server through the
+    working directory); an editable install is found by a finder that comes after those.
+    """
+    import cogym
+
+    mine = Path(cogym.__file__).resolve()
+    found = PathFinder.find_spec("cogym", [os.getcwd(), *sys.path])
+    if found is None or (found.origin is not None and Path(found.origin).resolve() == mine):
+        return None
+    return str(mine.parent.parent)
+
+
+@contextlib.contextmanager
+def _worker_path(first: str | None) -> Iterator[None]:
+    """``sys.path`` with ``first`` ahead while a worker starts (it copies its parent's path)."""
+    if first is None:
+        yield
+        return
+    saved = list(sys.path)
+    sys.path.insert(0, first)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
