@@ -322,7 +322,8 @@ class Orchestrator:
     ) -> Iterator[TrialResult]:
         """Run ``trials`` trials of ``spec``, yielding each result as its trial finishes.
 
-        ``workers > 1`` runs them in that many local processes (``backend="local"``);
+        ``workers > 1`` runs them in that many local processes (``backend="local"``), at most
+        one per trial;
         ``backend="ray"`` runs them in that many Ray actors, and ``backend_options`` go to
         :class:`~cogym.backends.ray.RayPool` (``address=`` names the cluster). The backend
         defaults to the orchestrator's.
@@ -336,6 +337,7 @@ class Orchestrator:
         if spec.seed is None:
             spec = spec.replace(seed=secrets.randbits(31))
         tasks = (self.prepare(spec, i) for i in range(trials))
+        workers = min(workers, trials)  # a worker without a trial would only cost its start
         if backend == "local" and workers == 1:
             for task in tasks:
                 yield self.run_task(task)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,12 @@ def test_a_run_into_an_empty_directory_records_there(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert any((tmp_path / "trials").glob("*.h5"))
+
+
+def test_more_workers_than_trials_start_one_worker_per_trial_and_say_so(tmp_path):
+    started = time.perf_counter()
+    result = CliRunner().invoke(main, ["run", _spec(tmp_path), "-n", "2", "-w", "1000", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "--workers 1000: 2 trial(s) need no more than 2 worker(s); running 2" in result.stderr
+    assert "2 trials (2 ended)" in result.output
+    assert time.perf_counter() - started < 60

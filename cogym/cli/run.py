@@ -71,6 +71,12 @@ def run(
     if address is not None and backend != "ray":
         raise InputError(f"--address {address} names a Ray cluster; add --backend ray to run there")
     options = {"address": address} if address is not None else {}
+    if workers > trials:
+        errors.print(
+            f"--workers {workers}: {trials} trial(s) need no more than {trials} worker(s); "
+            f"running {trials}",
+            highlight=False,
+        )
     spec = with_options(load_spec(spec_path), seed=seed, max_ticks=max_ticks)
     orchestrator = Orchestrator(registry=registry, datastore=_datastore(datastore))
     orchestrator.validate(spec, source=spec_path)
