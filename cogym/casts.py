@@ -13,12 +13,13 @@ each trial, closed when the trial ends.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from cogym.actors import EXTERNAL
 from cogym.directory import Directory
-from cogym.errors import ConfigError, InputError, SpecError
+from cogym.errors import CloseWarning, ConfigError, InputError, SpecError
 from cogym.model_source import ModelSource
 from cogym.spec import TrialSpec
 from cogym.trial import Cast
@@ -60,9 +61,10 @@ class CastCache:
             self._idle.setdefault(key, []).append(cast)
 
     def close(self) -> None:
-        """Close every cast built, idle or not."""
+        """Close every cast built, idle or not; one that raises is a warning, and the others
+        are closed all the same."""
         for cast in self._all:
-            cast.close()
+            _close(cast)
 
     def _pinned(self, spec: TrialSpec) -> TrialSpec:
         """``spec`` with its moving references fixed for one trial (itself when it has none);
@@ -96,7 +98,22 @@ class CastCache:
 
     def _retire(self, cast: Cast) -> None:
         self._all.remove(cast)
+        _close(cast)
+
+
+def _close(cast: Cast) -> None:
+    """Close a cast whose trials are over: what it raises cannot change their results, so it
+    is a :class:`~cogym.errors.CloseWarning` naming the environment, not an error."""
+    try:
         cast.close()
+    except Exception as exc:  # noqa: BLE001  (a warning that names it; results stand)
+        warnings.warn(
+            f"closing {cast.environment!r} or its actors raised {type(exc).__name__}: {exc}; the "
+            "results of its trials stand, but what it holds (files, windows, processes) may "
+            "not have been released",
+            CloseWarning,
+            stacklevel=2,
+        )
 
 
 def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | None) -> Cast:

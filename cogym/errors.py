@@ -146,6 +146,10 @@ class EnvironmentFailure(CogymError, RuntimeError):
     """The environment raised; the original exception is chained."""
 
 
+class CloseWarning(UserWarning):
+    """An environment or actor raised while being closed after its trials; their results stand."""
+
+
 class MessageError(InputError, ValueError):
     """A message or reward could not be sent (unknown receiver, payload not JSON...)."""
 

@@ -227,3 +227,22 @@ def test_more_workers_than_trials_start_one_worker_per_trial_and_say_so(tmp_path
     assert "--workers 1000: 2 trial(s) need no more than 2 worker(s); running 2" in result.stderr
     assert "2 trials (2 ended)" in result.output
     assert time.perf_counter() - started < 60
+
+
+def test_an_env_whose_close_raises_is_a_warning_and_the_run_stands(tmp_path):
+    spec = SPEC.replace("gym:CartPole-v1", "python:tests.helpers:cartpole_that_fails_to_close")
+    completed = subprocess.run(
+        [sys.executable, "-m", "cogym", "run", _spec(tmp_path, spec), "-n", "2", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "2 trials (2 ended)" in completed.stdout
+    assert "Traceback" not in completed.stderr
+    assert "CloseWarning: closing GymEnvironment(<FailsToClose" in completed.stderr
+    assert "raised RuntimeError: the display is gone; the results of its trials stand" in (
+        completed.stderr
+    )
