@@ -593,7 +593,10 @@ class Trial:
                 if self._attention and (self._rewards_out or self._messages_out):
                     rewards, sent, messages = self._route(tick, rewards)
                 for name, value in rewards.items():
-                    returns[name] += value
+                    try:
+                        returns[name] += value
+                    except TypeError:
+                        raise self._bad_reward(tick, name, value) from None
                 if cast.reward_handlers:
                     self._hand_out_rewards(tick, rewards, sent)
                 ended: dict[str, bool] = {}
@@ -698,7 +701,10 @@ class Trial:
                 if self._attention and (self._rewards_out or self._messages_out):
                     routed, sent, messages = self._route(tick, {name: reward})
                     reward = routed[name]
-                returns[name] += reward
+                try:
+                    returns[name] += reward
+                except TypeError:
+                    raise self._bad_reward(tick, name, reward) from None
                 if (
                     append_solo is not None
                     and frame is None
@@ -763,6 +769,13 @@ class Trial:
         return EnvironmentFailure(
             f"trial {self.trial_id}, tick {tick}: environment "
             f"{self.spec.environment.implementation} raised {exc!r}"
+        )
+
+    def _bad_reward(self, tick: int, name: str, value: Any) -> EnvironmentFailure:
+        return EnvironmentFailure(
+            f"trial {self.trial_id}, tick {tick}: environment "
+            f"{self.spec.environment.implementation} gave actor {name!r} the reward {value!r} "
+            f"({type(value).__name__}); a reward must be a number"
         )
 
     def _invalid_action(self, name: str, tick: int, action: Any) -> InvalidActionError:

@@ -246,3 +246,15 @@ def test_an_env_whose_close_raises_is_a_warning_and_the_run_stands(tmp_path):
     assert "raised RuntimeError: the display is gone; the results of its trials stand" in (
         completed.stderr
     )
+
+
+def test_a_string_reward_fails_the_trial_naming_env_tick_value_and_type(tmp_path):
+    env = "python:tests.helpers:cartpole_with_string_rewards"
+    spec = SPEC.replace("gym:CartPole-v1", env)
+    result = CliRunner().invoke(main, ["run", _spec(tmp_path, spec), "-q"])
+    assert result.exit_code == 1, result.output
+    assert "1 trials (1 failed)" in result.output
+    assert (
+        f"tick 2: environment {env} gave actor 'player' the reward '1.0' (str); "
+        "a reward must be a number"
+    ) in result.stderr
