@@ -12,10 +12,14 @@ each trial, closed when the trial ends.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from cogym.actors import EXTERNAL
 from cogym.directory import Directory
+from cogym.errors import CloseWarning, ConfigError, InputError, SpecError
 from cogym.model_source import ModelSource
 from cogym.spec import TrialSpec
 from cogym.trial import Cast
@@ -57,9 +61,10 @@ class CastCache:
             self._idle.setdefault(key, []).append(cast)
 
     def close(self) -> None:
-        """Close every cast built, idle or not."""
+        """Close every cast built, idle or not; one that raises is a warning, and the others
+        are closed all the same."""
         for cast in self._all:
-            cast.close()
+            _close(cast)
 
     def _pinned(self, spec: TrialSpec) -> TrialSpec:
         """``spec`` with its moving references fixed for one trial (itself when it has none);
@@ -74,8 +79,9 @@ class CastCache:
             return spec
         actors = []
         changed = False
-        for actor in spec.actors:
-            pinned = self.directory.pin(actor.implementation, self.registry)
+        for i, actor in enumerate(spec.actors):
+            with _about(f"actors[{i}]"):
+                pinned = self.directory.pin(actor.implementation, self.registry)
             changed = changed or pinned != actor.implementation
             actors.append(actor.model_dump(mode="json") | {"implementation": pinned})
         pinned_spec = spec.replace(actors=actors) if changed else spec
@@ -92,7 +98,22 @@ class CastCache:
 
     def _retire(self, cast: Cast) -> None:
         self._all.remove(cast)
+        _close(cast)
+
+
+def _close(cast: Cast) -> None:
+    """Close a cast whose trials are over: what it raises cannot change their results, so it
+    is a :class:`~cogym.errors.CloseWarning` naming the environment, not an error."""
+    try:
         cast.close()
+    except Exception as exc:  # noqa: BLE001  (a warning that names it; results stand)
+        warnings.warn(
+            f"closing {cast.environment!r} or its actors raised {type(exc).__name__}: {exc}; the "
+            "results of its trials stand, but what it holds (files, windows, processes) may "
+            "not have been released",
+            CloseWarning,
+            stacklevel=2,
+        )
 
 
 def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | None) -> Cast:
@@ -100,9 +121,10 @@ def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | No
 
     If one of them cannot be built, those built so far are closed before the error goes on.
     """
-    environment = directory.make_environment(
-        spec.environment.implementation, spec.environment.config
-    )
+    with _about("environment"):
+        environment = directory.make_environment(
+            spec.environment.implementation, spec.environment.config
+        )
     built: list[Any] = []
     try:
         classes = environment.bind(spec.actors)
@@ -110,17 +132,18 @@ def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | No
         externals: list[str] = []
         trusted = set()
         implementations = {}
-        for actor_spec in spec.actors:
+        for i, actor_spec in enumerate(spec.actors):
             if actor_spec.implementation == EXTERNAL:
                 externals.append(actor_spec.name)
                 implementations[actor_spec.name] = EXTERNAL
                 continue
-            made = directory.make_actor(
-                actor_spec.implementation,
-                classes[actor_spec.name],
-                actor_spec.config,
-                registry=registry,
-            )
+            with _about(f"actors[{i}]"):
+                made = directory.make_actor(
+                    actor_spec.implementation,
+                    classes[actor_spec.name],
+                    actor_spec.config,
+                    registry=registry,
+                )
             built.append(made.actor)
             actors[actor_spec.name] = made.actor
             implementations[actor_spec.name] = made.implementation
@@ -141,3 +164,16 @@ def build_cast(directory: Directory, spec: TrialSpec, registry: ModelSource | No
         trusted=frozenset(trusted),
         implementations=implementations,
     )
+
+
+@contextlib.contextmanager
+def _about(where: str) -> Iterator[None]:
+    """Say which spec field a bad-input error raised inside is about: ``where`` plus
+    ``.config`` for a config the implementation refuses, else ``.implementation``."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field is None and not isinstance(exc, SpecError):
+            part = "config" if isinstance(exc, ConfigError) else "implementation"
+            exc.field = f"{where}.{part}"
+        raise

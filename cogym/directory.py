@@ -33,6 +33,7 @@ from cogym.environment import ActorClass, Environment
 from cogym.errors import (
     ArgumentError,
     CogymError,
+    ConfigError,
     ImplementationError,
     UnknownImplementationError,
     suggest,
@@ -319,7 +320,7 @@ def call_factory(
             signature.bind(**kwargs)
         except TypeError as exc:
             accepted = [p for p in signature.parameters if p not in ("self", "actor_class")]
-            raise ImplementationError(
+            raise ConfigError(
                 f"could not build {what} with config {config}: {exc}. Its parameters are: "
                 f"{', '.join(accepted) if accepted else '(none)'}"
             ) from None
@@ -328,7 +329,9 @@ def call_factory(
     except CogymError:
         raise
     except Exception as exc:
-        raise ImplementationError(f"building {what} with config {config} raised {exc!r}") from exc
+        # with a config, the likeliest cause is a value in it that the factory refuses
+        error = ConfigError if config else ImplementationError
+        raise error(f"building {what} with config {config} raised {exc!r}") from exc
 
 
 def _accepts(factory: Callable[..., Any], name: str) -> bool:

@@ -15,7 +15,13 @@ class CogymError(Exception):
 
 
 class InputError(CogymError):
-    """The user's input is wrong (spec, name, file, argument); the command line exits with 2."""
+    """The user's input is wrong (spec, name, file, argument); the command line exits with 2.
+
+    ``field`` is the path of the spec field the error is about (``actors[1].implementation``)
+    when the code that raised it knows; :meth:`cogym.Orchestrator.validate` reports it.
+    """
+
+    field: str | None = None
 
 
 class SpecError(InputError, ValueError):
@@ -60,6 +66,10 @@ class ImplementationError(InputError):
     """An implementation was found but could not be built (bad config, import failure...)."""
 
 
+class ConfigError(ImplementationError):
+    """An implementation's ``config`` does not fit it (unknown keyword, a value it refuses)."""
+
+
 class InvalidArgumentError(InputError, ValueError):
     """An argument of a function (an option of a command) cannot work; ``argument`` names it.
 
@@ -79,8 +89,23 @@ class MissingExtraError(CogymError, ImportError):
         self.extra = extra
         super().__init__(
             f"{feature} needs the optional dependency {module!r}, which is not installed. "
-            f'Install it with: pip install "cogym[{extra}]"'
+            f"Install it with: {install_command(extra)}"
         )
+
+
+def install_command(extra: str) -> str:
+    """How to install cogym's ``extra``: from the package index, or, for a cogym that runs
+    from a clone (an editable install), from that clone, where ``cogym[extra]`` would fetch
+    another cogym."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file():
+        return (
+            f'pip install -e "{root}[{extra}]" (this cogym runs from the clone in {root}; '
+            f'pip install "cogym[{extra}]" is the form for an install from the package index)'
+        )
+    return f'pip install "cogym[{extra}]"'
 
 
 class BindingError(SpecError):
@@ -119,6 +144,10 @@ class ActorFailure(CogymError, RuntimeError):
 
 class EnvironmentFailure(CogymError, RuntimeError):
     """The environment raised; the original exception is chained."""
+
+
+class CloseWarning(UserWarning):
+    """An environment or actor raised while being closed after its trials; their results stand."""
 
 
 class MessageError(InputError, ValueError):
@@ -233,6 +262,12 @@ class PageTimeoutError(WebError, TimeoutError):
 
 
 # -- running trials in worker processes or on Ray ------------------------------------------
+
+
+class MainModuleError(CogymError, RuntimeError):
+    """Worker processes cannot start because of how the main program is written: a script that
+    runs trials when imported (no ``if __name__ == "__main__":``), or one read from standard
+    input, which the workers cannot re-import."""
 
 
 class WorkerLostError(CogymError, RuntimeError):

@@ -35,6 +35,7 @@ from cogym.directory import directory as default_directory
 from cogym.errors import (
     ArgumentError,
     CogymError,
+    InputError,
     SpecError,
     TrialError,
     UnknownImplementationError,
@@ -145,6 +146,44 @@ class Orchestrator:
                 problems.append((f"actors[{i}].implementation", str(error)))
         if problems:
             raise SpecError(problems)
+
+    def validate(self, spec: TrialSpec, source: str | None = None) -> None:
+        """Check ``spec`` whole before any trial runs, or raise one
+        :class:`~cogym.errors.SpecError` naming the bad field (``source`` names the spec file).
+
+        Beyond :meth:`check`: the environment is built from its config, the actors bind to
+        its agents and are built (models loaded, spaces compared), and a spec that records
+        frames has an environment that renders them. What is built stays for the first trial
+        of this process; :meth:`iter_run` calls this before its first trial.
+        """
+        self.check(spec)
+        try:
+            key, cast = self._casts.take(spec)
+        except SpecError as exc:
+            raise SpecError(exc.problems, source) from None
+        except InputError as exc:
+            raise SpecError([(exc.field or "environment", str(exc))], source) from None
+        try:
+            if spec.record_frames and (self.datastore is not None or spec.datastore is not None):
+                # the Gymnasium and PettingZoo wrappers hold the env; other environments say
+                # whether they render at the first frame
+                mode = getattr(getattr(cast.environment, "env", None), "render_mode", "")
+                if mode is None:
+                    raise SpecError(
+                        [
+                            (
+                                "record_frames",
+                                (
+                                    "the environment renders nothing (its render_mode is None); "
+                                    "add environment.config.render_mode: rgb_array, or drop "
+                                    "record_frames"
+                                ),
+                            )
+                        ],
+                        source,
+                    )
+        finally:
+            self._casts.give(spec, key, cast)
 
     def prepare(self, spec: TrialSpec, index: int = 0, seed: int | None = None) -> TrialTask:
         """Apply the hooks and fix the seed of trial ``index`` of a run of ``spec``."""
@@ -283,7 +322,8 @@ class Orchestrator:
     ) -> Iterator[TrialResult]:
         """Run ``trials`` trials of ``spec``, yielding each result as its trial finishes.
 
-        ``workers > 1`` runs them in that many local processes (``backend="local"``);
+        ``workers > 1`` runs them in that many local processes (``backend="local"``), at most
+        one per trial;
         ``backend="ray"`` runs them in that many Ray actors, and ``backend_options`` go to
         :class:`~cogym.backends.ray.RayPool` (``address=`` names the cluster). The backend
         defaults to the orchestrator's.
@@ -293,10 +333,11 @@ class Orchestrator:
             raise ArgumentError(f"trials must be at least 1, got {trials}")
         if workers < 1:
             raise ArgumentError(f"workers must be at least 1, got {workers}")
-        self.check(spec)
+        self.validate(spec)
         if spec.seed is None:
             spec = spec.replace(seed=secrets.randbits(31))
         tasks = (self.prepare(spec, i) for i in range(trials))
+        workers = min(workers, trials)  # a worker without a trial would only cost its start
         if backend == "local" and workers == 1:
             for task in tasks:
                 yield self.run_task(task)

@@ -175,3 +175,29 @@ class Relay(Environment):
 
 def relay(**config: Any) -> Relay:
     return Relay(**config)
+
+
+def cartpole_that_fails_to_close(**config: Any) -> Any:
+    """CartPole whose ``close()`` raises (``python:tests.helpers:cartpole_that_fails_to_close``)."""
+    import gymnasium as gym
+
+    class FailsToClose(gym.Wrapper):
+        def close(self) -> None:
+            raise RuntimeError("the display is gone")
+
+    return FailsToClose(gym.make("CartPole-v1", **config))
+
+
+def cartpole_with_string_rewards(**config: Any) -> Any:
+    """CartPole whose reward is the string ``"1.0"`` from its third step on."""
+    import gymnasium as gym
+
+    class StringRewards(gym.Wrapper):
+        steps = 0
+
+        def step(self, action: Any) -> Any:
+            observation, reward, terminated, truncated, info = self.env.step(action)
+            self.steps += 1
+            return observation, "1.0" if self.steps >= 3 else reward, terminated, truncated, info
+
+    return StringRewards(gym.make("CartPole-v1", **config))

@@ -12,20 +12,25 @@ any trial (its orchestrator cannot be built, say) raises
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
 import signal
+import sys
 import time
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib.machinery import PathFinder
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from cogym.backends.base import RunnerFactory, check_pool_arguments
 from cogym.datalog import Datalog
-from cogym.errors import WorkerLostError
+from cogym.errors import MainModuleError, WorkerLostError
 from cogym.model_source import ModelSource
 from cogym.tasks import EventSink, TrialEvent, TrialTask
 from cogym.trial import TrialResult
@@ -35,6 +40,8 @@ __all__ = ["LocalPool"]
 _PREFETCH = 2
 _ATTEMPTS = 2
 """How many workers may die on a trial before it is reported as failed, though never started."""
+_UNGUARDED_MAIN = 86
+"""The exit code of a worker that found itself re-running an unguarded main script."""
 
 
 def _worker_main(
@@ -95,14 +102,18 @@ class LocalPool:
         start_method: str | None = None,
     ) -> None:
         check_pool_arguments(workers, keep_samples)
+        methods = mp.get_all_start_methods()
+        self.start_method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+        _check_main_module(self.start_method)
         self.workers = workers
         self.runner = runner
         self.datastore = datastore
         self.registry = registry
-        methods = mp.get_all_start_methods()
-        self.start_method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
         self._context = mp.get_context(self.start_method)
-        if self.start_method == "forkserver":
+        self._cogym_path = _unshadowed_cogym_path()
+        if self.start_method == "forkserver" and self._cogym_path is None:
+            # the fork server imports with the working directory first on its path: preloading
+            # cogym there is only safe when no folder of that name shadows the installed one
             self._context.set_forkserver_preload(["cogym.backends.local"])
         self._next_id = 0
         self._live: dict[int, _Worker] = {}
@@ -120,7 +131,8 @@ class LocalPool:
             name=f"cogym-worker-{worker_id}",
             daemon=True,
         )
-        process.start()
+        with _worker_path(self._cogym_path):
+            process.start()
         child_end.close()
         worker = self._live[worker_id] = _Worker(worker_id, process, parent_end)
         return worker
@@ -227,6 +239,8 @@ class LocalPool:
         del self._live[worker.worker_id]
         worker.process.join(timeout=1)
         code = worker.process.exitcode
+        if code == _UNGUARDED_MAIN and not worker.started:
+            raise MainModuleError(_unguarded_message(self.start_method))
         for position, task in enumerate(worker.assigned):
             deaths[task.index] = deaths.get(task.index, 0) + (position == 0)
             if task.index in worker.started or deaths[task.index] >= _ATTEMPTS:
@@ -240,3 +254,70 @@ class LocalPool:
                 todo.append(task)
         worker.connection.close()
         self._spawn()
+
+
+def _check_main_module(start_method: str) -> None:
+    """Refuse what would make every worker fail as it starts, before any worker starts.
+
+    With the ``spawn`` and ``forkserver`` start methods each worker re-imports the main script
+    of the program. A script without ``if __name__ == "__main__":`` then runs its trials again
+    in the worker, which would start workers of its own: such a worker exits at once with
+    :data:`_UNGUARDED_MAIN`, and the parent raises one :class:`MainModuleError`. A program
+    read from standard input has no script to re-import.
+    """
+    if start_method == "fork":
+        return
+    if getattr(mp.current_process(), "_inheriting", False):
+        # this is a worker re-running the parent's main script: tell the parent, say nothing
+        os._exit(_UNGUARDED_MAIN)
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is not None and not os.path.isfile(path):
+        raise MainModuleError(
+            f"the program runs from {path}, not from a file: its worker processes ("
+            f"multiprocessing's {start_method} start method) re-import the main script, and "
+            "there is none. Save the program as a script with the code that runs trials under "
+            '`if __name__ == "__main__":`, or run with workers=1'
+        )
+
+
+def _unguarded_message(start_method: str) -> str:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", "the main script")
+    return (
+        f"{path} runs trials when it is imported: each worker process re-imports it "
+        f"(multiprocessing's {start_method} start method) and would start workers of its own. "
+        'Put the code that runs trials under `if __name__ == "__main__":` (as the README '
+        "shows), or run with workers=1"
+    )
+
+
+def _unshadowed_cogym_path() -> str | None:
+    """The folder to put first on the workers' path so that they import this cogym, when a
+    folder named ``cogym`` in the working directory or on ``sys.path`` would shadow it (a
+    clone's own folder, seen from its parent: a namespace package); else ``None``.
+
+    A worker re-imports cogym through the path its parent had (and a fork server through the
+    working directory); an editable install is found by a finder that comes after those.
+    """
+    import cogym
+
+    mine = Path(cogym.__file__).resolve()
+    found = PathFinder.find_spec("cogym", [os.getcwd(), *sys.path])
+    if found is None or (found.origin is not None and Path(found.origin).resolve() == mine):
+        return None
+    return str(mine.parent.parent)
+
+
+@contextlib.contextmanager
+def _worker_path(first: str | None) -> Iterator[None]:
+    """``sys.path`` with ``first`` ahead while a worker starts (it copies its parent's path)."""
+    if first is None:
+        yield
+        return
+    saved = list(sys.path)
+    sys.path.insert(0, first)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved

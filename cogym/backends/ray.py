@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -64,6 +65,8 @@ _SMOOTHING = 0.2
 _REQUEUES = 2
 """How many times a trial may be sent again after calls holding it died, before it is failed."""
 _FEATURE = "running trials on Ray (backend='ray')"
+PROBE_SECONDS = 5.0
+"""How long a cluster address may take to accept a connection before it is refused."""
 
 
 def import_ray(feature: str) -> ModuleType:
@@ -85,10 +88,33 @@ def connect(feature: str, address: str | None = None, **init_options: Any) -> Mo
     """
     ray = import_ray(feature)
     if not ray.is_initialized():
+        if address is not None:
+            check_reachable(address)
         options: dict[str, Any] = {"logging_level": logging.WARNING}
         options.update(init_options)
         ray.init(address=address, **options)
     return ray
+
+
+def check_reachable(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """Refuse a cluster address (``host:port`` or ``ray://host:port``) where nothing accepts a
+    connection within ``timeout`` seconds: ``ray.init`` would wait there for many minutes.
+    ``auto``, ``local`` and other forms are left to Ray."""
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise ArgumentError(
+            f"Ray cluster address {address!r}: nothing accepts connections at {host}:{port} "
+            f"({reason} within {timeout:g} s). Start the cluster there (`ray start --head "
+            f"--port {port}`), or give the address that `ray start` printed"
+        ) from None
 
 
 def worker_cpus(ray: ModuleType, count: int, requested: float | None, what: str) -> float:

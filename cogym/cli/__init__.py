@@ -46,6 +46,15 @@ class _Group(click.Group):
         except CogymError as exc:
             errors.print("[red]error:[/red]", escape(str(exc)), highlight=False, soft_wrap=True)
             sys.exit(FAILURE)
+        except OSError as exc:
+            # a disk that is full or read-only, a file that vanished: a message, no traceback
+            errors.print(
+                "[red]error:[/red]",
+                escape(f"a file could not be read or written: {exc}"),
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(FAILURE)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.markup import escape
 
 from cogym.cli import FAILURE, console, errors, main, with_options
+from cogym.errors import InputError, InvalidArgumentError
 
 
 def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
@@ -63,16 +65,21 @@ def run(
     quiet: bool,
 ) -> None:
     """Run TRIALS trials of the spec in SPEC.yaml and print a summary."""
-    from cogym.errors import InputError
     from cogym.orchestrator import Orchestrator
     from cogym.summary import RunSummary
 
     if address is not None and backend != "ray":
         raise InputError(f"--address {address} names a Ray cluster; add --backend ray to run there")
     options = {"address": address} if address is not None else {}
+    if workers > trials:
+        errors.print(
+            f"--workers {workers}: {trials} trial(s) need no more than {trials} worker(s); "
+            f"running {trials}",
+            highlight=False,
+        )
     spec = with_options(load_spec(spec_path), seed=seed, max_ticks=max_ticks)
     orchestrator = Orchestrator(registry=registry, datastore=_datastore(datastore))
-    orchestrator.check(spec)
+    orchestrator.validate(spec, source=spec_path)
     results = []
     started = time.perf_counter()
     with orchestrator, _progress(trials, quiet) as advance:
@@ -92,8 +99,17 @@ def run(
         )
     if len(summary.errors) > 5:
         errors.print(f"... and {len(summary.errors) - 5} more failed trials", highlight=False)
-    if summary.states.get("failed"):
-        sys.exit(FAILURE)
+    code = exit_code(results)
+    if code:
+        sys.exit(code)
+
+
+def exit_code(results: list[Any]) -> int:
+    """0 when every trial ended or was terminated on request, else 1 (the summary says why)."""
+    from cogym.trial import TrialState
+
+    clean = (TrialState.ENDED, TrialState.TERMINATED)
+    return 0 if all(result.state in clean for result in results) else FAILURE
 
 
 def _print_pinned(spec: Any, results: list[Any]) -> None:
@@ -114,11 +130,22 @@ def _print_pinned(spec: Any, results: list[Any]) -> None:
 
 
 def _datastore(path: str | None):  # noqa: ANN202  (HDF5Datastore | None)
+    """The datastore to record into; one that exists must be a datastore (or empty) before
+    any trial runs, so that a wrong --datastore fails once, with exit code 2."""
     if path is None:
         return None
     from cogym.datastore import HDF5Datastore
 
-    return HDF5Datastore(path)
+    datastore = HDF5Datastore(path)
+    where = Path(path)
+    if where.exists() and not (where.is_dir() and not any(where.iterdir())):
+        try:
+            datastore.catalog()  # a file, or a directory of other things, is refused here
+        except InputError as exc:
+            raise InvalidArgumentError(
+                "--datastore", f"{exc}; to record, give a datastore, or a new or empty directory"
+            ) from None
+    return datastore
 
 
 class _progress:

@@ -7,6 +7,7 @@ import functools
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cogym.cli import FAILURE, console, errors, main
-from cogym.errors import InputError
+from cogym.errors import InputError, InvalidArgumentError
 
 _DATASTORE = click.option(
     "--datastore",
@@ -354,6 +355,7 @@ def export(
     if video:
         if trial_id is None:
             raise InputError("--video needs a TRIAL_ID")
+        _check_output("--video", video)
         count = to_video(datastore.trial(trial_id), video, fps)
         console.print(f"wrote {count} frames to {video}", highlight=False, soft_wrap=True)
         return
@@ -373,6 +375,7 @@ def export(
     if fmt == "npz":
         if not out:
             raise InputError("--format npz needs --out FILE.npz")
+        _check_output("--out", out)
         data = to_npz(datastore, out, actor, filter)
         console.print(
             f"wrote {data.rows} rows of {len(data.trial_ids)} trials to {out}",
@@ -382,12 +385,38 @@ def export(
     else:
         if not dataset_id:
             raise InputError("--format minari needs --dataset-id, e.g. cartpole/expert-v0")
+        _check_new_minari_dataset(dataset_id)
         dataset, skipped = to_minari(datastore, dataset_id, actor, filter)
         note = f" (skipped {skipped} without a final observation)" if skipped else ""
         console.print(
             f"wrote Minari dataset {dataset_id}: {dataset.total_episodes} episodes{note}",
             highlight=False,
             soft_wrap=True,
+        )
+
+
+def _check_output(option: str, path: str) -> None:
+    """Refuse an output file in a folder that does not exist, before any work is done."""
+    folder = Path(path).expanduser().absolute().parent
+    if not folder.is_dir():
+        raise InvalidArgumentError(
+            option,
+            f"{path}: the folder {folder} does not exist; create it first, or write elsewhere",
+        )
+
+
+def _check_new_minari_dataset(dataset_id: str) -> None:
+    """Refuse a Minari dataset id that is taken: Minari would not overwrite it."""
+    try:
+        import minari
+    except ImportError:
+        return  # the export says which extra to install
+    if dataset_id in minari.list_local_datasets():
+        raise InvalidArgumentError(
+            "--dataset-id",
+            f"a Minari dataset {dataset_id!r} exists already (under MINARI_DATASETS_PATH, by "
+            "default ~/.minari/datasets); choose another id (a new version, say -v1), or "
+            f"delete it first with `minari delete {dataset_id}`",
         )
 
 
@@ -420,6 +449,7 @@ def plot(
     """Draw returns over trials into a PNG."""
     from cogym.datastore.plot import plot_returns
 
+    _check_output("--out", out)
     datastore = _open(datastore_dir)
     count = plot_returns(datastore.trials(filter), out, actors=actors or None, window=window)
     console.print(

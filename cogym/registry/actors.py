@@ -67,6 +67,13 @@ def _is_file(rest: str) -> bool:
 
 
 def _registry_for(rest: str, registry: RegistryLike) -> ModelRegistry:
+    if "@" not in rest and (rest.endswith(".zip") or "/" in rest or "\\" in rest):
+        path = Path(rest).expanduser()
+        raise ImplementationError(
+            f"sb3:{rest}: the model file {str(path.absolute())!r} does not exist; give the path "
+            "of an SB3 .zip file that exists, or a registry reference '<model>@<version, alias "
+            "or latest>' with --registry"
+        )
     try:
         wanted = parse_ref(rest)
     except InputError as exc:

@@ -56,6 +56,12 @@ class Failures:
             f"trial {self.trial_id}, tick {tick}: environment {self._environment} raised {exc!r}"
         )
 
+    def reward(self, name: str, tick: int, value: Any) -> EnvironmentFailure:
+        return EnvironmentFailure(
+            f"trial {self.trial_id}, tick {tick}: environment {self._environment} gave actor "
+            f"{name!r} the reward {value!r} ({type(value).__name__}); a reward must be a number"
+        )
+
     def action(self, name: str, tick: int, action: Any) -> InvalidActionError:
         space = self._cast.actor_classes[name].action_space
         return InvalidActionError(name, tick, space, action, self.trial_id)

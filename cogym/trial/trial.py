@@ -345,7 +345,10 @@ class Trial:
                 if self._attention and (ledger.outgoing or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
                 for receiver, value in rewards.items():
-                    returns[receiver] += value
+                    try:
+                        returns[receiver] += value
+                    except TypeError:
+                        raise failures.reward(receiver, tick, value) from None
                 if hand_out is not None:
                     hand_out(tick, sent, cast.reward_handlers)
                 over = not next_obs

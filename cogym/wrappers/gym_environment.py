@@ -15,7 +15,12 @@ import gymnasium as gym
 import cogym.envs  # noqa: F401  (registers the cogym/... env ids)
 from cogym.directory import EnvironmentAdapter
 from cogym.environment import OBSERVER, ActorClass, Environment, StepResult
-from cogym.errors import BindingError, ImplementationError, UnknownImplementationError
+from cogym.errors import (
+    BindingError,
+    ConfigError,
+    ImplementationError,
+    UnknownImplementationError,
+)
 
 if TYPE_CHECKING:
     from cogym.spec import ActorSpec
@@ -154,8 +159,12 @@ def make_gym_environment(rest: str, config: dict[str, Any]) -> GymEnvironment:
             [f"gym:{i}" for i in gym.registry],
             hint=f"({type(exc).__name__}: {exc})",
         ) from None
-    except TypeError as exc:
-        raise ImplementationError(f"could not make gym:{rest} with config {config}: {exc}") from exc
+    except Exception as exc:
+        # gym.make passes config on to the env's constructor: what it refuses is the config
+        error = ConfigError if config else ImplementationError
+        raise error(
+            f"could not make gym:{rest} with config {config}: {type(exc).__name__}: {exc}"
+        ) from exc
     return GymEnvironment(env)
 
 

@@ -132,7 +132,7 @@ def test_a_missing_file_that_is_no_reference_either_is_explained(published: Mode
     with Orchestrator(registry=published) as orchestrator:
         result = orchestrator.run(sb3_spec("sb3:models/missing.zip"))
     assert result.state is TrialState.FAILED
-    assert "neither an existing model file nor a registry reference" in result.error
+    assert "models/missing.zip" in result.error and "does not exist" in result.error
 
 
 def test_unknown_models_and_config_keys_fail_the_trial_clearly(published: ModelRegistry) -> None:
