@@ -1,10 +1,10 @@
 """The lifecycle of a trial and its tick loop: :class:`Trial`.
 
-A tick, as data flows: the observations of the actors that act on this tick go to their
-``act``; external actors' actions come from outside (:meth:`Trial.step`); the environment
-steps; rewards and messages are routed; the tick's :class:`Sample` goes to the recorder.
-There is one tick loop (:meth:`Trial._advance`); a trial that one actor plays alone acts and
-steps its own, cheaper way (no per-actor lookups), and shares everything else.
+A tick, as data flows: the observations of the actors that act on this tick go to their ``act``;
+external actors' actions come from outside (:meth:`Trial.step`); the environment steps; rewards
+and messages are routed; the tick's :class:`Sample` goes to the recorder. There is one tick loop
+(:meth:`Trial._advance`); a trial that one actor plays alone acts and steps its own, cheaper way
+(no per-actor lookups), and shares everything else.
 
 Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users meet
 :class:`Trial` through ``Orchestrator.start`` and :class:`TrialResult` through ``run``.
@@ -442,8 +442,7 @@ class Trial:
 
     def _end(self, obs: Mapping[str, Any]) -> None:
         """End as ``ended``: no actor is left to act (``obs``: the observers' last)."""
-        for name, observation in obs.items():
-            self.final_observations[name] = observation
+        self.final_observations.update(obs)
         self._obs = {}
         self._finish(TrialState.ENDED, None)
 
