@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from cogym import HDF5Datastore, Orchestrator, TrialSpec
-from cogym.errors import TrialNotFoundError
 from cogym.wrappers import TrialGymEnv, TrialParallelEnv
 from tests.conformance import envs
 
@@ -128,29 +127,23 @@ PETTINGZOO_CASES = [
     Case("simple_world_comm_v3", "parallel", "mpe2.simple_world_comm_v3", max_ticks=12, trials=2),
 ]
 
-CUT_SHORT = "AEC trials cut short by max_ticks are not recorded (issue 12, item 1)"
-
-# turn-based games cut short after a few turns, where both players have moved
+# turn-based games cut short after a few turns (where recordings were lost): both players have
+# moved, or (max_ticks 1, and a first fold at holdem) one never has
 CUT_SHORT_CASES = [
     Case("tictactoe_v3-cut", "aec", "pettingzoo.classic.tictactoe_v3", max_ticks=3),
+    Case("tictactoe_v3-one-turn", "aec", "pettingzoo.classic.tictactoe_v3", max_ticks=1),
     Case("connect_four_v3-cut", "aec", "pettingzoo.classic.connect_four_v3", max_ticks=5),
     Case("texas_holdem_v4-cut", "aec", "pettingzoo.classic.texas_holdem_v4", max_ticks=2, trials=2),
+    # with this seed the first player folds on the first turn: the other never acts
+    Case(
+        "texas_holdem_v4-first-fold",
+        "aec",
+        "pettingzoo.classic.texas_holdem_v4",
+        max_ticks=30,
+        trials=1,
+        seed=9,
+    ),
 ]
-
-ZERO_ROWS = (
-    "a trial where an actor with a Dict observation never acted is not recorded "
-    "(issue 12, item 2)"
-)
-
-# with this seed the first player folds on the first turn: the hand ends, the other never acts
-FIRST_FOLD = Case(
-    "texas_holdem_v4-first-fold",
-    "aec",
-    "pettingzoo.classic.texas_holdem_v4",
-    max_ticks=30,
-    trials=1,
-    seed=9,
-)
 
 NOT_RESET = (
     "knights_archers_zombies_v11 does not fully reset: a trial depends on the trials the env "
@@ -167,11 +160,9 @@ KAZ_REUSED = Case(
 )
 
 # case -> (why it fails, what it fails with)
-XFAIL_RECORDING: dict[str, tuple[str, type[BaseException]]] = {
-    **{case.name: (CUT_SHORT, TrialNotFoundError) for case in CUT_SHORT_CASES},
-    FIRST_FOLD.name: (ZERO_ROWS, AssertionError),
+XFAIL_REPLAY: dict[str, tuple[str, type[BaseException]]] = {
+    KAZ_REUSED.name: (NOT_RESET, AssertionError)
 }
-XFAIL_REPLAY = {**XFAIL_RECORDING, KAZ_REUSED.name: (NOT_RESET, AssertionError)}
 
 
 def params(
@@ -352,10 +343,10 @@ def assert_columns_equal_steps(stored: Any, steps: list[envs.Step]) -> None:
             assert_same(row(columns["actions"], i), step.actions[agent], f"{where} row {i}")
 
 
-MATRIX = GYM_CASES + PETTINGZOO_CASES + CUT_SHORT_CASES + [FIRST_FOLD, KAZ_REUSED]
+MATRIX = GYM_CASES + PETTINGZOO_CASES + CUT_SHORT_CASES + [KAZ_REUSED]
 
 
-@pytest.mark.parametrize("case", params(MATRIX, XFAIL_RECORDING))
+@pytest.mark.parametrize("case", params(MATRIX))
 def test_recorded_trials_equal_what_the_env_produced(case: Case, recordings: Any) -> None:
     recording = recordings(case)
     assert [r.state.value for r in recording.results] == ["ended"] * case.trials, [
