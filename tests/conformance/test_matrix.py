@@ -4,7 +4,8 @@ Every case is a Gymnasium or PettingZoo env as its package ships it. For each: t
 (:class:`~cogym.wrappers.TrialGymEnv`, :class:`~cogym.wrappers.TrialParallelEnv`) pass the
 libraries' own checkers; trials recorded into an :class:`~cogym.HDF5Datastore` hold, tick by
 tick, what the env produced and received (as logged by :mod:`tests.conformance.envs`, a wrapper
-of the tests' own between cogym and the env); and each recorded trial replays identically.
+of the tests' own between cogym and the env), whether random actors play them inside the trial or
+a training loop plays them through the adapters; and each recorded trial replays identically.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ class Case:
     slow: bool = False
     seed: int = 7
 
-    def logged_spec(self) -> TrialSpec:
+    def logged_spec(self, actors: str = "random") -> TrialSpec:
+        """The env behind the tests' logging wrapper, every agent played by ``actors``."""
         if self.kind == "gym":
             config = {"env_id": self.make, **self.config}
-            return self._spec(LOGGED_GYM, config, [{"name": "player"}])
+            return self._spec(LOGGED_GYM, config, [{"name": "player"}], actors)
         config = {"module": self.make, "parallel": self.kind == "parallel", **self.config}
-        return self._spec(LOGGED_PETTINGZOO, config, [{"name": a} for a in self.agents()])
+        return self._spec(LOGGED_PETTINGZOO, config, [{"name": a} for a in self.agents()], actors)
 
     def checked_spec(self) -> TrialSpec:
         """The env with every agent external, named as a user would (``gym:``/``pettingzoo:``)."""
@@ -287,12 +289,12 @@ def assert_same(recorded: Any, produced: Any, where: str) -> None:
         )
 
 
-def assert_trial_equals_episode(stored: Any, result: Any, episode: envs.Episode) -> None:
+def assert_trial_equals_episode(stored: Any, episode: envs.Episode) -> None:
     # turns that agents which have ended take are no ticks
     steps = [s for s in episode.steps if not any(a is None for a in s.actions.values())]
     samples = list(stored.samples())
-    trial = stored.trial_id
-    assert result.ticks == len(steps), f"trial {trial}: {result.ticks} ticks, {len(steps)} steps"
+    trial, ticks = stored.trial_id, stored.summary.ticks
+    assert ticks == len(steps), f"trial {trial}: {ticks} ticks, {len(steps)} steps"
     assert len(samples) == len(steps), f"trial {trial}: {len(samples)} samples"
     last: dict[str, Any] = dict(episode.observations)
     ended: set[str] = set()
@@ -355,7 +357,69 @@ def test_recorded_trials_equal_what_the_env_produced(case: Case, recordings: Any
     assert len(recording.episodes) == case.trials, "one env episode per trial"
     for result, episode in zip(recording.results, recording.episodes):
         stored = recording.datastore.trial(result.trial_id)
-        assert_trial_equals_episode(stored, result, episode)
+        assert stored.summary.ticks == result.ticks
+        assert_trial_equals_episode(stored, episode)
+
+
+def _play_gym(env: TrialGymEnv, seed: int, steps: int | None) -> None:
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    taken = 0
+    while steps is None or taken < steps:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        taken += 1
+        if terminated or truncated:
+            return
+
+
+def _play_parallel(env: TrialParallelEnv, seed: int, steps: int | None) -> None:
+    observations, _ = env.reset(seed=seed)
+    for agent in env.possible_agents:
+        env.action_space(agent).seed(seed)
+    taken = 0
+    while env.agents and (steps is None or taken < steps):
+        actions = {}
+        for agent in env.agents:
+            observation = observations[agent]
+            mask = observation.get("action_mask") if isinstance(observation, dict) else None
+            actions[agent] = env.action_space(agent).sample(mask=mask)
+        observations, *_ = env.step(actions)
+        taken += 1
+
+
+@pytest.mark.parametrize("case", params(GYM_CASES + PETTINGZOO_CASES + CUT_SHORT_CASES))
+def test_trials_played_through_the_adapters_are_recorded_as_played(
+    case: Case, tmp_path: Any
+) -> None:
+    """Every agent external: episodes to their end, and a last one ended by closing the env."""
+    spec = case.logged_spec("external")
+    envs.EPISODES.clear()
+    datastore = HDF5Datastore(tmp_path / "trials")
+    if case.kind == "gym":
+        adapter: Any = TrialGymEnv(spec, datastore=datastore)
+        play: Any = _play_gym
+    else:
+        adapter, play = TrialParallelEnv(spec, datastore=datastore), _play_parallel
+    trial_ids = []
+    for episode in range(case.trials + 1):
+        play(adapter, case.seed + episode, 2 if episode == case.trials else None)
+        trial_ids.append(adapter.trial.trial_id)
+    adapter.close()
+    episodes = list(envs.EPISODES)
+    envs.EPISODES.clear()
+    assert len(episodes) == len(trial_ids), "one env episode per trial"
+    reopened = HDF5Datastore(tmp_path / "trials")
+    for trial_id, episode in zip(trial_ids, episodes):
+        stored = reopened.trial(trial_id)
+        assert stored.summary.state.value in ("ended", "terminated"), stored.summary
+        assert_trial_equals_episode(stored, episode)
+        report = reopened.replay(trial_id)
+        assert report.reproduced, str(report)
+    last = reopened.trial(trial_ids[-1]).summary
+    if last.state.value == "ended":
+        assert last.ticks <= 2, f"closed after 2 steps, yet recorded as ended: {last}"
+    else:
+        assert last.state.value == "terminated" and last.ticks == 2, last
 
 
 # -- 3. replay reproduces -----------------------------------------------------------------------
