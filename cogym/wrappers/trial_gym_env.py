@@ -54,11 +54,16 @@ class TrialGymEnv(gym.Env):
         self.agent = self._driver.externals[0]
         actor_class = self._driver.classes[self.agent]
         if actor_class.action_space is None:
-            raise SpecError([("actors", f"external actor {self.agent!r} is an observer; it must act")])
+            raise SpecError(
+                [("actors", f"external actor {self.agent!r} is an observer; it must act")]
+            )
         self.observation_space = actor_class.observation_space
         self.action_space = actor_class.action_space
         self.render_mode = self.trial_spec.environment.config.get("render_mode")
         self.metadata = {"render_modes": [self.render_mode] if self.render_mode else []}
+        fps = self._driver.environment_metadata.get("render_fps")
+        if fps is not None:
+            self.metadata["render_fps"] = fps
 
     @property
     def trial(self):  # noqa: ANN201  (cogym.trial.Trial | None)
@@ -85,7 +90,13 @@ class TrialGymEnv(gym.Env):
         trial.step({self.agent: action})
         observations, rewards, terminated, truncated, infos = trial.external_view()
         name = self.agent
-        return observations[name], float(rewards[name]), terminated[name], truncated[name], infos[name]
+        return (
+            observations[name],
+            float(rewards[name]),
+            terminated[name],
+            truncated[name],
+            infos[name],
+        )
 
     def render(self) -> Any:
         return self._driver.render()

@@ -212,6 +212,37 @@ def test_trial_gym_env_passes_gymnasium_and_sb3_check_env(case: Case) -> None:
         assert added == [], f"{check.__module__}: warnings the env alone does not give: {added}"
 
 
+RENDERED = [c for c in GYM_CASES if c.name in ("CartPole-v1", "LunarLander-v3", "CarRacing-v3")]
+
+
+@pytest.mark.parametrize("case", params(RENDERED))
+def test_trial_gym_env_renders_as_the_env_does(case: Case) -> None:
+    """Gymnasium's render check finds nothing in the adapter that it does not find in the env."""
+    import gymnasium
+    from gymnasium.utils.passive_env_checker import env_render_passive_checker
+
+    def render_check(env: Any) -> None:
+        env.reset(seed=0)
+        env_render_passive_checker(env)
+
+    config = {**case.config, "render_mode": "rgb_array"}
+    plain = gymnasium.make(case.make, **config)
+    expected = _warnings_of(render_check, plain)
+    frame = plain.render()
+    plain.close()
+    spec = TrialSpec.from_dict(
+        {
+            "environment": {"implementation": f"gym:{case.make}", "config": config},
+            "actors": [{"name": "player", "implementation": "external"}],
+        }
+    )
+    env = TrialGymEnv(spec)
+    assert _warnings_of(render_check, env) == expected
+    assert env.metadata["render_fps"] == plain.metadata["render_fps"]
+    assert_same(env.render(), frame, "the frame after reset(seed=0)")
+    env.close()
+
+
 @pytest.mark.parametrize("case", params(PETTINGZOO_CASES))
 def test_trial_parallel_env_passes_parallel_api_test(case: Case) -> None:
     from pettingzoo.test import parallel_api_test
