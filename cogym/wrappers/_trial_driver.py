@@ -52,6 +52,7 @@ class TrialDriver:
         self.owns_orchestrator = orchestrator is None
         self.orchestrator = orchestrator or Orchestrator(datastore=datastore, registry=registry)
         self.orchestrator.check(self.spec)
+        self.environment_metadata: dict[str, Any] = {}
         self.classes: dict[str, ActorClass] = self._actor_classes()
         self.trial: Trial | None = None
         self.episodes = 0
@@ -63,6 +64,7 @@ class TrialDriver:
             self.spec.environment.implementation, self.spec.environment.config
         )
         try:
+            self.environment_metadata = dict(getattr(environment, "metadata", None) or {})
             return environment.bind(self.spec.actors)
         finally:
             environment.close()

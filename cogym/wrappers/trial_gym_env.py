@@ -61,6 +61,9 @@ class TrialGymEnv(gym.Env):
         self.action_space = actor_class.action_space
         self.render_mode = self.trial_spec.environment.config.get("render_mode")
         self.metadata = {"render_modes": [self.render_mode] if self.render_mode else []}
+        fps = self._driver.environment_metadata.get("render_fps")
+        if fps is not None:
+            self.metadata["render_fps"] = fps
 
     @property
     def trial(self):  # noqa: ANN201  (cogym.trial.Trial | None)
