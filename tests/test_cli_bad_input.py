@@ -200,7 +200,8 @@ def test_bad_input_with_workers_is_one_message_and_no_traceback(tmp_path):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_run_whose_trials_failed_exits_1_with_the_summary(tmp_path, workers):
     spec = _player("python:tests.helpers:CrashOnSeed\n    config: {seed: 1}")
-    result = CliRunner().invoke(main, ["run", _spec(tmp_path, spec), "-n", "3", "-q", "-w", workers])
+    arguments = ["run", _spec(tmp_path, spec), "-n", "3", "-q", "-w", workers]
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 1, result.output
     assert "3 trials (2 ended, 1 failed)" in result.output and "crash on seed 1" in result.stderr
 

@@ -33,7 +33,9 @@ def recorded(tmp_path: Path) -> Path:
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC)
     store = tmp_path / "trials"
-    result = CliRunner().invoke(main, ["run", str(spec), "-n", "2", "-q", "--datastore", str(store)])
+    result = CliRunner().invoke(
+        main, ["run", str(spec), "-n", "2", "-q", "--datastore", str(store)]
+    )
     assert result.exit_code == 0, result.output
     return store
 
@@ -78,7 +80,8 @@ def test_a_full_disk_during_an_export_exits_1_and_keeps_the_trials(recorded, tmp
     monkeypatch.setattr(np, "savez_compressed", full)
     out = tmp_path / "arrays.npz"
     result = CliRunner().invoke(
-        main, ["trials", "export", "--format", "npz", "--out", str(out), "--datastore", str(recorded)]
+        main,
+        ["trials", "export", "--format", "npz", "--out", str(out), "--datastore", str(recorded)],
     )
     _fails_cleanly(result, 1, "a file could not be read or written", "No space left on device")
     assert _listed(recorded) == 2

@@ -67,13 +67,16 @@ class _Retro:
 
 
 def test_retroactive_rewards_revise_the_tick_they_name(monkeypatch):
-    import tests.helpers as helpers
+    from tests import helpers
 
     monkeypatch.setattr(helpers, "Retro", _Retro, raising=False)
     log = MemoryDatalog()
     spec = make_spec(
         RELAY,
-        [{"name": "a", "implementation": "random"}, {"name": "b", "implementation": "python:tests.helpers:Retro"}],
+        [
+            {"name": "a", "implementation": "random"},
+            {"name": "b", "implementation": "python:tests.helpers:Retro"},
+        ],
         {"length": 4},
         seed=0,
     )
@@ -107,11 +110,14 @@ def test_on_reward_sees_environment_and_participant_rewards(orchestrator):
     Recorder.made.clear()
     spec = make_spec(
         RELAY,
-        [{"name": "a", "implementation": "python:tests.helpers:Recorder"}, {"name": "b", "implementation": "python:tests.helpers:Retro"}],
+        [
+            {"name": "a", "implementation": "python:tests.helpers:Recorder"},
+            {"name": "b", "implementation": "python:tests.helpers:Retro"},
+        ],
         {"length": 4},
         seed=0,
     )
-    import tests.helpers as helpers
+    from tests import helpers
 
     helpers.Retro = _Retro
     try:
@@ -144,7 +150,9 @@ def test_messages_arrive_on_the_next_tick_and_go_to_the_environment_too(orchestr
 
 
 def test_max_ticks_truncates_and_keeps_final_observations(orchestrator):
-    trial = orchestrator.start(make_spec(PROBE, config={"episode_length": 100}, max_ticks=7, seed=0))
+    trial = orchestrator.start(
+        make_spec(PROBE, config={"episode_length": 100}, max_ticks=7, seed=0)
+    )
     result = trial.run()
     assert result.state is TrialState.ENDED and result.ticks == 7
     assert set(trial.final_observations) == {"player"}
@@ -182,15 +190,30 @@ def test_terminate_from_another_thread(orchestrator):
 @pytest.mark.parametrize(
     ("actor", "config", "words"),
     [
-        ("python:tests.helpers:Crash", {"episode_length": 50}, "actor 'player' (python:tests.helpers:Crash) raised ValueError('crash at tick 3')"),
-        ("python:tests.helpers:OutOfSpace", {"episode_length": 50}, "tick 0: actor 'player' sent action 7 (int), which is not in its action space Discrete(2)"),
-        ("random", {"episode_length": 50, "fail_at": 4}, "tick 4: environment gym:cogym/Probe-v0 raised RuntimeError"),
+        (
+            "python:tests.helpers:Crash",
+            {"episode_length": 50},
+            "actor 'player' (python:tests.helpers:Crash) raised ValueError('crash at tick 3')",
+        ),
+        (
+            "python:tests.helpers:OutOfSpace",
+            {"episode_length": 50},
+            "tick 0: actor 'player' sent action 7 (int), which is not in its action space "
+            "Discrete(2)",
+        ),
+        (
+            "random",
+            {"episode_length": 50, "fail_at": 4},
+            "tick 4: environment gym:cogym/Probe-v0 raised RuntimeError",
+        ),
     ],
 )
 def test_failures_end_the_trial_as_failed_with_the_error_and_the_ticks_before(actor, config, words):
     log = MemoryDatalog()
     with Orchestrator(datastore=log) as orchestrator:
-        result = orchestrator.run(make_spec(PROBE, [{"name": "player", "implementation": actor}], config, seed=0))
+        result = orchestrator.run(
+            make_spec(PROBE, [{"name": "player", "implementation": actor}], config, seed=0)
+        )
     assert result.state is TrialState.FAILED
     assert words in result.error
     record = log.trials[0]
@@ -203,7 +226,13 @@ def test_failures_end_the_trial_as_failed_with_the_error_and_the_ticks_before(ac
 def test_a_failing_trial_does_not_stop_the_others(workers):
     spec = make_spec(
         PROBE,
-        [{"name": "player", "implementation": "python:tests.helpers:CrashOnSeed", "config": {"seed": 11}}],
+        [
+            {
+                "name": "player",
+                "implementation": "python:tests.helpers:CrashOnSeed",
+                "config": {"seed": 11},
+            }
+        ],
         {"episode_length": 5},
         seed=10,
     )
@@ -220,13 +249,19 @@ def test_observers_watch_and_their_actions_are_ignored(orchestrator):
         CARTPOLE,
         [
             {"name": "player", "implementation": "random"},
-            {"name": "watcher", "actor_class": "observer", "implementation": "python:tests.helpers:Recorder"},
+            {
+                "name": "watcher",
+                "actor_class": "observer",
+                "implementation": "python:tests.helpers:Recorder",
+            },
         ],
         seed=0,
     )
     with pytest.raises(ImplementationError, match="a random actor needs an action space"):
         Orchestrator().start(spec.replace_actor("watcher", implementation="random"))
-    trial = orchestrator.start(spec.replace_actor("watcher", implementation="python:cogym.bots:CartPoleExpert"))
+    trial = orchestrator.start(
+        spec.replace_actor("watcher", implementation="python:cogym.bots:CartPoleExpert")
+    )
     trial.run()
     assert all(set(s.actions) == {"player"} for s in trial.samples)
     assert all(set(s.observations) == {"player", "watcher"} for s in trial.samples)
@@ -242,9 +277,11 @@ class _NoFastPath(GymEnvironment):
 def test_the_single_actor_fast_path_plays_exactly_like_the_general_loop(monkeypatch):
     import gymnasium as gym
 
-    import tests.helpers as helpers
+    from tests import helpers
 
-    monkeypatch.setattr(helpers, "slow_cartpole", lambda: _NoFastPath(gym.make("CartPole-v1")), raising=False)
+    monkeypatch.setattr(
+        helpers, "slow_cartpole", lambda: _NoFastPath(gym.make("CartPole-v1")), raising=False
+    )
     fast = make_spec(CARTPOLE, seed=5, max_ticks=40)
     slow = make_spec("python:tests.helpers:slow_cartpole", seed=5, max_ticks=40)
     with Orchestrator(keep_samples=True) as orchestrator:
@@ -254,7 +291,7 @@ def test_the_single_actor_fast_path_plays_exactly_like_the_general_loop(monkeypa
         b.run()
     assert a.cast.solo is not None and b.cast.solo is None
     assert len(a.samples) == len(b.samples)
-    for x, y in zip(a.samples, b.samples):
+    for x, y in zip(a.samples, b.samples, strict=True):
         assert x.tick == y.tick and x.rewards == y.rewards and x.actions == y.actions
         np.testing.assert_array_equal(x.observations["player"], y.observations["player"])
         assert x.terminated == y.terminated and x.truncated == y.truncated
@@ -286,11 +323,23 @@ class _Noting:
 
 
 def test_actors_annotate_ticks_and_the_notes_are_recorded(monkeypatch):
-    import tests.helpers as helpers
+    from tests import helpers
 
     monkeypatch.setattr(helpers, "Noting", _Noting, raising=False)
     log = MemoryDatalog()
     with Orchestrator(datastore=log) as orchestrator:
-        orchestrator.run(make_spec(PROBE, [{"name": "player", "implementation": "python:tests.helpers:Noting"}], {"episode_length": 4}, seed=0))
+        orchestrator.run(
+            make_spec(
+                PROBE,
+                [{"name": "player", "implementation": "python:tests.helpers:Noting"}],
+                {"episode_length": 4},
+                seed=0,
+            )
+        )
     notes = [s.annotations for s in log.trials[0].samples]
-    assert notes == [None, {"player": {"chosen_by": "bot", "tick": 1}}, None, {"player": {"chosen_by": "bot", "tick": 3}}]
+    assert notes == [
+        None,
+        {"player": {"chosen_by": "bot", "tick": 1}},
+        None,
+        {"player": {"chosen_by": "bot", "tick": 3}},
+    ]

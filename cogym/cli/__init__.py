@@ -67,12 +67,12 @@ def main() -> None:
 
 
 
-from cogym.cli import run as _run_commands  # noqa: E402,F401  (registers run)
-from cogym.cli import play as _play_commands  # noqa: E402,F401  (registers play)
-from cogym.cli import models as _models_commands  # noqa: E402,F401  (registers models)
-from cogym.cli import trials as _trials_commands  # noqa: E402,F401  (registers trials)
 from cogym.cli import bc as _bc_commands  # noqa: E402,F401  (registers bc)
-from cogym.cli import demo as _demo_commands  # noqa: E402,F401  (registers demo)
 from cogym.cli import dagger as _dagger_commands  # noqa: E402,F401  (registers dagger)
+from cogym.cli import demo as _demo_commands  # noqa: E402,F401  (registers demo)
+from cogym.cli import models as _models_commands  # noqa: E402,F401  (registers models)
+from cogym.cli import play as _play_commands  # noqa: E402,F401  (registers play)
+from cogym.cli import run as _run_commands  # noqa: E402,F401  (registers run)
+from cogym.cli import trials as _trials_commands  # noqa: E402,F401  (registers trials)
 
 __all__ = ["main", "console", "errors", "BAD_INPUT", "FAILURE"]

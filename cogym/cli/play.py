@@ -20,9 +20,25 @@ DEFAULT_DATASTORE = "trials"
 
 @main.command()
 @click.argument("env", metavar="ENV_ID")
-@click.option("--watch", "watch", metavar="IMPL", help="An agent plays (e.g. sb3:cartpole@latest); you watch and reward it.")
-@click.option("--teach", "teach", metavar="IMPL", help="An agent plays; you take over while holding a key (teacher mode).")
-@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Ticks per second.")
+@click.option(
+    "--watch",
+    "watch",
+    metavar="IMPL",
+    help="An agent plays (e.g. sb3:cartpole@latest); you watch and reward it.",
+)
+@click.option(
+    "--teach",
+    "teach",
+    metavar="IMPL",
+    help="An agent plays; you take over while holding a key (teacher mode).",
+)
+@click.option(
+    "--rate",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Ticks per second.",
+)
 @click.option(
     "--on-timeout",
     default="repeat",
@@ -30,10 +46,21 @@ DEFAULT_DATASTORE = "trials"
     type=click.Choice(["repeat", "noop", "wait"]),
     help="When you have not acted by a tick's deadline: repeat your last action, no-op, or wait.",
 )
-@click.option("--keys", metavar="JSON", help='Key map, e.g. \'{"a": 0, "d": 1}\' (default: arrows and digits).')
-@click.option("--trials", "-n", type=click.IntRange(min=1), help="Stop after this many trials (default: until Ctrl-C).")
+@click.option(
+    "--keys",
+    metavar="JSON",
+    help='Key map, e.g. \'{"a": 0, "d": 1}\' (default: arrows and digits).',
+)
+@click.option(
+    "--trials",
+    "-n",
+    type=click.IntRange(min=1),
+    help="Stop after this many trials (default: until Ctrl-C).",
+)
 @click.option("--max-ticks", type=click.IntRange(min=1), help="Tick limit per trial.")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed of the first trial (the next ones follow it).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="Seed of the first trial (the next ones follow it)."
+)
 @click.option(
     "--datastore",
     metavar="DIR",
@@ -43,11 +70,32 @@ DEFAULT_DATASTORE = "trials"
     help="Record every trial into this datastore directory (HDF5), for `cogym bc` afterwards.",
 )
 @click.option("--no-record", is_flag=True, help="Do not record the trials.")
-@click.option("--registry", metavar="DIR", envvar="COGYM_REGISTRY", help="Model registry for sb3:<model>@<ref> agents.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address the page is served on.")
-@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
-@click.option("--allow-remote", is_flag=True, help="Allow a --host other than the loopback address.")
-@click.option("--start-delay", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Seconds before a trial's first tick.")
+@click.option(
+    "--registry",
+    metavar="DIR",
+    envvar="COGYM_REGISTRY",
+    help="Model registry for sb3:<model>@<ref> agents.",
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address the page is served on."
+)
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free one).",
+)
+@click.option(
+    "--allow-remote", is_flag=True, help="Allow a --host other than the loopback address."
+)
+@click.option(
+    "--start-delay",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds before a trial's first tick.",
+)
 def play(
     env: str,
     watch: str | None,
@@ -98,7 +146,9 @@ def play(
         try:
             human["keys"] = json.loads(keys)
         except json.JSONDecodeError as exc:
-            raise InputError(f"--keys: not valid JSON ({exc}); e.g. --keys '{{\"a\": 0, \"d\": 1}}'") from None
+            raise InputError(
+                f'--keys: not valid JSON ({exc}); e.g. --keys \'{{"a": 0, "d": 1}}\''
+            ) from None
     spec = with_options(
         _spec(env, watch, teach, on_timeout, registry, human), seed=seed, max_ticks=max_ticks
     )
@@ -115,7 +165,11 @@ def play(
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        errors.print("stopping: the trial in progress ends now and is recorded (Ctrl-C again to quit at once)", highlight=False)
+        errors.print(
+            "stopping: the trial in progress ends now and is recorded "
+            "(Ctrl-C again to quit at once)",
+            highlight=False,
+        )
         for trial in orchestrator.running():
             trial.terminate("stopped from the keyboard (Ctrl-C)")
         from cogym.web import channels
@@ -134,7 +188,10 @@ def play(
                 result = trial.result if trial.done else trial.run()
                 played += 1
                 returns = ", ".join(f"{k} {v:g}" for k, v in result.returns.items())
-                line = f"trial {result.trial_id}: {result.state.value} after {result.ticks} ticks ({returns})"
+                line = (
+                    f"trial {result.trial_id}: {result.state.value} after {result.ticks} ticks "
+                    f"({returns})"
+                )
                 if result.error:
                     line += f": {result.error.splitlines()[0]}"
                 console.print(escape(line), highlight=False, soft_wrap=True)
@@ -151,7 +208,9 @@ def play(
             soft_wrap=True,
         )
     if failed_to_start:
-        errors.print("[red]error:[/red] the trial failed before its first tick; stopping", highlight=False)
+        errors.print(
+            "[red]error:[/red] the trial failed before its first tick; stopping", highlight=False
+        )
         sys.exit(FAILURE)
 
 
@@ -167,7 +226,9 @@ def _spec(
 
     if env.endswith((".yaml", ".yml")):
         if watch or teach:
-            raise InputError("--watch and --teach apply to an ENV_ID, not to a spec file: edit its actors")
+            raise InputError(
+                "--watch and --teach apply to an ENV_ID, not to a spec file: edit its actors"
+            )
         if not Path(env).is_file():
             raise InputError(f"ENV_ID {env!r} looks like a spec file, and there is no such file")
         spec = TrialSpec.from_yaml(env)
@@ -182,7 +243,12 @@ def _spec(
     if watch:
         actors = [
             {"name": "player", "implementation": watch},
-            {"name": "watcher", "implementation": "human", "actor_class": "observer", "config": human},
+            {
+                "name": "watcher",
+                "implementation": "human",
+                "actor_class": "observer",
+                "config": human,
+            },
         ]
     else:
         config = dict(human, on_timeout=on_timeout) if not teach else dict(human, agent=teach)

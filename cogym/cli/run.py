@@ -22,14 +22,28 @@ def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
 
 @main.command()
 @click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(dir_okay=False))
-@click.option("--trials", "-n", default=1, show_default=True, type=click.IntRange(min=1), help="Number of trials.")
-@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(min=1), help="Processes running trials.")
+@click.option(
+    "--trials",
+    "-n",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Number of trials.",
+)
+@click.option(
+    "--workers",
+    "-w",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes running trials.",
+)
 @click.option(
     "--backend",
     default="local",
     show_default=True,
     type=click.Choice(["local", "ray"]),
-    help="Where trials run: local processes, or a Ray cluster (pip install \"cogym[ray]\").",
+    help='Where trials run: local processes, or a Ray cluster (pip install "cogym[ray]").',
 )
 @click.option(
     "--address",
@@ -83,7 +97,9 @@ def run(
     results = []
     started = time.perf_counter()
     with orchestrator, _progress(trials, quiet) as advance:
-        for result in orchestrator.iter_run(spec, trials, workers=workers, backend=backend, **options):
+        for result in orchestrator.iter_run(
+            spec, trials, workers=workers, backend=backend, **options
+        ):
             results.append(result)
             advance(result)
     summary = RunSummary.of(results, time.perf_counter() - started)

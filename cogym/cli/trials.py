@@ -1,4 +1,4 @@
-"""``cogym trials ls|show|replay|export|plot|delete|compact``: the recorded trials of a datastore."""
+"""``cogym trials ls|show|replay|export|plot|delete|compact``: a datastore's recorded trials."""
 
 from __future__ import annotations
 
@@ -274,9 +274,10 @@ def _print_notes(notes: dict[int, dict[str, Any]]) -> None:
     counts: Counter[tuple[str, str]] = Counter()
     for by_actor in notes.values():
         for actor, note in by_actor.items():
+            shown = note
             if isinstance(note, dict) and "by" in note:
-                note = {key: note[key] for key in ("by", "labelled_by") if key in note}
-            counts[(actor, json.dumps(note))] += 1
+                shown = {key: note[key] for key in ("by", "labelled_by") if key in note}
+            counts[(actor, json.dumps(shown))] += 1
     table = Table(title="notes on ticks (context.annotate)", title_justify="left")
     for column in ("actor", "note", "ticks"):
         table.add_column(column)

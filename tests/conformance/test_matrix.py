@@ -302,7 +302,7 @@ def assert_same(recorded: Any, produced: Any, where: str) -> None:
     elif isinstance(produced, tuple):
         assert isinstance(recorded, tuple), f"{where}: recorded {type(recorded).__name__}"
         assert len(recorded) == len(produced), f"{where}: length {len(recorded)} != {len(produced)}"
-        for i, (a, b) in enumerate(zip(recorded, produced)):
+        for i, (a, b) in enumerate(zip(recorded, produced, strict=True)):
             assert_same(a, b, f"{where}[{i}]")
     elif isinstance(produced, np.ndarray):
         assert isinstance(recorded, np.ndarray), f"{where}: recorded {recorded!r}"
@@ -329,7 +329,7 @@ def assert_trial_equals_episode(stored: Any, episode: envs.Episode) -> None:
     assert len(samples) == len(steps), f"trial {trial}: {len(samples)} samples"
     last: dict[str, Any] = dict(episode.observations)
     ended: set[str] = set()
-    for sample, step in zip(samples, steps):
+    for sample, step in zip(samples, steps, strict=True):
         where = f"trial {trial} tick {sample.tick}"
         assert_same(sample.observations, step.seen, f"{where} observations")
         assert_same(sample.actions, step.actions, f"{where} actions")
@@ -371,7 +371,7 @@ def assert_columns_equal_steps(stored: Any, steps: list[envs.Step]) -> None:
         columns = stored.arrays(agent)
         where = f"trial {stored.trial_id} arrays({agent!r})"
         assert [int(t) for t in columns["tick"]] == [t for t, _ in taken], f"{where} ticks"
-        for i, (tick, step) in enumerate(taken):
+        for i, (_, step) in enumerate(taken):
             assert_same(row(columns["observations"], i), step.seen[agent], f"{where} row {i}")
             assert_same(row(columns["actions"], i), step.actions[agent], f"{where} row {i}")
 
@@ -386,7 +386,7 @@ def test_recorded_trials_equal_what_the_env_produced(case: Case, recordings: Any
         (r.state.value, r.error) for r in recording.results
     ]
     assert len(recording.episodes) == case.trials, "one env episode per trial"
-    for result, episode in zip(recording.results, recording.episodes):
+    for result, episode in zip(recording.results, recording.episodes, strict=True):
         stored = recording.datastore.trial(result.trial_id)
         assert stored.summary.ticks == result.ticks
         assert_trial_equals_episode(stored, episode)
@@ -440,7 +440,7 @@ def test_trials_played_through_the_adapters_are_recorded_as_played(
     envs.EPISODES.clear()
     assert len(episodes) == len(trial_ids), "one env episode per trial"
     reopened = HDF5Datastore(tmp_path / "trials")
-    for trial_id, episode in zip(trial_ids, episodes):
+    for trial_id, episode in zip(trial_ids, episodes, strict=True):
         stored = reopened.trial(trial_id)
         assert stored.summary.state.value in ("ended", "terminated"), stored.summary
         assert_trial_equals_episode(stored, episode)
