@@ -208,12 +208,13 @@ def replay(stored: StoredTrial, orchestrator: Orchestrator | None = None) -> Rep
     return dataclasses.replace(report, notes=(*report.notes, note))
 
 
-def _first_split(a: list[Sample], b: list[Sample]) -> int | None:
-    """The first tick at which two replays of one record differ (None if they agree)."""
+def _first_split(a: list[Sample], b: list[Sample], *, prefix: bool = False) -> int | None:
+    """The first tick at which two replays of one record differ (None if they agree; with
+    ``prefix``, as far as the shorter goes)."""
     for one, other in zip(a, b, strict=False):
         if _compare(one, other) is not None:
             return one.tick
-    if len(a) != len(b):
+    if len(a) != len(b) and not prefix:
         shorter = a if len(a) < len(b) else b
         return shorter[-1].tick + 1 if shorter else 0
     return None
@@ -238,12 +239,10 @@ def _rebuild_note(stored: StoredTrial, spec: TrialSpec, replayed: list[Sample]) 
     with Orchestrator(keep_samples=True) as scratch:
         for attempt in ("fresh", "reused"):
             trial = scratch.start(reused, seed=seed, trial_id=f"replay-{attempt}-{trial_id}")
-            _drive(trial, stored, [])
-            if not trial.done:
-                trial.terminate("replay compared up to the first difference")
+            _play_through(trial, stored)
             runs.append(list(trial.samples))
     fresh, again = runs
-    tick = _first_split(replayed, fresh)
+    tick = _first_split(replayed, fresh, prefix=True)
     if tick is not None:
         return (
             "note: two replays in fresh environments differ from tick "
@@ -262,6 +261,22 @@ def _rebuild_note(stored: StoredTrial, spec: TrialSpec, replayed: list[Sample]) 
         "depended on them; record with `environment: {rebuild: per_trial}` (a fresh "
         "environment for every trial) to make its trials replayable"
     )
+
+
+def _play_through(trial: Trial, stored: StoredTrial) -> None:
+    """Feed ``trial`` every recorded action, differences or not, as far as it takes them."""
+    for expected in stored.samples():
+        if trial.done:
+            return
+        pending = trial.pending
+        if not pending or set(pending) - set(expected.actions):
+            break
+        try:
+            trial.step({name: expected.actions[name] for name in pending})
+        except CogymError:
+            return
+    if not trial.done:
+        trial.terminate("replay played every recorded tick")
 
 
 def _drive(trial: Trial, stored: StoredTrial, notes: list[str]) -> ReplayReport:

@@ -465,15 +465,7 @@ def test_recorded_trials_replay_identically(case: Case, recordings: Any) -> None
         assert report.ticks == result.ticks
 
 
-MISDIAGNOSED = (
-    "replay's rebuild check replays the trial twice in one fresh env, up to the first "
-    "difference, instead of after the trials that env had played: for an env that does not "
-    "fully reset it says rebuilding changes nothing (cogym/datastore/replay.py, _rebuild_note)"
-)
-
-
-# longer trials: the second one's replay differs from tick 3, and one replayed to tick 3 in a
-# used env still agrees with one in a fresh env
+# longer trials: the second one's replay differs from tick 3, and the replay must say why
 KAZ_LONG = Case(
     "knights_archers_zombies_v11-long",
     "parallel",
@@ -483,7 +475,6 @@ KAZ_LONG = Case(
 )
 
 
-@pytest.mark.xfail(strict=True, reason=MISDIAGNOSED, raises=AssertionError)
 def test_a_replay_that_differs_says_rebuild_per_trial_would_help(recordings: Any) -> None:
     recording = recordings(KAZ_LONG)
     later = recording.results[1]
