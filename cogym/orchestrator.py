@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
 from cogym.backends import check_backend, make_pool
@@ -206,14 +206,18 @@ class Orchestrator:
         seed: int | None = None,
         index: int = 0,
         trial_id: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> Trial:
-        """Build and start a trial; drive its external actors with :meth:`Trial.step`."""
+        """Build and start a trial; drive its external actors with :meth:`Trial.step`.
+
+        ``options`` go to the environment's ``reset`` (as Gymnasium's and PettingZoo's
+        ``reset(options=...)``); they are not recorded, so a replay resets without them."""
         task = self.prepare(spec, index, seed)
         if trial_id is not None:
             task = TrialTask(task.index, trial_id, task.spec, task.seed)
         trial = self._build(task)
         try:
-            trial.start()
+            trial.start(options)
         except CogymError:
             if trial.result is None:
                 raise

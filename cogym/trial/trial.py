@@ -181,8 +181,8 @@ class Trial:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Reset the environment and the actors; play internal ticks until an external acts."""
+    def start(self, options: Mapping[str, Any] | None = None) -> None:
+        """Reset the environment (``options`` go to its reset) and actors; play until one acts."""
         if self.state is not TrialState.PENDING:
             raise TrialError(
                 f"trial {self.trial_id} was already started (state {self.state.value})"
@@ -193,14 +193,14 @@ class Trial:
             self._deadline = time.monotonic() + self.spec.max_seconds
         self.state = TrialState.RUNNING
         try:
-            self._reset()
+            self._reset(options)
         except Exception as exc:
             self._fail(exc)
             raise
         if self._externals:
             self._advance(None)
 
-    def _reset(self) -> None:
+    def _reset(self, options: Mapping[str, Any] | None) -> None:
         port = _Port(self)
         self.environment.context = TrialContext(port, ENVIRONMENT, None, self.seed)
         classes = self.actor_classes
@@ -213,7 +213,7 @@ class Trial:
                     f"trial {self.trial_id}: actor {name!r} raised in reset: {exc!r}"
                 ) from exc
         try:
-            obs, infos = self.environment.reset(seed=self.seed)
+            obs, infos = self.environment.reset(seed=self.seed, options=options and dict(options))
         except Exception as exc:
             raise EnvironmentFailure(
                 f"trial {self.trial_id}: environment {self.spec.environment.implementation} "

@@ -69,13 +69,16 @@ class TrialDriver:
         finally:
             environment.close()
 
-    def start(self, seed: int | None) -> Trial:
-        """End the running trial (as terminated) and start the next one."""
+    def start(self, seed: int | None, options: dict[str, Any] | None = None) -> Trial:
+        """End the running trial (as terminated) and start the next one (``options`` go to
+        the environment's reset)."""
         self.stop("reset before the trial ended")
         if seed is None:
             seed = self._next_seed
         self._next_seed = (int(seed) + 1) % _SEED_LIMIT
-        self.trial = self.orchestrator.start(self.spec, seed=int(seed), index=self.episodes)
+        self.trial = self.orchestrator.start(
+            self.spec, seed=int(seed), index=self.episodes, options=options
+        )
         self.episodes += 1
         return self.trial
 

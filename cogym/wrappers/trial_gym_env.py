@@ -74,7 +74,7 @@ class TrialGymEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
-        trial = self._driver.start(seed)
+        trial = self._driver.start(seed, options)
         observations, _, _, _, infos = trial.external_view()
         if self.agent not in observations:
             raise TrialError(

@@ -81,7 +81,7 @@ class TrialParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        trial = self._driver.start(seed)
+        trial = self._driver.start(seed, options)
         self.agents = trial.live_externals
         observations, _, _, _, infos = trial.external_view(self.agents)
         return observations, infos
