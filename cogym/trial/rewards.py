@@ -85,12 +85,22 @@ class RewardLedger:
         for r in receivers:
             self.outgoing.append(Reward(tick, sender, r, value, confidence))
 
-    def log(self, tick: int, env_rewards: Mapping[str, float]) -> None:
-        """The environment's rewards of ``tick``, the next tick in order."""
-        self._env_rewards.append(env_rewards)
-        if tick - self._start >= 2 * REWARD_HISTORY:
-            del self._env_rewards[:REWARD_HISTORY]
-            self._start += REWARD_HISTORY
+    @property
+    def history(self) -> list[Mapping[str, float]]:
+        """The environment's rewards of each tick still in reach: the tick loop appends each
+        tick's (in order) and calls :meth:`trim` once the tick reaches :attr:`trim_tick`."""
+        return self._env_rewards
+
+    @property
+    def trim_tick(self) -> int:
+        """The tick after whose rewards the history is next trimmed."""
+        return self._start + 2 * REWARD_HISTORY
+
+    def trim(self) -> int:
+        """Forget the oldest ticks beyond reach; the next :attr:`trim_tick`."""
+        del self._env_rewards[:REWARD_HISTORY]
+        self._start += REWARD_HISTORY
+        return self.trim_tick
 
     def env_reward(self, tick: int, receiver: str) -> float | None:
         """The environment's reward to ``receiver`` on ``tick`` (``None`` if it sent none)."""

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Trial"]
 
 NO_INFOS: Mapping[str, Any] = MappingProxyType({})
+NO_FLAGS: Mapping[str, bool] = MappingProxyType({})
 
 class _Port:
     """The calls a trial's participants make through their :class:`TrialContext`."""
@@ -292,17 +293,13 @@ class Trial:
         solo = cast.solo
         if solo is not None:
             name, act, check, solo_step = solo
-        externals = self._externals
-        returns = self.returns
+        externals, returns, mailbox = self._externals, self.returns, self._mailbox
         ledger = self._ledger
-        log = ledger.log
-        mailbox = self._mailbox
+        history, trim_tick = ledger.history, ledger.trim_tick
         hand_out = ledger.hand_out if cast.reward_handlers else None
-        max_ticks = self.spec.max_ticks or math.inf
-        deadline = self._deadline
+        max_ticks, deadline = self.spec.max_ticks or math.inf, self._deadline
         frames = self.spec.record_frames and record is not None
-        obs = self._obs
-        tick = self.tick
+        obs, tick = self._obs, self.tick
         try:
             while True:
                 # before acting: a stop or the deadline, an external actor's turn, messages
@@ -333,12 +330,14 @@ class Trial:
                         raise failures.environment(tick, exc) from exc
                     actions, next_obs, rewards = {name: action}, {name: observation}, {name: reward}
                     terminated, truncated, infos = (
-                        {name: True} if ended else {},
-                        {name: True} if cut and not ended else {},
+                        {name: True} if ended else NO_FLAGS,
+                        {name: True} if cut and not ended else NO_FLAGS,
                         NO_INFOS,  # what only external actors are told
                     )
                 # after the step: rewards, messages, endings, recording, limits
-                log(tick, rewards)
+                history.append(rewards)
+                if tick >= trim_tick:
+                    trim_tick = ledger.trim()
                 env_rewards = rewards
                 sent: tuple[Reward, ...] = ()
                 messages: tuple[Message, ...] = ()
