@@ -387,24 +387,18 @@ def _actor_record(
 ) -> ActorRecord:
     schema = columns.schema
     where = f"actor {schema.name!r}"
-    try:
-        observations = schema.stack_observations(columns.observations)
-    except ValueError as exc:
-        tick, exc = _first_misfit(schema.stack_observations, columns.observations, columns, exc)
-        raise ValueError(
-            f"{where}'s observation at tick {tick} is not in its observation space "
-            f"{schema.observation_space}: {exc}"
-        ) from None
+    observations = _stacked(
+        "observation",
+        schema.stack_observations,
+        columns.observations,
+        columns,
+        schema.observation_space,
+    )
     actions = None
     if schema.action_space is not None:
-        try:
-            actions = schema.stack_actions(columns.actions)
-        except ValueError as exc:
-            tick, exc = _first_misfit(schema.stack_actions, columns.actions, columns, exc)
-            raise ValueError(
-                f"{where}'s action at tick {tick} is not in its action space "
-                f"{schema.action_space}: {exc}"
-            ) from None
+        actions = _stacked(
+            "action", schema.stack_actions, columns.actions, columns, schema.action_space
+        )
     ticks = _int_array(columns.ticks)
     reward_ticks, rewards, env_rewards = columns.reward_ticks, columns.rewards, columns.env_rewards
     if revisions:
@@ -435,16 +429,28 @@ def _actor_record(
     )
 
 
-def _first_misfit(
-    stack: Callable[[Any], Any], values: list[Any], columns: _ActorColumns, error: ValueError
-) -> tuple[int | str, ValueError]:
-    """The tick of the first value that does not fit, and why (looked for once one did not)."""
-    for row, value in enumerate(values):
-        try:
-            stack([value])
-        except ValueError as exc:
-            return (columns.ticks[row] if row < len(columns.ticks) else "?"), exc
-    return "?", error
+def _stacked(
+    what: str, stack: Callable[[Any], Any], values: list[Any], columns: _ActorColumns, space: Any
+) -> Any:
+    """``values`` (the actor's ``what``: ``observation`` or ``action``) stacked as a column, or
+    a ValueError naming the tick of the first one that does not fit ``space``, and why (looked
+    for once one did not)."""
+    try:
+        return stack(values)
+    except ValueError as whole:
+        tick: int | str = "?"
+        reason: ValueError = whole
+        for row, value in enumerate(values):
+            try:
+                stack([value])
+            except ValueError as exc:
+                tick = columns.ticks[row] if row < len(columns.ticks) else "?"
+                reason = exc
+                break
+        raise ValueError(
+            f"actor {columns.schema.name!r}'s {what} at tick {tick} is not in its {what} space "
+            f"{space}: {reason}"
+        ) from None
 
 
 def _int_array(values: list[int]) -> np.ndarray:
