@@ -50,12 +50,13 @@ class CastCache:
         return key, cast
 
     def give(self, spec: TrialSpec, key: str, cast: Cast) -> None:
-        """Take back the cast of a trial of ``spec`` that is over; one of an old pin, or of an
-        environment rebuilt for every trial, is closed."""
+        """Take back the cast of a trial of ``spec`` that is over; one of an old pin, of an
+        environment rebuilt for every trial, or cut short by a deadline (``cast.spoiled``) is
+        closed."""
         stale_pin = (
             self._pinnable.get(spec.cast_key) and self._current_pins.get(spec.cast_key) != key
         )
-        if spec.environment.rebuild == "per_trial" or stale_pin:
+        if spec.environment.rebuild == "per_trial" or stale_pin or cast.spoiled:
             self._retire(cast)
         else:
             self._idle.setdefault(key, []).append(cast)

@@ -146,6 +146,12 @@ class EnvironmentFailure(CogymError, RuntimeError):
     """The environment raised; the original exception is chained."""
 
 
+class TrialTimeoutError(CogymError, TimeoutError):
+    """A trial ran past its ``max_seconds`` inside an actor's or the environment's code, or an
+    actor that is not ``optional`` did not answer within its ``response_timeout``; the trial
+    ended ``failed`` with this message, which names the tick and the participant."""
+
+
 class CloseWarning(UserWarning):
     """An environment or actor raised while being closed after its trials; their results stand."""
 

@@ -45,6 +45,7 @@ from cogym.seeding import derive_seed
 from cogym.spec import TrialSpec
 from cogym.tasks import EventSink, EventStream, TrialEvent, TrialTask, new_trial_id
 from cogym.trial import Cast, Trial, TrialInfo, TrialRecorder, TrialResult
+from cogym.trial.deadlines import default_actions
 
 __all__ = ["Orchestrator", "PreTrialHook", "TrialEvent", "TrialTask", "new_trial_id"]
 
@@ -152,8 +153,9 @@ class Orchestrator:
         :class:`~cogym.errors.SpecError` naming the bad field (``source`` names the spec file).
 
         Beyond :meth:`check`: the environment is built from its config, the actors bind to
-        its agents and are built (models loaded, spaces compared), and a spec that records
-        frames has an environment that renders them. What is built stays for the first trial
+        its agents and are built (models loaded, spaces compared), each ``default_action`` is
+        in its actor's action space, and a spec that records frames has an environment that
+        renders them. What is built stays for the first trial
         of this process; :meth:`iter_run` calls this before its first trial.
         """
         self.check(spec)
@@ -164,6 +166,10 @@ class Orchestrator:
         except InputError as exc:
             raise SpecError([(exc.field or "environment", str(exc))], source) from None
         try:
+            try:
+                default_actions(spec, cast.actor_classes)
+            except SpecError as exc:
+                raise SpecError(exc.problems, source) from None
             if spec.record_frames and (self.datastore is not None or spec.datastore is not None):
                 # the Gymnasium and PettingZoo wrappers hold the env; other environments say
                 # whether they render at the first frame

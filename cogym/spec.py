@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -146,12 +147,38 @@ class ActorSpec(_Value):
     ``human``, ``python:<module>:<factory>`` or a name registered in the directory;
     ``config`` goes to the implementation's factory as keyword arguments. ``actor_class`` binds
     the actor to an environment role when its name does not (``observer`` makes it watch).
+
+    ``response_timeout`` (seconds) is how long each ``act`` may take. An actor that does not
+    answer in time becomes unavailable for the rest of the trial (as in Cogment): if it is
+    ``optional`` it is skipped, its ``default_action`` (a value of its action space, in JSON
+    form) used instead, or no action at all without one; otherwise the trial fails, naming it.
+    See :mod:`cogym.trial.deadlines`.
     """
 
     name: str = Field(min_length=1, max_length=64)
     implementation: Implementation = "random"
     actor_class: Annotated[Printable, Field(min_length=1, max_length=64)] | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    response_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    optional: bool = False
+    default_action: Any = None
+
+    @field_validator("response_timeout", mode="before")
+    @classmethod
+    def _seconds_not_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number of seconds, got the boolean {value}")  # noqa: TRY004
+        return value
+
+    @field_validator("default_action")
+    @classmethod
+    def _default_needs_optional(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and not info.data.get("optional", False):
+            raise ValueError(
+                "default_action is used only for an optional actor that does not answer in "
+                "time; add optional: true (and a response_timeout), or drop default_action"
+            )
+        return value
 
     @field_validator("name")
     @classmethod

@@ -67,6 +67,9 @@ class Cast:
         self.external_order = tuple(n for n in self.actor_classes if n in set(externals))
         self.externals = frozenset(self.external_order)
         self.implementations = dict(implementations or {})
+        self.spoiled = False
+        """Set when a call into its environment or an actor was cut short (a deadline): their
+        state is unknown, so the cast is closed after its trial instead of being reused."""
         observers = {n for n, c in self.actor_classes.items() if c.action_space is None}
         self.observer_acts = {n: self.actors[n].act for n in observers if n in self.actors}
         self.acts = {n: a.act for n, a in self.actors.items() if n not in observers}

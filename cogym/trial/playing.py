@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError
+from cogym.trial.deadlines import Skipped
 
 if TYPE_CHECKING:
     from cogym.trial.cast import Cast, TrialEnvironment
+    from cogym.trial.deadlines import Guard
 
 __all__ = ["Failures", "Play", "Played", "play_any", "render_frame"]
 
@@ -67,13 +69,23 @@ class Failures:
         return InvalidActionError(name, tick, space, action, self.trial_id)
 
 
-def play_any(cast: Cast, failures: Failures) -> Play:
+def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play:
     """Acting and stepping for any cast: every actor in the observations acts (observers
-    watch, external actors' actions come from ``provided``), then the environment steps."""
+    watch, external actors' actions come from ``provided``), then the environment steps.
+
+    With a ``guard``, each call into an actor or the environment goes through it (deadlines,
+    response timeouts); an optional actor it skips without a default action gives no action.
+    """
     acts = cast.acts
     observer_acts = cast.observer_acts
     checks = cast.checks
     env_step = cast.environment.step
+    if guard is not None:
+        acts = {n: guard.act(n, a) for n, a in acts.items()}
+        observer_acts = {
+            n: guard.call(f"observer {n!r} (act)", a) for n, a in observer_acts.items()
+        }
+        env_step = guard.call("the environment's step", env_step)
 
     def play(
         tick: int, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
@@ -84,6 +96,8 @@ def play_any(cast: Cast, failures: Failures) -> Play:
             if act is not None:
                 try:
                     action = act(observation)
+                except Skipped:
+                    continue
                 except Exception as exc:
                     raise failures.actor(name, tick, exc) from exc
             elif name in observer_acts:

@@ -12,6 +12,7 @@ Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import traceback
@@ -19,12 +20,20 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError, TrialError
-from cogym.trial.cast import Cast
+from cogym.errors import (
+    ActorFailure,
+    EnvironmentFailure,
+    InvalidActionError,
+    TrialError,
+    TrialTimeoutError,
+)
+from cogym.trial.cast import Cast, SoloPlay
 from cogym.trial.context import TrialContext
+from cogym.trial.deadlines import Guard, Interrupt, needs_guard
 from cogym.trial.externals import ExternalSeats, ExternalView
 from cogym.trial.mailbox import Mailbox
 from cogym.trial.playing import Failures, Play, play_any, render_frame
+from cogym.trial.port import Port
 from cogym.trial.recording import Record, TickNotes, TrialRecorder, recorded_end, tick_recorder
 from cogym.trial.rewards import RewardLedger
 from cogym.trial.values import ENVIRONMENT, Message, Reward, Sample, TrialResult, TrialState
@@ -36,50 +45,8 @@ __all__ = ["Trial"]
 
 NO_INFOS: Mapping[str, Any] = MappingProxyType({})
 NO_FLAGS: Mapping[str, bool] = MappingProxyType({})
-
-class _Port:
-    """The calls a trial's participants make through their :class:`TrialContext`."""
-
-    __slots__ = ("_trial", "spec", "trial_id")
-
-    def __init__(self, trial: Trial) -> None:
-        self._trial = trial
-        self.trial_id = trial.trial_id
-        self.spec = trial.spec
-
-    @property
-    def tick(self) -> int:
-        return self._trial.tick
-
-    @property
-    def actors(self) -> tuple[str, ...]:
-        return self._trial.cast.names
-
-    def send_reward(
-        self, sender: str, receiver: str, value: float, confidence: float, tick: int | None
-    ) -> None:
-        trial = self._trial
-        trial._ledger.send(trial.tick, sender, receiver, value, confidence, tick)
-        trial._attention = True
-
-    def send_message(self, sender: str, receiver: str, payload: Any) -> None:
-        trial = self._trial
-        trial._mailbox.send(trial.tick, sender, receiver, payload)
-        trial._attention = True
-
-    def annotate(self, name: str, note: Any) -> None:
-        trial = self._trial
-        trial._notes.add(f"trial {trial.trial_id}, tick {trial.tick}", name, note)
-
-    def render(self) -> Any:
-        return self._trial.environment.render()
-
-    def request_stop(self, reason: str) -> None:
-        trial = self._trial
-        if not trial.done and trial._stop is None:
-            trial._stop = (TrialState.TERMINATED, reason)
-            trial._attention = True
-
+_WORDED = (ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError)
+"""The failures whose message says it all (others are shown with their type)."""
 
 class Trial:
     """A running trial. Built by :meth:`Orchestrator.start <cogym.orchestrator.Orchestrator.start>`.
@@ -141,7 +108,9 @@ class Trial:
         self._mailbox = Mailbox(trial_id, names)
         self._seats = ExternalSeats(cast.external_order)
         self._pending: frozenset[str] = frozenset()
-        self._prepared: tuple[Failures, Play | None, Record | None] | None = None
+        self._prepared: tuple[Failures, Play | None, Record | None, SoloPlay | None] | None = None
+        self._guard: Guard | None = None
+        self._play: Callable[..., None] = self._advance  # with a guard, through _guarded
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -194,19 +163,28 @@ class Trial:
             self._deadline = time.monotonic() + self.spec.max_seconds
         self.state = TrialState.RUNNING
         try:
-            self._reset(options)
+            if needs_guard(self.spec):
+                self._guard = Guard(self.spec, self.trial_id, self._deadline, lambda: self.tick,
+                                    self._notes, self.actor_classes)  # fmt: skip
+                self._play = functools.partial(self._guarded, self._advance)
+            self._guarded(self._reset, options)
         except Exception as exc:
             self._fail(exc)
             raise
         if self._externals:
-            self._advance(None)
+            self._play(None)
 
     def _reset(self, options: Mapping[str, Any] | None) -> None:
-        port = _Port(self)
+        port = Port(self)
         self.environment.context = TrialContext(port, ENVIRONMENT, None, self.seed)
         classes = self.actor_classes
         seeds = self._seeds
+        guard, env_reset = self._guard, self.environment.reset
+        if guard is not None:
+            env_reset = guard.call("the environment's reset", env_reset)
         for name, reset in self.cast.resets.items():
+            if guard is not None:
+                reset = guard.call(f"actor {name!r} (reset)", reset)  # noqa: PLW2901
             try:
                 reset(TrialContext(port, name, classes[name], seeds.get(name)))
             except Exception as exc:
@@ -214,7 +192,7 @@ class Trial:
                     f"trial {self.trial_id}: actor {name!r} raised in reset: {exc!r}"
                 ) from exc
         try:
-            obs, infos = self.environment.reset(seed=self.seed, options=options and dict(options))
+            obs, infos = env_reset(seed=self.seed, options=options and dict(options))
         except Exception as exc:
             raise EnvironmentFailure(
                 f"trial {self.trial_id}: environment {self.spec.environment.implementation} "
@@ -239,7 +217,7 @@ class Trial:
         try:
             if self.state is TrialState.PENDING:
                 self.start()
-            self._advance(None)
+            self._play(None)
         except Exception:
             if not self.done:
                 raise
@@ -263,7 +241,7 @@ class Trial:
         if not seats.accepts(actions, self._pending):
             raise seats.explain_refusal(actions, self._pending, self.trial_id, self.tick)
         seats.new_step()
-        self._advance(actions)
+        self._play(actions)
 
     def terminate(self, reason: str = "terminated on request") -> None:
         """Stop the trial; it ends as ``terminated``.
@@ -276,9 +254,22 @@ class Trial:
             self._stop = (TrialState.TERMINATED, reason)
             self._attention = True
             if self._externals and self.state is TrialState.RUNNING:
-                self._advance({})
+                self._play({})
 
     # -- the tick loop ------------------------------------------------------------------------
+
+    def _guarded(self, run: Callable[[Any], None], argument: Any) -> None:
+        """``run(argument)`` held to the :class:`Guard`'s deadlines; a call cut short fails it."""
+        guard = self._guard
+        if guard is None:
+            return run(argument)
+        guard.arm()
+        try:
+            return run(argument)
+        except Interrupt as interrupt:
+            self._timed_out(interrupt)
+        finally:
+            guard.disarm()
 
     def _advance(self, provided: Mapping[str, Any] | None) -> None:
         """Play ticks until an external actor must act (``provided`` are the external actions
@@ -289,8 +280,7 @@ class Trial:
         """
         cast = self.cast
         used: set[str] = set()
-        failures, play, record = self._prepared or self._prepare()
-        solo = cast.solo
+        failures, play, record, solo = self._prepared or self._prepare()
         if solo is not None:
             name, act, check, solo_step = solo
         externals, returns, mailbox = self._externals, self.returns, self._mailbox
@@ -378,14 +368,18 @@ class Trial:
         self.tick = tick
         self._obs = obs
 
-    def _prepare(self) -> tuple[Failures, Play | None, Record | None]:
-        """How this trial words failures, plays any cast and records a tick (made once)."""
-        cast = self.cast
+    def _prepare(self) -> tuple[Failures, Play | None, Record | None, SoloPlay | None]:
+        """How this trial words failures, plays any cast (or its one actor alone) and records a
+        tick (made once); with a :class:`Guard`, its calls into user code are guarded."""
+        cast, guard = self.cast, self._guard
         failures = Failures(self.trial_id, cast, self.spec.environment.implementation)
-        solo = cast.solo[0] if cast.solo is not None else None
-        record = tick_recorder(self._recorder, self.samples, self._notes, solo)
-        play = play_any(cast, failures) if cast.solo is None else None
-        self._prepared = (failures, play, record)
+        solo = cast.solo if guard is None or not guard.rules else None
+        if solo is not None and guard is not None:
+            name, act, check, step = solo
+            solo = (name, guard.act(name, act), check, guard.call("the environment's step", step))
+        record = tick_recorder(self._recorder, self.samples, self._notes, solo and solo[0])
+        play = play_any(cast, failures, guard) if solo is None else None
+        self._prepared = (failures, play, record, solo)
         return self._prepared
 
     def _stopping(self, deadline: float | None) -> bool:
@@ -462,12 +456,19 @@ class Trial:
         self._obs = {}
         self._finish(state, reason)
 
+    def _timed_out(self, interrupt: Interrupt) -> None:
+        """End ``failed`` for a call cut short, and raise it; its cast is not reused."""
+        guard: Guard = self._guard  # type: ignore[assignment]
+        error, self.cast.spoiled = guard.timed_out(interrupt), self.cast.spoiled or guard.spoiled
+        self._fail(error)
+        raise error from None
+
     def _fail(self, exc: BaseException) -> None:
         if self.done:
             return
         cause = exc.__cause__
         detail = "".join(traceback.format_exception(cause)) if cause is not None else ""
-        known = isinstance(exc, (ActorFailure, EnvironmentFailure, InvalidActionError))
+        known = isinstance(exc, _WORDED)
         message = str(exc) if known else repr(exc)
         self.error = message + (f"\n{detail}" if detail else "")
         self._obs = {}
