@@ -5,8 +5,15 @@ datastore shard), built by the pool's :class:`~cogym.backends.base.RunnerFactory
 to the parent by a pipe. The parent hands out trials one or two at a time per worker, and a
 worker reports each start before running the trial, so when a worker dies the parent knows
 which trial was in flight: that trial is reported as ``failed``, the trials not yet started go
-to other workers, and a fresh worker takes the dead one's place. A worker that fails outside
-any trial (its orchestrator cannot be built, say) raises
+to other workers, and a fresh worker takes the dead one's place.
+
+The parent also knows when each running trial must end: its ``max_seconds`` from the moment the
+worker reported its start, plus :data:`_GRACE` seconds (time for the trial's own timer to act
+first). A worker whose trial is still running then is stuck in code that the trial's timer
+could not interrupt (C code, or a blocked ``SIGALRM``): it is killed and replaced in the same
+way, and its trial reported ``failed`` as timed out; the ticks it had played are lost with it.
+
+A worker that fails outside any trial (its orchestrator cannot be built, say) raises
 :class:`~cogym.errors.WorkerLostError` in the parent, with the worker's traceback.
 """
 
@@ -34,12 +41,16 @@ from cogym.errors import MainModuleError, WorkerLostError
 from cogym.model_source import ModelSource
 from cogym.tasks import EventSink, TrialEvent, TrialTask
 from cogym.trial import TrialResult
+from cogym.trial.deadlines import GRACE
 
 __all__ = ["LocalPool"]
 
 _PREFETCH = 2
 _ATTEMPTS = 2
 """How many workers may die on a trial before it is reported as failed, though never started."""
+_GRACE = GRACE + 2.0
+"""Seconds past a trial's ``max_seconds`` before the parent kills the worker running it: the
+grace of the trial's own timer (:data:`cogym.trial.deadlines.GRACE`), and two more."""
 _UNGUARDED_MAIN = 86
 """The exit code of a worker that found itself re-running an unguarded main script."""
 
@@ -81,6 +92,10 @@ class _Worker:
     connection: Connection
     assigned: deque[TrialTask] = field(default_factory=deque)
     started: set[int] = field(default_factory=set)
+    deadline: float | None = None
+    """When the trial it runs must have ended (``time.monotonic()``), if it has a limit."""
+    overdue: TrialTask | None = None
+    """The trial past its deadline for which the worker was killed."""
 
 
 class LocalPool:
@@ -160,7 +175,12 @@ class LocalPool:
                 for worker in workers.values():
                     by_handle[worker.connection] = worker
                     by_handle[worker.process.sentinel] = worker
-                for handle in wait(list(by_handle), timeout=1.0):
+                for worker in self._kill_overdue():
+                    yield from self._bury(worker, todo, deaths, emit)
+                    for survivor in list(workers.values()):
+                        feed(survivor)
+                    by_handle = {h: w for h, w in by_handle.items() if w is not worker}
+                for handle in wait(list(by_handle), timeout=self._wait_seconds()):
                     worker = by_handle[handle]
                     if worker.worker_id not in workers:
                         continue
@@ -179,6 +199,26 @@ class LocalPool:
                             feed(survivor)
         finally:
             self.close()
+
+    def _wait_seconds(self) -> float:
+        """How long to wait for news: at most a second, and not past a running trial's deadline."""
+        deadlines = [w.deadline for w in self._live.values() if w.deadline is not None]
+        if not deadlines:
+            return 1.0
+        return min(1.0, max(0.0, min(deadlines) - time.monotonic()) + 0.01)
+
+    def _kill_overdue(self) -> list[_Worker]:
+        """Kill the workers whose trial is past its deadline (they are buried by the caller)."""
+        now = time.monotonic()
+        killed = []
+        for worker in list(self._live.values()):
+            if worker.deadline is None or now < worker.deadline:
+                continue
+            worker.overdue = next(t for t in worker.assigned if t.index in worker.started)
+            worker.process.kill()
+            worker.process.join(timeout=5)
+            killed.append(worker)
+        return killed
 
     def close(self) -> None:
         """Ask the workers to finish (publishing their shards), then end those that linger."""
@@ -204,12 +244,16 @@ class LocalPool:
         if kind == "started":
             _, index, trial_id, started = message
             worker.started.add(index)
+            task = next((t for t in worker.assigned if t.index == index), None)
+            limit = None if task is None else task.spec.max_seconds
+            worker.deadline = None if limit is None else time.monotonic() + limit + _GRACE
             emit(TrialEvent("started", trial_id, index, started, worker=worker.worker_id))
             return None
         if kind == "done":
             result: TrialResult = message[1]
             worker.assigned = deque(t for t in worker.assigned if t.index != result.index)
             worker.started.discard(result.index if result.index is not None else -1)
+            worker.deadline = None
             emit(TrialEvent.finished(result, worker.worker_id))
             return result
         held = ", ".join(task.trial_id for task in worker.assigned) or "none"
@@ -243,15 +287,23 @@ class LocalPool:
             raise MainModuleError(_unguarded_message(self.start_method))
         for position, task in enumerate(worker.assigned):
             deaths[task.index] = deaths.get(task.index, 0) + (position == 0)
-            if task.index in worker.started or deaths[task.index] >= _ATTEMPTS:
+            if task is worker.overdue:
+                result = task.failed(
+                    f"trial {task.trial_id}: timed out after {task.spec.max_seconds} s "
+                    f"(max_seconds) and {_GRACE} s more, in code that its timer could not "
+                    f"interrupt (C code, or SIGALRM blocked): worker process {worker.worker_id} "
+                    "was killed and replaced; the ticks it had played are lost"
+                )
+            elif task.index in worker.started or deaths[task.index] >= _ATTEMPTS:
                 result = task.failed(
                     f"worker process {worker.worker_id} died (exit code {code}) while "
                     f"running trial {task.trial_id}"
                 )
-                emit(TrialEvent.finished(result, worker.worker_id))
-                yield result
             else:
                 todo.append(task)
+                continue
+            emit(TrialEvent.finished(result, worker.worker_id))
+            yield result
         worker.connection.close()
         self._spawn()
 
