@@ -298,8 +298,60 @@ def rebuild_per_trial(quick: bool) -> list[Figure]:
     return figures
 
 
+def deadlines(quick: bool) -> list[Figure]:
+    """Ticks/s of CartPole trials whose deadlines are guarded against the same without."""
+    ticks = 25_000 if quick else 200_000
+    rounds = 3 if quick else 7
+    plain = {
+        "environment": {"implementation": "gym:CartPole-v1"},
+        "actors": [{"name": "player", "implementation": "random"}],
+        "seed": 0,
+    }
+    cases = [
+        ("max_seconds: 3600", {**plain, "max_seconds": 3600}),
+        (
+            "response_timeout: 60 (optional, default_action 0)",
+            {**plain, "actors": [{**plain["actors"][0], "response_timeout": 60,
+                                  "optional": True, "default_action": 0}]},
+        ),
+    ]  # fmt: skip
+    figures = []
+    with Orchestrator() as orchestrator:
+
+        def run(spec: TrialSpec) -> float:
+            done = 0
+            with Stopwatch() as watch:
+                for result in orchestrator.iter_run(spec, trials=10**9):
+                    done += result.ticks
+                    if done >= ticks:
+                        break
+            return done / watch.seconds
+
+        unguarded = TrialSpec.from_dict(plain)
+        for label, data in cases:
+            base, ours = alternate(
+                functools.partial(run, unguarded),
+                functools.partial(run, TrialSpec.from_dict(data)),
+                rounds,
+            )
+            figures.append(
+                Figure(
+                    f"trial ticks/s, CartPole, random actor, with {label}",
+                    "ticks/s",
+                    "the same trials without deadlines",
+                    median(base),
+                    median(ours),
+                    True,
+                    note="information: the price of deadlines that hold while user code blocks",
+                    samples={"baseline": base, "cogym": ours},
+                )
+            )
+    return figures
+
+
 BENCHMARKS = {
     "trial_ticks": trial_ticks,
+    "deadlines": deadlines,
     "rebuild": rebuild_per_trial,
     "parallel_env": parallel_env_steps,
     "ppo": ppo_training,

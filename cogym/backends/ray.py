@@ -19,6 +19,11 @@ datastore keeps its first copy, which is identical.) A call that kills its worke
 attempt is split, and a trial that kills its worker alone at every attempt is reported
 ``failed``; the trials queued behind it run again.
 
+A trial's own deadlines hold inside its worker as they do in-process (Ray runs the worker's
+calls on its main thread, where :mod:`cogym.trial.deadlines` arms its timer). Unlike the local
+pool, the driver does not kill a worker stuck past ``max_seconds`` where that timer cannot
+reach (C code, ``SIGALRM`` blocked): such a trial holds its worker.
+
 ``started`` events are the driver's: a one-trial call is announced when it reaches the head
 of its worker's queue; the trials of a several-trial call, when their results come back (with
 the time they started on the worker).
