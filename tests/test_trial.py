@@ -106,6 +106,22 @@ def test_rewards_to_unknown_actors_or_future_ticks_are_refused(orchestrator):
     trial.run()
 
 
+def test_a_string_reward_from_an_observer_fails_the_trial_naming_sender_tick_and_value(
+    orchestrator,
+):
+    coach = {
+        "name": "coach",
+        "actor_class": "observer",
+        "implementation": "python:tests.helpers:Coach",
+        "config": {"value": "0.5"},
+    }
+    spec = make_spec(CARTPOLE, [{"name": "player"}, coach], max_ticks=5, seed=0)
+    result = orchestrator.run(spec)
+    assert result.state is TrialState.FAILED and result.ticks == 0
+    assert "tick 0: 'coach' sending a reward" in result.error
+    assert "value '0.5' (str) is not a number" in result.error
+
+
 def test_on_reward_sees_environment_and_participant_rewards(orchestrator):
     Recorder.made.clear()
     spec = make_spec(

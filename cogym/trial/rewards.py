@@ -64,11 +64,20 @@ class RewardLedger:
             raise MessageError(
                 f"{where}: no actor named {receiver!r} (actors: {sorted(self._actors)})"
             )
+        for label, number in (("value", value), ("confidence", confidence)):
+            if isinstance(number, (str, bytes)):  # float() would read "0.5" silently
+                raise MessageError(
+                    f"{where}: {label} {number!r} ({type(number).__name__}) is not a number; "
+                    "send a float"
+                )
         try:
             value = float(value)
             confidence = float(confidence)
         except (TypeError, ValueError):
-            raise MessageError(f"{where}: value and confidence must be numbers") from None
+            raise MessageError(
+                f"{where}: value and confidence must be numbers (got value={value!r}, "
+                f"confidence={confidence!r})"
+            ) from None
         if not math.isfinite(value) or not math.isfinite(confidence) or confidence < 0:
             raise MessageError(
                 f"{where}: value must be finite and confidence finite and >= 0 "
