@@ -6,8 +6,10 @@ are optional and imported only when used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,9 +72,27 @@ def to_npz(
         "action_space": space_to_dict(data.action_space) if data.action_space else None,
     }
     out["metadata"] = np.array(json.dumps(metadata))
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **out)  # type: ignore[arg-type]
+    # written beside the archive, then renamed over it: an export that fails midway (a full
+    # disk) leaves the previous archive whole and no half-written one
+    target = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(target))
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            np.savez_compressed(f, **out)  # type: ignore[arg-type]
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     return data
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -26,6 +26,25 @@ def test_npz_holds_every_field_and_the_spaces(record, tmp_path):
     assert arrays["final_observations"].shape == (5, 4)
 
 
+def test_an_npz_export_that_fails_midway_leaves_the_previous_archive_whole(
+    record, tmp_path, monkeypatch
+):
+    datastore, _ = record(make_spec(CARTPOLE, seed=0), trials=2)
+    path = tmp_path / "data.npz"
+    to_npz(datastore, path, "player")
+    before = path.read_bytes()
+
+    def full_disk(file, **arrays):  # noqa: ANN001, ANN003
+        file.write(b"PK\x03\x04 half an archive")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        to_npz(datastore, path, "player")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["data.npz"]  # no leftovers
+
+
 def test_minari_dataset_of_single_agent_trials(record, tmp_path, monkeypatch):
     minari = pytest.importorskip("minari")
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
