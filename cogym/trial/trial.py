@@ -12,7 +12,6 @@ Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 import traceback
@@ -110,7 +109,6 @@ class Trial:
         self._pending: frozenset[str] = frozenset()
         self._prepared: tuple[Failures, Play | None, Record | None, SoloPlay | None] | None = None
         self._guard: Guard | None = None
-        self._play: Callable[..., None] = self._advance  # with a guard, through _guarded
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -166,13 +164,12 @@ class Trial:
             if needs_guard(self.spec):
                 self._guard = Guard(self.spec, self.trial_id, self._deadline, lambda: self.tick,
                                     self._notes, self.actor_classes)  # fmt: skip
-                self._play = functools.partial(self._guarded, self._advance)
             self._guarded(self._reset, options)
         except Exception as exc:
             self._fail(exc)
             raise
         if self._externals:
-            self._play(None)
+            self._guarded(self._advance, None)
 
     def _reset(self, options: Mapping[str, Any] | None) -> None:
         port = Port(self)
@@ -217,7 +214,7 @@ class Trial:
         try:
             if self.state is TrialState.PENDING:
                 self.start()
-            self._play(None)
+            self._guarded(self._advance, None)
         except Exception:
             if not self.done:
                 raise
@@ -241,7 +238,10 @@ class Trial:
         if not seats.accepts(actions, self._pending):
             raise seats.explain_refusal(actions, self._pending, self.trial_id, self.tick)
         seats.new_step()
-        self._play(actions)
+        if self._guard is None:
+            self._advance(actions)
+        else:
+            self._guarded(self._advance, actions)
 
     def terminate(self, reason: str = "terminated on request") -> None:
         """Stop the trial; it ends as ``terminated``.
@@ -254,7 +254,7 @@ class Trial:
             self._stop = (TrialState.TERMINATED, reason)
             self._attention = True
             if self._externals and self.state is TrialState.RUNNING:
-                self._play({})
+                self._guarded(self._advance, {})
 
     # -- the tick loop ------------------------------------------------------------------------
 
