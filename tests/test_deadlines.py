@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from cogym import Orchestrator, TrialSpec, TrialState
 from cogym.cli import main
 from cogym.datastore import HDF5Datastore
-from cogym.errors import SpecError
+from cogym.errors import SpecError, TrialTimeoutError
 from tests import blocking
 
 HANG_GUARD = 60.0
@@ -105,6 +105,20 @@ def test_the_next_trial_gets_a_fresh_environment_after_one_was_cut_short():
         third = orchestrator.run(spec, seed=2)
     assert [first.state, second.state, third.state] == [TrialState.FAILED, *[TrialState.ENDED] * 2]
     assert len(blocking.built) == 2  # rebuilt once, after the trial cut short; then reused
+
+
+def test_a_trial_stepped_from_outside_raises_the_timeout_from_step_and_leaves_no_timer():
+    spec = _spec(_blocking_env(step_at=3), actors=[{"name": "player",
+                 "implementation": "external"}], max_seconds=0.3)  # fmt: skip
+    with Orchestrator() as orchestrator:
+        trial = orchestrator.start(spec)
+        trial.step({"player": 0})
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # none between steps
+        trial.step({"player": 0})
+        with pytest.raises(TrialTimeoutError, match="at tick 2 in the environment's step"):
+            trial.step({"player": 0})
+    assert trial.state is TrialState.FAILED and trial.result.ticks == 2
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
 
 def test_a_deadline_passed_by_a_slow_but_working_env_still_terminates():
