@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cogym.trial.cast import Cast, TrialEnvironment
     from cogym.trial.deadlines import Guard
 
-__all__ = ["Failures", "Play", "Played", "play_any", "render_frame"]
+__all__ = ["Failures", "Play", "Played", "play_any", "render_frame", "retire"]
 
 Played = tuple[
     dict[str, Any],  # actions, of the actors that acted
@@ -58,7 +58,9 @@ class Failures:
             f"trial {self.trial_id}, tick {tick}: environment {self._environment} raised {exc!r}"
         )
 
-    def reward(self, name: str, tick: int, value: Any) -> EnvironmentFailure:
+    def reward(self, rewards: Mapping[str, Any], tick: int) -> EnvironmentFailure:
+        """The environment gave a reward that is not a number: the first such in ``rewards``."""
+        name, value = next((n, v) for n, v in rewards.items() if not _adds_to_a_float(v))
         return EnvironmentFailure(
             f"trial {self.trial_id}, tick {tick}: environment {self._environment} gave actor "
             f"{name!r} the reward {value!r} ({type(value).__name__}); a reward must be a number"
@@ -67,6 +69,14 @@ class Failures:
     def action(self, name: str, tick: int, action: Any) -> InvalidActionError:
         space = self._cast.actor_classes[name].action_space
         return InvalidActionError(name, tick, space, action, self.trial_id)
+
+
+def _adds_to_a_float(value: Any) -> bool:
+    try:
+        0.0 + value  # noqa: B018  (the question is whether this raises)
+    except TypeError:
+        return False
+    return True
 
 
 def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play:
@@ -142,3 +152,19 @@ def render_frame(environment: TrialEnvironment, failures: Failures, tick: int) -
             "environment.config.render_mode: rgb_array)"
         )
     return frame
+
+
+def retire(
+    next_obs: dict[str, Any],
+    terminated: Mapping[str, bool],
+    truncated: Mapping[str, bool],
+    final_observations: dict[str, Any],
+    observers: Mapping[str, Any],
+) -> tuple[dict[str, Any], bool]:
+    """Keep the final observations of the actors that ended in ``final_observations``; the
+    observations of the others, and whether the trial is over (none left, or only
+    ``observers``)."""
+    for name in (*terminated, *truncated):
+        final_observations[name] = next_obs.get(name)
+    left = {n: o for n, o in next_obs.items() if n not in terminated and n not in truncated}
+    return left, all(n in observers for n in left)

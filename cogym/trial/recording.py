@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cogym.errors import MessageError
@@ -141,14 +142,17 @@ def tick_recorder(
     samples: list[Sample] | None,
     notes: TickNotes,
     solo: str | None = None,
-) -> Record | None:
-    """What hands each tick to ``recorder`` and to ``samples`` (``None``: neither is there).
+) -> tuple[Record | None, Record | None]:
+    """What hands each tick to ``recorder`` and to ``samples`` (``None``: neither is there),
+    and, in a trial that actor ``solo`` plays alone, the shortcut for its plain ticks.
 
-    In a trial that actor ``solo`` plays alone, a :class:`SoloRecorder` that keeps no samples
-    gets the plain ticks through ``append_solo``.
+    The shortcut is a :class:`SoloRecorder`'s ``append_solo`` bound to the actor's name,
+    called as ``(tick, observation, action, reward, env_reward, terminated, truncated)`` for a
+    tick with no frame, reward or message sent and no note; it is there only when the trial
+    keeps no samples.
     """
     if recorder is None and samples is None:
-        return None
+        return None, None
     append = recorder.append if recorder is not None else None
     keep = samples.append if samples is not None else None
 
@@ -182,41 +186,10 @@ def tick_recorder(
         if keep is not None:
             keep(sample)
 
-    shortcut: SoloRecorder | None = recorder if hasattr(recorder, "append_solo") else None
-    if solo is None or samples is not None or shortcut is None:
-        return record
-    append_solo = shortcut.append_solo
-
-    def record_solo(
-        tick: int,
-        obs: Mapping[str, Any],
-        actions: Mapping[str, Any],
-        rewards: Mapping[str, float],
-        terminated: Mapping[str, bool],
-        truncated: Mapping[str, bool],
-        sent: tuple[Reward, ...],
-        messages: tuple[Message, ...],
-        env_rewards: Mapping[str, float],
-        frame: Any,
-    ) -> None:
-        if frame is None and not sent and not messages and not notes.notes:
-            append_solo(
-                solo,
-                tick,
-                obs[solo],
-                actions[solo],
-                rewards[solo],
-                env_rewards[solo],
-                bool(terminated),
-                bool(truncated),
-            )
-        else:
-            record(
-                tick, obs, actions, rewards, terminated, truncated, sent, messages,
-                env_rewards, frame,
-            )
-
-    return record_solo
+    if solo is None or samples is not None or not hasattr(recorder, "append_solo"):
+        return record, None
+    shortcut: SoloRecorder = recorder  # type: ignore[assignment]
+    return record, partial(shortcut.append_solo, solo)
 
 
 def recorded_end(

@@ -31,7 +31,7 @@ from cogym.trial.context import TrialContext
 from cogym.trial.deadlines import Guard, Interrupt, needs_guard
 from cogym.trial.externals import ExternalSeats, ExternalView
 from cogym.trial.mailbox import Mailbox
-from cogym.trial.playing import Failures, Play, play_any, render_frame
+from cogym.trial.playing import Failures, Play, play_any, render_frame, retire
 from cogym.trial.port import Port
 from cogym.trial.recording import Record, TickNotes, TrialRecorder, recorded_end, tick_recorder
 from cogym.trial.rewards import RewardLedger
@@ -44,8 +44,13 @@ __all__ = ["Trial"]
 
 NO_INFOS: Mapping[str, Any] = MappingProxyType({})
 NO_FLAGS: Mapping[str, bool] = MappingProxyType({})
+NOTHING_SENT: tuple[Reward, ...] = ()
+NOTHING_POSTED: tuple[Message, ...] = ()
 _WORDED = (ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError)
 """The failures whose message says it all (others are shown with their type)."""
+Prepared = tuple[Failures, Play | None, Record | None, SoloPlay | None, Record | None]
+"""What a trial makes once to play its ticks (see :meth:`Trial._prepare`)."""
+
 
 class Trial:
     """A running trial. Built by :meth:`Orchestrator.start <cogym.orchestrator.Orchestrator.start>`.
@@ -107,7 +112,7 @@ class Trial:
         self._mailbox = Mailbox(trial_id, names)
         self._seats = ExternalSeats(cast.external_order)
         self._pending: frozenset[str] = frozenset()
-        self._prepared: tuple[Failures, Play | None, Record | None, SoloPlay | None] | None = None
+        self._prepared: Prepared | None = None
         self._guard: Guard | None = None
 
     # -- inspection ---------------------------------------------------------------------------
@@ -280,11 +285,11 @@ class Trial:
         """
         cast = self.cast
         used: set[str] = set()
-        failures, play, record, solo = self._prepared or self._prepare()
+        failures, play, record, solo, record_solo = self._prepared or self._prepare()
         if solo is not None:
             name, act, check, solo_step = solo
         externals, returns, mailbox = self._externals, self.returns, self._mailbox
-        ledger = self._ledger
+        ledger, notes = self._ledger, self._notes
         history, trim_tick = ledger.history, ledger.trim_tick
         hand_out = ledger.hand_out if cast.reward_handlers else None
         max_ticks, deadline = self.spec.max_ticks or math.inf, self._deadline
@@ -309,7 +314,8 @@ class Trial:
                 else:
                     # one actor alone: one act and Gymnasium's step, without per-actor lookups
                     try:
-                        action = act(obs[name])
+                        seen = obs[name]
+                        action = act(seen)
                     except Exception as exc:
                         raise failures.actor(name, tick, exc) from exc
                     if check is not None and not check(action):
@@ -328,26 +334,34 @@ class Trial:
                 history.append(rewards)
                 if tick >= trim_tick:
                     trim_tick = ledger.trim()
-                env_rewards = rewards
-                sent: tuple[Reward, ...] = ()
-                messages: tuple[Message, ...] = ()
+                env_rewards, sent, messages = rewards, NOTHING_SENT, NOTHING_POSTED
                 if self._attention and (ledger.outgoing or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
-                for receiver, value in rewards.items():
-                    try:
-                        returns[receiver] += value
-                    except TypeError:
-                        raise failures.reward(receiver, tick, value) from None
+                try:
+                    if solo is not None and rewards is env_rewards:
+                        returns[name] += reward
+                    else:
+                        for receiver, value in rewards.items():
+                            returns[receiver] += value
+                except TypeError:
+                    raise failures.reward(rewards, tick) from None
                 if hand_out is not None:
                     hand_out(tick, sent, cast.reward_handlers)
                 over = not next_obs
                 if terminated or truncated:
-                    next_obs, over = self._retire(next_obs, terminated, truncated)
+                    next_obs, over = retire(
+                        next_obs, terminated, truncated, self.final_observations,
+                        cast.observer_acts,
+                    )
                 if externals:
                     self._seats.track(
                         next_obs, rewards, terminated, truncated, infos, self.final_observations
                     )
-                if record is not None:
+                if record_solo is not None and not (
+                    frame is not None or sent or messages or notes.notes
+                ):
+                    record_solo(tick, seen, action, rewards[name], reward, ended, cut and not ended)
+                elif record is not None:
                     record(tick, obs, actions, rewards, terminated, truncated, sent, messages,
                            env_rewards, frame)
                 tick += 1
@@ -368,18 +382,21 @@ class Trial:
         self.tick = tick
         self._obs = obs
 
-    def _prepare(self) -> tuple[Failures, Play | None, Record | None, SoloPlay | None]:
+    def _prepare(self) -> Prepared:
         """How this trial words failures, plays any cast (or its one actor alone) and records a
-        tick (made once); with a :class:`Guard`, its calls into user code are guarded."""
+        tick, plain or through the recorder's shortcut for a lone actor (made once); with a
+        :class:`Guard`, its calls into user code are guarded."""
         cast, guard = self.cast, self._guard
         failures = Failures(self.trial_id, cast, self.spec.environment.implementation)
         solo = cast.solo if guard is None or not guard.rules else None
         if solo is not None and guard is not None:
             name, act, check, step = solo
             solo = (name, guard.act(name, act), check, guard.call("the environment's step", step))
-        record = tick_recorder(self._recorder, self.samples, self._notes, solo and solo[0])
+        record, record_solo = tick_recorder(
+            self._recorder, self.samples, self._notes, solo and solo[0]
+        )
         play = play_any(cast, failures, guard) if solo is None else None
-        self._prepared = (failures, play, record, solo)
+        self._prepared = (failures, play, record, solo, record_solo)
         return self._prepared
 
     def _stopping(self, deadline: float | None) -> bool:
@@ -396,20 +413,6 @@ class Trial:
             self._pending = frozenset(needed)
             return True
         return False
-
-    def _retire(
-        self,
-        next_obs: dict[str, Any],
-        terminated: Mapping[str, bool],
-        truncated: Mapping[str, bool],
-    ) -> tuple[dict[str, Any], bool]:
-        """Keep the final observations of the actors that ended; the observations of the
-        others, and whether the trial is over (none left, or only observers)."""
-        for name in (*terminated, *truncated):
-            self.final_observations[name] = next_obs.get(name)
-        left = {n: o for n, o in next_obs.items() if n not in terminated and n not in truncated}
-        observers = self.cast.observer_acts
-        return left, all(n in observers for n in left)
 
     def _route(
         self, tick: int, env_rewards: Mapping[str, float]
@@ -481,16 +484,9 @@ class Trial:
         for key, value in self.returns.items():
             self.returns[key] = float(value)
         self.result = TrialResult(
-            trial_id=self.trial_id,
-            state=state,
-            ticks=self.tick,
-            returns=dict(self.returns),
-            seed=self.seed,
-            spec=self.spec,
-            started=0.0 if self._started is None else self._started,
-            ended=time.time(),
-            error=self.error,
-            index=self.index,
+            trial_id=self.trial_id, state=state, ticks=self.tick, returns=dict(self.returns),
+            seed=self.seed, spec=self.spec, error=self.error, index=self.index,
+            started=0.0 if self._started is None else self._started, ended=time.time(),
             implementations=self.implementations,
         )
         if self._recorder is not None:
