@@ -145,7 +145,8 @@ def run_demo(
         reader.trials(tags={"demo": "cartpole"}),
         plot,
         actors=["player"],
-        title="CartPole trials in start order: random actor, scripted expert, then its clone",
+        title="cogym demo: CartPole trials in start order",
+        phase_tag="role",
     )
     files = [p for p in out.rglob("*") if p.is_file()]
     table = Table(title="cogym demo: record, clone, register, play", title_justify="left")

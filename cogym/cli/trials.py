@@ -395,16 +395,29 @@ def _filter_fields(flt: Any) -> dict[str, Any]:
     type=click.IntRange(min=1),
     help="Moving-average window (default: a twentieth of the trials).",
 )
+@click.option(
+    "--phases",
+    "phase_tag",
+    metavar="TAG",
+    help="Shade and name the runs of trials that share this tag's value (e.g. role).",
+)
 @_filters
 def plot(
-    datastore_dir: str, out: str, actors: tuple[str, ...], window: int | None, filter: Any
+    datastore_dir: str,
+    out: str,
+    actors: tuple[str, ...],
+    window: int | None,
+    phase_tag: str | None,
+    filter: Any,
 ) -> None:
     """Draw returns over trials into a PNG."""
     from cogym.datastore.plot import plot_returns
 
     _check_output("--out", out)
     datastore = _open(datastore_dir)
-    count = plot_returns(datastore.trials(filter), out, actors=actors or None, window=window)
+    count = plot_returns(
+        datastore.trials(filter), out, actors=actors or None, window=window, phase_tag=phase_tag
+    )
     console.print(
         f"plotted the returns of {count} trials to {out}", highlight=False, soft_wrap=True
     )
