@@ -31,7 +31,8 @@ seed: 0
 
 @pytest.fixture
 def at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(console, "width", 80)
+    monkeypatch.setenv("COLUMNS", "80")  # read by rich on every print, as in a terminal
+    assert console.width == 80
 
 
 def _cogym(*args: str) -> str:

@@ -25,7 +25,8 @@ OFFSCREEN_MODES = frozenset({"rgb_array", "rgb_array_list", "depth_array", "dept
 def prepare_offscreen_rendering(config: Mapping[str, Any]) -> None:
     """Set SDL's drivers (and a runtime directory) for an env made with ``config``, if its
     ``render_mode`` renders offscreen and the variables are not set."""
-    if config.get("render_mode") not in OFFSCREEN_MODES:
+    mode = config.get("render_mode")
+    if not isinstance(mode, str) or mode not in OFFSCREEN_MODES:
         return
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
