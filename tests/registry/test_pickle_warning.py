@@ -63,6 +63,22 @@ def test_a_run_with_workers_warns_once_in_one_plain_sentence(tmp_path: Path) -> 
     assert "UserWarning" not in stderr and ".py:" not in stderr
 
 
+RAY = """
+import ray
+ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2,
+         logging_level="WARNING")
+""" + RUN.replace("workers=2)", "workers=2, backend='ray')")
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_run_on_ray_warns_once_too(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    _python(tmp_path, SAVE)
+    stderr = _python(tmp_path, RAY)
+    assert stderr.count("pickled Python code") == 1, stderr
+
+
 @pytest.mark.slow
 def test_a_model_this_process_saved_loads_without_the_warning(tmp_path: Path) -> None:
     stderr = _python(tmp_path, SAVE, RUN)
