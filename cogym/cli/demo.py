@@ -49,8 +49,8 @@ from cogym.cli import console, main
 def demo(trials: int, eval_trials: int, epochs: int, workers: int, out: str | None) -> None:
     """Record an expert on CartPole, clone it, register the clone, play it.
 
-    About 20 seconds on 2 cores; the first run after installing takes about 40, while Python
-    compiles the libraries it imports. Each run writes into a new folder.
+    About 20 seconds on 2 cores; the first run after installing takes about 40 seconds,
+    while Python compiles the libraries it imports. Each run writes into a new folder.
     """
     from cogym.demo import run_demo
 
