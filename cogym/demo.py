@@ -8,13 +8,45 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from cogym.errors import InputError
 from cogym.orchestrator import Orchestrator
 from cogym.spec import TrialSpec
 from cogym.summary import RunSummary
 
-__all__ = ["run_demo", "demo_spec"]
+__all__ = ["run_demo", "demo_spec", "fresh_folder"]
 
 MODEL = "cartpole-bc"
+FOLDER = "cogym-demo"
+"""The name of the demo's folder in the current directory; later runs add ``-2``, ``-3``..."""
+
+
+def fresh_folder(parent: Path, name: str = FOLDER) -> Path:
+    """Create and return a folder that did not exist: ``name``, else ``name-2``, ``name-3``...
+
+    Creating it is the claim, so two demos started at once never share a folder.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    number = 1
+    while True:
+        folder = parent / (name if number == 1 else f"{name}-{number}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            number += 1
+            continue
+        return folder
+
+
+def check_empty(out: Path) -> None:
+    """Refuse a folder that holds files: a demo adds to nothing, so it shows the same each run."""
+    if out.is_dir() and any(out.iterdir()):
+        raise InputError(
+            f"--out {out}: the folder already holds files (an earlier demo?); the demo writes "
+            "into a new folder so that each run shows the same results: give a folder that does "
+            "not exist or is empty, or leave out --out for a new one"
+        )
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: this is a file, not a folder; give a folder to create")
 
 
 def demo_spec(implementation: str, role: str, seed: int) -> TrialSpec:
@@ -30,7 +62,7 @@ def demo_spec(implementation: str, role: str, seed: int) -> TrialSpec:
 
 
 def run_demo(
-    out: Path,
+    out: Path | None = None,
     *,
     trials: int = 50,
     evaluation_trials: int = 20,
@@ -38,14 +70,25 @@ def run_demo(
     workers: int = 2,
     console: Console | None = None,
 ) -> dict[str, RunSummary]:
-    """Run the demo into ``out`` (datastore, registry, plot, specs) and print what happened."""
+    """Run the demo into ``out`` (datastore, registry, plot, specs) and print what happened.
+
+    ``out`` must not exist or be empty; without it, a new folder of the current directory
+    (:func:`fresh_folder`) holds the run, so each run shows the same results.
+    """
     from cogym.datastore import HDF5Datastore
     from cogym.datastore.plot import plot_returns
     from cogym.learn.clone import clone_and_register
     from cogym.registry import ModelRegistry
 
     console = console or Console()
-    out.mkdir(parents=True, exist_ok=True)
+    if out is None:
+        out = fresh_folder(Path("."))
+        chosen = "a new folder for this run; --out DIR to choose one"
+    else:
+        check_empty(out)
+        out.mkdir(parents=True, exist_ok=True)
+        chosen = "chosen with --out"
+    console.print(f"writing into {out}/ ({chosen})", highlight=False, soft_wrap=True)
     datastore = HDF5Datastore(out / "trials")
     registry = ModelRegistry(out / "models")
     random = demo_spec("random", "random", seed=0)
@@ -102,7 +145,8 @@ def run_demo(
         reader.trials(tags={"demo": "cartpole"}),
         plot,
         actors=["player"],
-        title="CartPole trials in start order: random actor, scripted expert, then its clone",
+        title="cogym demo: CartPole trials in start order",
+        phase_tag="role",
     )
     files = [p for p in out.rglob("*") if p.is_file()]
     table = Table(title="cogym demo: record, clone, register, play", title_justify="left")

@@ -156,6 +156,10 @@ class CloseWarning(UserWarning):
     """An environment or actor raised while being closed after its trials; their results stand."""
 
 
+class PickledCodeWarning(UserWarning):
+    """Loading a Stable-Baselines3 file runs the pickled code it holds (said once per process)."""
+
+
 class MessageError(InputError, ValueError):
     """A message or reward could not be sent (unknown receiver, payload not JSON...)."""
 

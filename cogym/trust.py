@@ -7,6 +7,10 @@ package's code. A spec that comes from elsewhere, such as one recorded in a data
 sent, is code from elsewhere: :func:`refuse_untrusted` lists what it would load before anything
 is imported, and refuses unless the caller said it trusts it.
 
+Loading an SB3 file warns once per process (:func:`warn_pickled_code`), in one plain sentence,
+and not for a model this process saved (:func:`note_saved_model`); worker processes take over
+their parent's state (:func:`pickle_warning_state`), so a run warns once, not once per worker.
+
     >>> from cogym import TrialSpec
     >>> spec = TrialSpec.from_dict({"environment": {"implementation": "python:mygame:make"},
     ...                             "actors": [{"name": "p", "implementation": "random"}]})
@@ -16,14 +20,96 @@ is imported, and refuses unless the caller said it trusts it.
 
 from __future__ import annotations
 
+import hashlib
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cogym.errors import UntrustedCodeError
+from cogym.errors import PickledCodeWarning, UntrustedCodeError
 from cogym.spec import TrialSpec
 
-__all__ = ["Load", "loads_of", "refuse_untrusted", "replay_loads"]
+__all__ = [
+    "PICKLE_WARNING",
+    "Load",
+    "PickleWarningState",
+    "loads_of",
+    "note_saved_model",
+    "pickle_warning_state",
+    "refuse_untrusted",
+    "replay_loads",
+    "restore_pickle_warning_state",
+    "warn_pickled_code",
+]
+
+PICKLE_WARNING = (
+    "Stable-Baselines3 model files hold pickled Python code that runs when they are loaded; "
+    "load them only from places you trust."
+)
+
+
+@dataclass(frozen=True)
+class PickleWarningState:
+    """Whether this process said :data:`PICKLE_WARNING`, and the sha256 of the models it saved."""
+
+    warned: bool
+    saved: frozenset[str]
+
+
+_state = PickleWarningState(False, frozenset())
+
+
+def note_saved_model(data: bytes) -> None:
+    """Remember that this process saved the model file ``data``: loading it back is no warning."""
+    global _state  # noqa: PLW0603  (one state per process)
+    digest = hashlib.sha256(data).hexdigest()
+    _state = PickleWarningState(_state.warned, _state.saved | {digest})
+
+
+def pickle_warning_state() -> PickleWarningState:
+    """This process's state, for a worker process to take over with
+    :func:`restore_pickle_warning_state`."""
+    return _state
+
+
+def restore_pickle_warning_state(state: PickleWarningState) -> None:
+    """Take over a parent process's state (what it warned about and the models it saved)."""
+    global _state  # noqa: PLW0603  (one state per process)
+    _state = PickleWarningState(_state.warned or state.warned, _state.saved | state.saved)
+
+
+def warn_pickled_code(data: bytes | None = None) -> None:
+    """Say :data:`PICKLE_WARNING` once per process, unless ``data`` is a model it saved.
+
+    The warning goes through :mod:`warnings` (category
+    :class:`~cogym.errors.PickledCodeWarning`, so filters silence it) and prints as one line,
+    ``warning: <sentence>``, without the file and source line of Python's default format.
+    """
+    global _state  # noqa: PLW0603  (one state per process)
+    if _state.warned:
+        return
+    if data is not None and hashlib.sha256(data).hexdigest() in _state.saved:
+        return
+    _state = PickleWarningState(True, _state.saved)
+    _format_plainly()
+    warnings.warn(PICKLE_WARNING, PickledCodeWarning, stacklevel=2)
+
+
+def _format_plainly() -> None:
+    """Make :func:`warnings.formatwarning` print a :class:`PickledCodeWarning` as one line,
+    leaving every other warning to the format installed before."""
+    if getattr(warnings.formatwarning, "_cogym_plain", False):
+        return
+    before = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None):  # noqa: ANN001, ANN202
+        if isinstance(category, type) and issubclass(category, PickledCodeWarning):
+            return f"warning: {message}\n"
+        return before(message, category, filename, lineno, line)
+
+    formatwarning._cogym_plain = True  # type: ignore[attr-defined]
+    warnings.formatwarning = formatwarning
+
 
 _SAFE = {"random", "external", "human"}
 """Implementations cogym itself provides, which load nothing a spec names."""

@@ -42,6 +42,7 @@ from cogym.model_source import ModelSource
 from cogym.tasks import EventSink, TrialEvent, TrialTask
 from cogym.trial import TrialResult
 from cogym.trial.deadlines import GRACE
+from cogym.trust import PickleWarningState, pickle_warning_state, restore_pickle_warning_state
 
 __all__ = ["LocalPool"]
 
@@ -60,8 +61,11 @@ def _worker_main(
     runner: RunnerFactory,
     datastore: Datalog | None,
     registry: ModelSource | None,
+    pickle_warning: PickleWarningState,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the parent warned already, or saved the models it hands over: a run warns once at most
+    restore_pickle_warning_state(pickle_warning)
     try:
         orchestrator = runner(datastore=datastore, registry=registry)
 
@@ -142,7 +146,13 @@ class LocalPool:
         self._next_id += 1
         process = self._context.Process(
             target=_worker_main,
-            args=(child_end, self.runner, self.datastore, self.registry),
+            args=(
+                child_end,
+                self.runner,
+                self.datastore,
+                self.registry,
+                pickle_warning_state(),
+            ),
             name=f"cogym-worker-{worker_id}",
             daemon=True,
         )

@@ -50,6 +50,7 @@ from cogym.errors import ArgumentError, InputError, MissingExtraError
 from cogym.model_source import ModelSource
 from cogym.tasks import EventSink, TrialEvent, TrialTask
 from cogym.trial import TrialResult
+from cogym.trust import PickleWarningState, pickle_warning_state, restore_pickle_warning_state
 
 __all__ = [
     "CALL_SECONDS",
@@ -147,8 +148,15 @@ class TrialWorker:
     """What runs inside each Ray actor of a :class:`RayPool`: one orchestrator, one shard."""
 
     def __init__(
-        self, runner: RunnerFactory, datastore: Datalog | None, registry: ModelSource | None
+        self,
+        runner: RunnerFactory,
+        datastore: Datalog | None,
+        registry: ModelSource | None,
+        pickle_warning: PickleWarningState | None = None,
     ) -> None:
+        if pickle_warning is not None:
+            # the driver warned already, or saved the models it hands over: warn once per run
+            restore_pickle_warning_state(pickle_warning)
         if getattr(datastore, "commit_seconds", 0) > 0:
             # Journal each trial as it ends, before its result is reported: a trial that the
             # driver counts as ended must not be lost if this worker dies a moment later.
@@ -292,7 +300,9 @@ class _Dispatch:
             self.spawn()
 
     def spawn(self) -> None:
-        handle = self.remote.remote(self.pool.runner, self.pool.datastore, self.pool.registry)
+        handle = self.remote.remote(
+            self.pool.runner, self.pool.datastore, self.pool.registry, pickle_warning_state()
+        )
         worker = _Worker(self.next_id, handle)
         self.workers[worker.worker_id] = worker
         self.next_id += 1

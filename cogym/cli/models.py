@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cogym.cli import console, main
+from cogym.cli.tables import is_narrow, new_table
 
 _registry_option = click.option(
     "--registry",
@@ -89,13 +90,17 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
     for alias, version in sorted(aliases.items()):
         by_version.setdefault(version, []).append(alias)
     shown = versions if limit == 0 else versions[-limit:]
-    table = Table(title=f"{wanted.name}: {len(versions)} version(s) in {registry_root}")
-    for column in ("version", "created", "algorithm", "size", "sha256", "aliases"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("metrics", overflow="fold")
+    title = f"{wanted.name}: {len(versions)} version(s) in {registry_root}"
+    narrow = is_narrow(console)
+    table = new_table(console, title)
+    columns = ["version", "created", "algorithm", "size", "sha256", "aliases", "metrics"]
+    if narrow:  # the date above the time, the file's figures in one cell, a metric a line
+        columns = ["version", "created", "file", "aliases", "metrics"]
+    for column in columns:
+        table.add_column(column, no_wrap=column != "metrics", overflow="fold")
     for number in reversed(shown):
         info = registry.info(wanted.name, number)
-        table.add_row(
+        cells = [
             str(number),
             f"{info.created:%Y-%m-%d %H:%M:%S}",
             info.algorithm,
@@ -103,7 +108,16 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
             info.sha256[:12],
             ", ".join(by_version.get(number, [])),
             escape(_compact(info.metrics)),
-        )
+        ]
+        if narrow:
+            cells = [
+                cells[0],
+                f"{info.created:%Y-%m-%d}\n{info.created:%H:%M:%S}",
+                f"{cells[2]}\n{cells[3]} B\n{cells[4]}",
+                "\n".join(by_version.get(number, [])),
+                escape("\n".join(_metric(k, v) for k, v in info.metrics.items()) or "-"),
+            ]
+        table.add_row(*cells)
     console.print(table)
     if len(shown) < len(versions):
         console.print(f"... and {len(versions) - len(shown)} older version(s); --limit 0 shows all")
@@ -162,8 +176,12 @@ def _version_table(info: Any, aliases: dict[str, int]) -> Table:
     return table
 
 
+def _metric(key: str, value: Any) -> str:
+    return f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+
+
 def _compact(values: dict[str, Any]) -> str:
-    parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()]
+    parts = [_metric(k, v) for k, v in values.items()]
     text = ", ".join(parts)
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -96,6 +96,12 @@ DEFAULT_DATASTORE = "trials"
     type=click.FloatRange(min=0),
     help="Seconds before a trial's first tick.",
 )
+@click.option(
+    "--start-on-key/--no-start-on-key",
+    default=True,
+    show_default=True,
+    help="Start each trial when you first press a key (not in --watch or --teach mode).",
+)
 def play(
     env: str,
     watch: str | None,
@@ -113,14 +119,16 @@ def play(
     port: int,
     allow_remote: bool,
     start_delay: float,
+    start_on_key: bool,
 ) -> None:
     """Play ENV_ID in your browser: a Gymnasium id (CartPole-v1), gym:<id>, or a SPEC.yaml
     whose actors include `implementation: human`.
 
     Prints the page's URL (it holds a secret token), then runs trial after trial until Ctrl-C
     or --trials, recording each into --datastore. --rate, --on-timeout, --keys, --host, --port
-    and --start-delay configure the human actor of an ENV_ID; a SPEC.yaml's actors carry
-    their own config.
+    --start-delay and --start-on-key configure the human actor of an ENV_ID; a SPEC.yaml's
+    actors carry their own config. The buttons name the actions where the environment says
+    what they mean (Atari games, Gymnasium's classic environments).
     """
     from cogym.orchestrator import Orchestrator
 
@@ -150,7 +158,9 @@ def play(
                 f'--keys: not valid JSON ({exc}); e.g. --keys \'{{"a": 0, "d": 1}}\''
             ) from None
     spec = with_options(
-        _spec(env, watch, teach, on_timeout, registry, human), seed=seed, max_ticks=max_ticks
+        _spec(env, watch, teach, on_timeout, registry, human, start_on_key),
+        seed=seed,
+        max_ticks=max_ticks,
     )
     recorder = None
     if not no_record:
@@ -221,8 +231,10 @@ def _spec(
     on_timeout: str,
     registry: str | None,
     human: dict[str, Any],
+    start_on_key: bool,
 ) -> Any:
     from cogym.spec import TrialSpec
+    from cogym.web.meanings import action_meanings
 
     if env.endswith((".yaml", ".yml")):
         if watch or teach:
@@ -254,5 +266,10 @@ def _spec(
         config = dict(human, on_timeout=on_timeout) if not teach else dict(human, agent=teach)
         if teach and registry is not None:
             config["registry"] = registry
+        if not teach and start_on_key:
+            config["start_on_key"] = True
+        labels = action_meanings(implementation)
+        if labels is not None:
+            config["action_labels"] = labels
         actors = [{"name": "player", "implementation": "human", "config": config}]
     return TrialSpec.from_dict({"environment": environment, "actors": actors})

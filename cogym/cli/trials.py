@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
 import sys
 import warnings
@@ -15,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cogym.cli import FAILURE, console, errors, main
+from cogym.cli.tables import actors_table, is_narrow, time_text, trials_table
 from cogym.errors import InputError, InvalidArgumentError
 
 _DATASTORE = click.option(
@@ -126,10 +126,6 @@ def _when(value: str | None) -> str | float | None:
         return value
 
 
-def _time(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds).strftime("%m-%d %H:%M:%S")
-
-
 @main.group()
 def trials() -> None:
     """Recorded trials: list, show, replay, export, plot, delete, compact."""
@@ -152,33 +148,10 @@ def list_trials(datastore_dir: str, filter: Any, limit: int) -> None:
     found = datastore.trials(filter)
     total = len(datastore)
     shown = found[-limit:] if limit else found
-    table = Table(title=f"trials in {datastore_dir}", title_justify="left")
-    # on a narrow terminal the environment and tags give way (`cogym trials show` has them)
-    columns = ["id", "started", "state", "environment", "actors", "ticks", "returns", "tags"]
-    if console.width < 120:
-        columns = [c for c in columns if c not in ("environment", "tags")]
-    for column in columns:
-        table.add_column(
-            column,
-            justify="right" if column == "ticks" else "left",
-            no_wrap=column in ("id", "started", "state", "ticks"),
-            overflow="fold",
-        )
-    for s in shown:
-        colour = {"ended": "green", "failed": "red", "terminated": "yellow"}[s.state.value]
-        cells = {
-            "id": s.trial_id,
-            "started": _time(s.started),
-            "state": f"[{colour}]{s.state.value}[/{colour}]",
-            "environment": escape(s.environment),
-            "actors": escape(
-                ", ".join(f"{n} ({s.implementations.get(n, '?')})" for n in s.actor_classes)
-            ),
-            "ticks": str(s.ticks),
-            "returns": ", ".join(f"{v:.2f}" for v in s.returns.values()),
-            "tags": escape(", ".join(f"{k}={v}" for k, v in s.tags.items())),
-        }
-        table.add_row(*(cells[c] for c in columns))
+    if is_narrow(console):
+        table = trials_table(console, shown, narrow=True, title=f"trials in {datastore_dir}")
+    else:
+        table = trials_table(console, shown, narrow=False, title=f"trials in {datastore_dir}")
     table.caption = f"{len(shown)} shown of {len(found)} matching ({total} trials recorded)"
     table.caption_justify = "left"
     console.print(table)
@@ -198,33 +171,12 @@ def show(datastore_dir: str, trial_id: str) -> None:
         f"environment  {escape(s.environment)}",
         f"seed         {s.seed}",
         f"ticks        {s.ticks}",
-        f"started      {_time(s.started)}   ended {_time(s.ended)}   ({s.duration:.3f} s)",
+        f"started      {time_text(s.started)}   ended {time_text(s.ended)}   ({s.duration:.3f} s)",
         f"tags         {escape(', '.join(f'{k}={v}' for k, v in s.tags.items()) or '(none)')}",
         f"stored in    {s.location}",
     ]
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
-    table = Table(title="actors", title_justify="left")
-    for column in (
-        "actor",
-        "class",
-        "implementation",
-        "observation space",
-        "action space",
-        "return",
-    ):
-        table.add_column(column, overflow="fold")
-    for name, actor_class in stored.actor_classes.items():
-        table.add_row(
-            name,
-            actor_class.name,
-            escape(s.implementations.get(name, "?")),
-            escape(str(actor_class.observation_space)),
-            escape(str(actor_class.action_space))
-            if actor_class.action_space is not None
-            else "(observer)",
-            f"{s.returns.get(name, 0.0):.3f}",
-        )
-    console.print(table)
+    console.print(actors_table(console, stored, s))
     frames = stored.frames()
     rewards = stored.rewards_sent
     console.print(
@@ -443,16 +395,29 @@ def _filter_fields(flt: Any) -> dict[str, Any]:
     type=click.IntRange(min=1),
     help="Moving-average window (default: a twentieth of the trials).",
 )
+@click.option(
+    "--phases",
+    "phase_tag",
+    metavar="TAG",
+    help="Shade and name the runs of trials that share this tag's value (e.g. role).",
+)
 @_filters
 def plot(
-    datastore_dir: str, out: str, actors: tuple[str, ...], window: int | None, filter: Any
+    datastore_dir: str,
+    out: str,
+    actors: tuple[str, ...],
+    window: int | None,
+    phase_tag: str | None,
+    filter: Any,
 ) -> None:
     """Draw returns over trials into a PNG."""
     from cogym.datastore.plot import plot_returns
 
     _check_output("--out", out)
     datastore = _open(datastore_dir)
-    count = plot_returns(datastore.trials(filter), out, actors=actors or None, window=window)
+    count = plot_returns(
+        datastore.trials(filter), out, actors=actors or None, window=window, phase_tag=phase_tag
+    )
     console.print(
         f"plotted the returns of {count} trials to {out}", highlight=False, soft_wrap=True
     )

@@ -61,6 +61,7 @@ from cogym.registry.meta import (
 from cogym.registry.modelfile import Model, algorithm_name, load_model, model_class
 from cogym.registry.names import LATEST, ModelRef, check_alias, check_name, parse_ref
 from cogym.registry.storage import Storage, open_storage
+from cogym.trust import note_saved_model
 
 __all__ = ["ModelRegistry", "as_registry"]
 
@@ -171,7 +172,8 @@ class ModelRegistry:
 
         The spaces, when given, are compared with the ones recorded at save time *before* the
         file is unpickled; a difference raises :class:`~cogym.errors.SpaceMismatchError`.
-        Loading warns once per process that SB3 files hold pickled code.
+        Loading warns once per process that SB3 files hold pickled code (not for a model this
+        process saved: :func:`cogym.trust.warn_pickled_code`).
         """
         info = self.info(name, ref)
         info.check_spaces(observation_space, action_space)
@@ -238,6 +240,7 @@ class ModelRegistry:
         buffer = io.BytesIO()
         model.save(buffer)
         data = buffer.getvalue()
+        note_saved_model(data)  # loading it back in this process is no reason to warn
         info = ModelVersion(
             name=name,
             version=0,

@@ -223,8 +223,19 @@ def _neutral(space: spaces.Box) -> np.ndarray:
     return neutral.astype(space.dtype)
 
 
-def default_bindings(space: spaces.Space) -> list[KeyBinding]:
+def _label(action: Any, space: spaces.Space, labels: list[str] | None) -> str:
+    """``labels``' name of the Discrete ``action``, else the action as JSON."""
+    if labels is not None and isinstance(space, spaces.Discrete) and _is_int(action):
+        index = int(action) - int(space.start)
+        if 0 <= index < len(labels):
+            return str(labels[index])
+    return _shown(action)
+
+
+def default_bindings(space: spaces.Space, labels: list[str] | None = None) -> list[KeyBinding]:
     """Sensible keys for small ``Discrete`` and ``Box`` spaces; empty for anything else.
+
+    ``labels`` name the actions of a Discrete space (the buttons show them).
 
     ``Discrete(2)``: left/right arrows; ``Discrete(3)``: left/down/right; digits ``1``..``9``,
     ``0`` for the first ten actions of any ``Discrete``. A ``Box`` of one or two dimensions with
@@ -236,10 +247,10 @@ def default_bindings(space: spaces.Space) -> list[KeyBinding]:
         start, n = int(space.start), int(space.n)
         arrows = {2: ["ArrowLeft", "ArrowRight"], 3: ["ArrowLeft", "ArrowDown", "ArrowRight"]}
         for i, key in enumerate(arrows.get(n, [])):
-            bindings.append(KeyBinding(key, start + i, str(start + i)))
+            bindings.append(KeyBinding(key, start + i, _label(start + i, space, labels)))
         for i in range(min(n, SMALL_DISCRETE)):
             digit = str((i + 1) % 10)
-            bindings.append(KeyBinding(digit, start + i, str(start + i)))
+            bindings.append(KeyBinding(digit, start + i, _label(start + i, space, labels)))
         return bindings
     if isinstance(space, spaces.Box):
         size = int(np.prod(space.shape))
@@ -258,8 +269,11 @@ def default_bindings(space: spaces.Space) -> list[KeyBinding]:
     return []
 
 
-def bindings_from_config(space: spaces.Space, keys: Mapping[str, Any]) -> list[KeyBinding]:
-    """Key bindings from a ``keys`` config: ``{key: action}`` or ``{key: {action, label}}``.
+def bindings_from_config(
+    space: spaces.Space, keys: Mapping[str, Any], labels: list[str] | None = None
+) -> list[KeyBinding]:
+    """Key bindings from a ``keys`` config: ``{key: action}`` or ``{key: {action, label}}``;
+    a key without a label takes the action's name from ``labels`` (a Discrete space's).
 
     Each action is checked against ``space``; a bad one raises
     :class:`~cogym.errors.PageMessageError` naming the key.
@@ -281,7 +295,9 @@ def bindings_from_config(space: spaces.Space, keys: Mapping[str, Any]) -> list[K
         decode_action(space, to_json(action), f"config.keys[{key!r}]")
         action = to_json(action)
         bindings.append(
-            KeyBinding(key, action, str(label) if label is not None else _shown(action))
+            KeyBinding(
+                key, action, str(label) if label is not None else _label(action, space, labels)
+            )
         )
     return bindings
 

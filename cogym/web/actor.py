@@ -37,6 +37,7 @@ from cogym.web.waiting import wait_for_action, wait_through
 
 __all__ = ["HumanActor"]
 
+
 class HumanActor:
     """A person acting (or watching) through a web page; the ``human`` implementation.
 
@@ -94,6 +95,11 @@ class HumanActor:
         if self.action_space is None or self.agent is not None:
             return False
         return self.config.on_timeout == "wait" or self.config.rate is None
+
+    @property
+    def waits_for_first_key(self) -> bool:
+        """Whether a trial's first tick waits for the person's first key (``start_on_key``)."""
+        return self.config.start_on_key and self.action_space is not None and self.agent is None
 
     @property
     def url(self) -> str | None:
@@ -227,9 +233,7 @@ class HumanActor:
         role = "play" if self.action_space is not None else "watch"
         return f"{role} as {context.name!r}"
 
-    def _open_tick(
-        self, observation: Any, **shown: Any
-    ) -> tuple[Window, np.ndarray | None]:
+    def _open_tick(self, observation: Any, **shown: Any) -> tuple[Window, np.ndarray | None]:
         """Show the current tick on the page with this actor's turn (its observation, action
         mask, and ``shown``); the tick's window, and the mask."""
         tick = self._require_context().tick
@@ -276,6 +280,7 @@ class HumanActor:
             "rate": self.config.rate,
             "on_timeout": "agent" if self.agent is not None else self.config.on_timeout,
             "teacher": self.agent is not None,
+            "start_on_key": self.waits_for_first_key,
             "trial_id": context.trial_id,
         }
 

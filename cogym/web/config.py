@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from gymnasium import spaces
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cogym.directory import directory
@@ -47,6 +48,12 @@ class HumanConfig(BaseModel):
     tick waits for a new press."""
     noop: Any = None
     """The no-op action (as JSON); defaults to the first Discrete action or a neutral Box."""
+    action_labels: list[str] | None = None
+    """Names of the Discrete actions, in order (``[push left, push right]``), shown on the
+    page's buttons beside their keys; by default the action numbers."""
+    start_on_key: bool = False
+    """Start each trial when the person first presses a key (or a button) instead of after
+    ``start_delay``: the first tick waits for them. ``cogym play`` turns it on."""
     keys: dict[str, Any] | None = None
     """``{key: action}`` or ``{key: {action: ..., label: ...}}``; keys are KeyboardEvent names
     (``ArrowLeft``, ``a``, ``" "``) or codes (``KeyA``, ``Space``)."""
@@ -93,7 +100,8 @@ class HumanConfig(BaseModel):
                 else:
                     problems.append(f"config.{field}: {error['msg']}")
             raise ImplementationError(
-                f"{cls.role}: " + "; ".join(problems)
+                f"{cls.role}: "
+                + "; ".join(problems)
                 + f". Known keys: {', '.join(cls.model_fields)}"
             ) from None
 
@@ -101,13 +109,20 @@ class HumanConfig(BaseModel):
         """Raise :class:`~cogym.errors.ImplementationError` for keys that do not fit the role."""
         if (
             actor_class.action_space is None
-            and {"agent", "keys", "noop", "on_timeout"} & self.model_fields_set
+            and {"agent", "keys", "noop", "on_timeout", "action_labels", "start_on_key"}
+            & self.model_fields_set
         ):
             raise ImplementationError(
                 f"human actor of class {actor_class.name!r} watches (it has no action space): "
-                "config keys agent, keys, noop and on_timeout apply only to actors that act"
+                "config keys agent, keys, noop, on_timeout, action_labels and start_on_key apply "
+                "only to actors that act"
             )
         if self.agent is not None:
+            if self.start_on_key:
+                raise ImplementationError(
+                    "human actor in teacher mode (config.agent): the agent plays from the first "
+                    "tick, so config.start_on_key does not apply; remove it"
+                )
             if self.rate is None:
                 raise ImplementationError(
                     "human actor in teacher mode (config.agent) needs a rate: the agent acts on "
@@ -125,18 +140,40 @@ def key_bindings(config: HumanConfig, actor_class: ActorClass) -> list[KeyBindin
     space = actor_class.action_space
     if space is None:
         return []
+    labels = _action_labels(config, actor_class)
     if config.keys is not None:
         try:
-            return bindings_from_config(space, config.keys)
+            return bindings_from_config(space, config.keys, labels)
         except PageMessageError as exc:
             raise ImplementationError(f"human actor: {exc}") from None
-    bindings = default_bindings(space)
+    bindings = default_bindings(space, labels)
     if not bindings:
         raise ImplementationError(
             f"human actor of class {actor_class.name!r}: no default keys for the action "
             f"space {space}; give config.keys, e.g. {{ArrowLeft: <action>, ArrowRight: <action>}}"
         )
     return bindings
+
+
+def _action_labels(config: HumanConfig, actor_class: ActorClass) -> list[str] | None:
+    """``config.action_labels``, checked against a Discrete action space of as many actions."""
+    labels = config.action_labels
+    space = actor_class.action_space
+    if labels is None:
+        return None
+    if not isinstance(space, spaces.Discrete):
+        raise ImplementationError(
+            f"human actor of class {actor_class.name!r}: config.action_labels names the actions "
+            f"of a Discrete space, and the action space is {space}; name keys with "
+            "config.keys: {key: {action: ..., label: ...}} instead"
+        )
+    if len(labels) != int(space.n):
+        raise ImplementationError(
+            f"human actor of class {actor_class.name!r}: config.action_labels has {len(labels)} "
+            f"name(s) for the {int(space.n)} actions of {space}; give one name per action, in "
+            "order"
+        )
+    return labels
 
 
 def noop_action(config: HumanConfig, actor_class: ActorClass) -> Any:

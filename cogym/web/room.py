@@ -100,7 +100,8 @@ class TrialRoom:
     @staticmethod
     def _window(tick: int, opens: float, caller: HumanActor) -> Window:
         due = opens + max(caller.period, 0.0)
-        closes = math.inf if caller.waits_for_person else due
+        waits = caller.waits_for_person or (tick == 0 and caller.waits_for_first_key)
+        closes = math.inf if waits else due
         return Window(tick, opens, closes, due)
 
     def _publish(

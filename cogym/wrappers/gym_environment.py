@@ -21,6 +21,7 @@ from cogym.errors import (
     ImplementationError,
     UnknownImplementationError,
 )
+from cogym.wrappers.offscreen import prepare_offscreen_rendering
 
 if TYPE_CHECKING:
     from cogym.spec import ActorSpec
@@ -150,6 +151,7 @@ class GymEnvironment(Environment):
 
 def make_gym_environment(rest: str, config: dict[str, Any]) -> GymEnvironment:
     """``gym:<env id>``: ``gym.make(env id, **config)`` as a trial environment."""
+    prepare_offscreen_rendering(config)
     try:
         env = gym.make(rest, **config)
     except gym.error.Error as exc:

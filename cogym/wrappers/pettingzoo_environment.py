@@ -16,6 +16,7 @@ from pettingzoo import AECEnv, ParallelEnv
 from cogym.directory import EnvironmentAdapter, as_environment, call_factory, import_object
 from cogym.environment import OBSERVER, ActorClass, Environment, StepResult
 from cogym.errors import BindingError, suggest
+from cogym.wrappers.offscreen import prepare_offscreen_rendering
 
 if TYPE_CHECKING:
     from cogym.spec import ActorSpec
@@ -225,6 +226,7 @@ class PettingZooEnvironment(Environment):
 def make_pettingzoo_environment(rest: str, config: dict[str, Any]) -> Environment:
     """``pettingzoo:<module>:<env function>``: the env that function builds from ``config``."""
     factory = import_object(rest, f"environment 'pettingzoo:{rest}'")
+    prepare_offscreen_rendering(config)
     made = call_factory(factory, config, None, f"environment 'pettingzoo:{rest}'")
     return as_environment(made, f"pettingzoo:{rest}")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import warnings
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from cogym.directory import import_object
 from cogym.errors import ImplementationError, SpaceMismatchError
+from cogym.trust import PICKLE_WARNING, warn_pickled_code
 
 if TYPE_CHECKING:
     from cogym.environment import ActorClass
@@ -21,21 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PICKLE_WARNING", "SB3Actor", "load_sb3_model"]
 
-PICKLE_WARNING = (
-    "Stable-Baselines3 model files hold pickled Python code that runs when they are loaded; "
-    "load them only from places you trust."
-)
-_warned = False
-
 ALGORITHMS = ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG")
-
-
-def warn_pickled_code() -> None:
-    """Warn once per process that SB3 files contain pickled code."""
-    global _warned  # noqa: PLW0603  (once per process)
-    if not _warned:
-        _warned = True
-        warnings.warn(PICKLE_WARNING, UserWarning, stacklevel=3)
 
 
 def detect_algorithm(path: str | Path | BinaryIO) -> str:
@@ -84,7 +71,9 @@ def load_sb3_model(
         path = Path(path)
         if not path.is_file():
             raise ImplementationError(f"no SB3 model file at {path}")
-    warn_pickled_code()
+        warn_pickled_code(path.read_bytes())
+    else:
+        warn_pickled_code(path.getvalue() if isinstance(path, io.BytesIO) else None)
     if algorithm is None:
         algorithm = detect_algorithm(path)
         if not isinstance(path, Path):

@@ -135,6 +135,20 @@ def test_a_missing_file_that_is_no_reference_either_is_explained(published: Mode
     assert "models/missing.zip" in result.error and "does not exist" in result.error
 
 
+@pytest.mark.parametrize("rest", ["missing.zip", "models/missing", "./missing"])
+@pytest.mark.parametrize("with_registry", [False, True])
+def test_a_missing_file_is_named_as_a_file_with_or_without_a_registry(
+    published: ModelRegistry, rest: str, with_registry: bool
+) -> None:
+    registry = published if with_registry else None
+    with Orchestrator(registry=registry) as orchestrator:
+        result = orchestrator.run(sb3_spec(f"sb3:{rest}"))
+    assert result.state is TrialState.FAILED
+    path = str((Path.cwd() / rest).absolute())
+    assert f"the model file {path!r} does not exist" in result.error
+    assert "names model" not in result.error and "none is configured" not in result.error
+
+
 def test_unknown_models_and_config_keys_fail_the_trial_clearly(published: ModelRegistry) -> None:
     with Orchestrator(registry=published) as orchestrator:
         unknown = orchestrator.run(sb3_spec("sb3:cartpole-pp@latest"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -270,20 +269,6 @@ def test_a_meta_json_naming_a_class_that_is_no_model_is_refused(
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(RegistryFormatError, match="neither a Stable-Baselines3 algorithm nor"):
         registry.load("cartpole-ppo")
-
-
-def test_loading_warns_once_about_pickled_code(
-    registry: ModelRegistry, cartpole_model: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    registry.save("cartpole-ppo", cartpole_model)
-    monkeypatch.setattr(sb3_actor, "_warned", False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        registry.load("cartpole-ppo")
-        registry.load("cartpole-ppo@1")
-    pickled = [w for w in caught if "pickled Python code" in str(w.message)]
-    assert len(pickled) == 1
-    assert "trust" in str(pickled[0].message)
 
 
 def test_delete_hides_a_version_and_never_reuses_its_number(

@@ -8,6 +8,7 @@ from gymnasium import spaces
 
 from cogym.errors import PageMessageError
 from cogym.web.actions import bindings_from_config, decode_action, default_bindings, default_noop
+from cogym.web.meanings import action_meanings
 
 BOX = spaces.Box(-2.0, 2.0, (2,), np.float32)
 DICT = spaces.Dict({"move": spaces.Discrete(3), "force": spaces.Box(0.0, 1.0, (1,), np.float32)})
@@ -124,3 +125,35 @@ def test_noop_defaults() -> None:
     assert default_noop(spaces.Box(-1.0, 1.0, (1,))) == [0.0]
     assert default_noop(spaces.MultiDiscrete([2, 3])) == [0, 0]
     assert default_noop(DICT) is None
+
+
+@pytest.mark.parametrize(
+    ("implementation", "meanings"),
+    [
+        ("gym:CartPole-v1", ["push left", "push right"]),
+        ("MountainCar-v0", ["push left", "no push", "push right"]),
+        ("gym:Acrobot-v1", ["torque −1", "no torque", "torque +1"]),
+        ("gym:ale_py:ALE/Pong-v5", ["noop", "fire", "right", "left", "rightfire", "leftfire"]),
+        ("gym:cogym/Probe-v0", None),
+        ("pettingzoo:pettingzoo.classic.rps_v2:env", None),
+    ],
+)
+def test_actions_are_named_where_the_environment_says(implementation, meanings) -> None:
+    assert action_meanings(implementation) == meanings
+
+
+def test_labels_name_the_buttons_of_every_key_of_an_action() -> None:
+    labels = ["push left", "push right"]
+    bindings = default_bindings(spaces.Discrete(2), labels)
+    assert [(b.key, b.label) for b in bindings] == [
+        ("ArrowLeft", "push left"),
+        ("ArrowRight", "push right"),
+        ("1", "push left"),
+        ("2", "push right"),
+    ]
+    shifted = default_bindings(spaces.Discrete(2, start=1), labels)
+    assert [b.label for b in shifted if b.action == 2] == ["push right", "push right"]
+    custom = bindings_from_config(
+        spaces.Discrete(2), {"a": 0, "d": {"action": 1, "label": "go"}}, labels
+    )
+    assert [(b.key, b.label) for b in custom] == [("a", "push left"), ("d", "go")]

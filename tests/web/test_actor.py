@@ -106,6 +106,20 @@ def test_wait_policy_waits_for_the_person_and_records_the_wait(background, page)
     assert notes(samples)[1]["late_ms"] >= 150 and not any("held" in n for n in notes(samples))
 
 
+def test_start_on_key_makes_the_first_tick_wait_for_the_persons_first_key(background, page) -> None:
+    run = background(cartpole({"start_on_key": True, "rate": 50}, max_ticks=3))
+    client = page("player")
+    assert client.wait_tick(0)["turn"] is not None
+    time.sleep(0.3)  # the person reads the page for 15 ticks' time, then presses
+    client.act(1)
+    run.join()
+    samples = run.datastore.trials[0].samples
+    assert actions(samples)[0] == 1 and notes(samples)[0]["by"] == "human"
+    assert notes(samples)[0]["late_ms"] >= 250
+    # from then on the rate paces the trial: the pressed action repeats
+    assert [n["by"] for n in notes(samples)[1:]] == ["repeat", "repeat"]
+
+
 def test_a_held_key_keeps_acting_until_released(background, page) -> None:
     run = background(cartpole({}, max_ticks=30))
     client = page("player")
@@ -404,6 +418,14 @@ def test_two_people_take_turns_and_masked_moves_are_refused(background, page) ->
         ),
         ({"keys": {"a": 5}}, "config.keys['a'] 5 is not in the action space"),
         ({"host": "0.0.0.0"}, "allow_remote"),
+        (
+            {"action_labels": ["left"]},
+            "config.action_labels has 1 name(s) for the 2 actions of Discrete(2)",
+        ),
+        (
+            {"agent": "python:cogym.bots:CartPoleExpert", "start_on_key": True},
+            "config.start_on_key does not apply",
+        ),
     ],
 )
 def test_bad_configs_are_named(orchestrator, config: dict[str, Any], says: str) -> None:

@@ -137,7 +137,7 @@ def test_on_screen_buttons_act_like_keys(background, browser_page) -> None:
     tab = browser_page("player")
     wait_ticks(tab, 0)
     buttons = tab.locator("#buttons button")
-    assert buttons.all_inner_texts() == ["0 [← / 1]", "1 [→ / 2]"]
+    assert buttons.all_inner_texts() == ["0 ← 1", "1 → 2"]
     for index in (1, 0, 1):
         seen = tab.evaluate("window.cogym.observed")
         buttons.nth(index).click()

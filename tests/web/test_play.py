@@ -17,7 +17,7 @@ from .conftest import PageClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*No render fps was declared")
 
-FAST = ["--rate", "50", "--start-delay", "0"]
+FAST = ["--rate", "50", "--start-delay", "0", "--no-start-on-key"]
 
 
 def person(actor: str, plays: Callable[[PageClient], None]) -> threading.Thread:

@@ -109,7 +109,8 @@
     const pacing = hello.rate ? `${hello.rate} ticks/s` : "no time limit";
     const timeout = { repeat: "your last action repeats", noop: "the no-op action applies", wait: "the trial waits for you", agent: "the agent acts", unlabelled: "the tick stays unlabelled" }[hello.on_timeout] || "";
     const labelWindow = labelling && hello.rate ? ` (a label window of ${fmt(1 / hello.rate)} s per tick)` : "";
-    $("pacing").textContent = `${pacing}${labelWindow}; when you do not act, ${timeout}.`;
+    const start = hello.start_on_key ? " Each trial starts when you press a key." : "";
+    $("pacing").textContent = `${pacing}${labelWindow}; when you do not act, ${timeout}.${start}`;
     const select = $("feedback-to");
     select.replaceChildren(...hello.feedback_to.map((name) => new Option(name, name)));
     $("feedback").hidden = hello.feedback_to.length === 0;
@@ -129,7 +130,15 @@
       button.type = "button";
       const id = `button-${index++}`;
       button.dataset.action = JSON.stringify(binding.action);
-      button.textContent = `${binding.label} [${keys.map(keyName).join(" / ")}]`;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = binding.label;
+      button.replaceChildren(name, ...keys.flatMap((key) => {
+        const kbd = document.createElement("kbd");
+        kbd.textContent = keyName(key);
+        return [" ", kbd];
+      }));
+      button.title = `${binding.label}: ${keys.map(keyName).join(" or ")}`;
       button.addEventListener("pointerdown", (event) => {
         event.preventDefault();
         press(binding, id, wallClock(event.timeStamp));
@@ -162,6 +171,7 @@
     state.drawn = -1;
     state.observed = -1;
     state.trial = message.trial_id;
+    state.pressed = false;
     state.asked = false;
     $("asked").hidden = true;
     $("trial").textContent = message.trial_id;
@@ -182,7 +192,9 @@
     $("state").textContent = "running";
     $("turn").hidden = true;
     if (header.turn) onTurn({ tick: header.tick, ...header.turn });
-    if (header.opens_in > 0.05) overlay(`Starting in ${header.opens_in.toFixed(1)} s`, header.opens_in);
+    const waitsForKey = header.tick === 0 && state.hello && state.hello.start_on_key && !state.pressed;
+    if (waitsForKey) overlay("Press a key or a button to start");
+    else if (header.opens_in > 0.05) overlay(`Starting in ${header.opens_in.toFixed(1)} s`, header.opens_in);
     else overlay(null);
     if (header.text !== undefined) {
       $("text-frame").hidden = false;
@@ -253,6 +265,8 @@
   // -- the person's input ------------------------------------------------------------------
 
   function press(binding, key, time) {
+    if (!state.pressed && state.tick <= 0) overlay(null);
+    state.pressed = true;
     const sent = send({ type: "act", action: binding.action, key, held: true, tick: Math.max(state.tick, 0), time });
     if (!sent) return;
     state.held = key;
