@@ -85,6 +85,10 @@ def test_cogym_dagger_publishes_versions_and_records_notes(spec_path, tmp_path):
         (["--teacher", "expret"], "--teacher", "unknown actor implementation 'expret'"),
         (["--actor", "playr"], "--actor", "Did you mean 'player'"),
         (["--teacher-config", "gains"], "--teacher-config", "KEY=VALUE"),
+        (["--teacher-config", "gian=0.5"], "--teacher-config",
+         "unexpected keyword argument 'gian'"),
+        (["--teacher", "human", "--teacher-config", "rat=5"], "--teacher-config",
+         "config.rat: unknown key. Did you mean 'rate'?"),
     ],
 )
 def test_cogym_dagger_bad_input_exits_2_naming_the_option(
