@@ -224,9 +224,9 @@ def _round(
             f"{counts['ticks']} ticks, so there is nothing to learn yet"
         )
     rows = concatenate(parts)
-    extra: dict[str, Any] = {"beta": beta, "query": plan.query}
-    if asks:
-        extra.update(measure=plan.measure, threshold=plan.threshold, budget=budget)
+    extra: dict[str, Any] = {"beta": beta, "query": plan.query, "threshold": plan.threshold}
+    if plan.query == "uncertain":
+        extra.update(measure=plan.measure, budget=budget)
     learner = _publish(plan, rows, k, extra, trial_ids)
     evaluation = None
     if plan.evaluation_trials:
