@@ -41,6 +41,17 @@ class Task:
     threshold: float
     targets: bool
     """Whether the issue's targets (1/3 and 1/2) are held to this task."""
+    measure: str = "entropy"
+    budget: float | None = None
+    """Active queries' share of each trial's ticks (``dagger(budget=...)``)."""
+
+    @property
+    def rule(self) -> str:
+        """The active queries' rule, in words."""
+        if self.budget is None:
+            return f"{self.measure} >= {self.threshold}"
+        floor = f", {self.measure} >= {self.threshold}" if self.threshold > 0 else ""
+        return f"the most uncertain {self.budget:.0%} of each trial by {self.measure}{floor}"
 
 
 @dataclass
@@ -64,7 +75,7 @@ TASKS = (
     Task("CartPole-v1", "gym:CartPole-v1", "python:cogym.bots:CartPoleExpert",
          (1, 2, 4, 8), 5, 1, 0.2, False),
     Task("LunarLander-v3", "gym:LunarLander-v3", "python:cogym.bots:LunarLanderHeuristic",
-         (1, 2, 4, 8, 16, 32, 64), 16, 1, 0.2, True),
+         (1, 2, 4, 8, 16, 32, 64), 16, 1, 0.0, True, "entropy", 0.3),
 )
 QUICK = {"CartPole-v1": ((1, 2, 4), 4), "LunarLander-v3": ((1, 2, 4, 8, 16), 8)}
 """Shorter settings of ``--quick``: demonstration counts and rounds."""
@@ -123,6 +134,8 @@ def _dagger_curve(task: Task, root: Path, seed: int, evaluation: int, query: str
         trials_per_round=task.trials_per_round,
         query=query,
         threshold=task.threshold,
+        measure=task.measure,
+        budget=task.budget if query == "uncertain" else None,
         seed=seed,
         evaluation_trials=evaluation,
         on_round=lambda stats: curve.add(stats.total_labels, stats.evaluation_return),
@@ -180,7 +193,7 @@ def _figures(task: Task, teacher: float, runs: list[list[Curve]], seconds: float
             samples={"baseline": [n[0] for n in needed], "cogym": [n[1] for n in needed]},
         ),
         Figure(
-            f"{name}, DAgger with active queries (threshold {task.threshold})", "labels",
+            f"{name}, DAgger with active queries ({task.rule})", "labels",
             "DAgger labelling every tick", always, uncertain, False,
             target=0.5 if task.targets else None, note=note,
             samples={"baseline": [n[1] for n in needed], "cogym": [n[2] for n in needed]},
@@ -265,6 +278,8 @@ def _save(results: list[tuple[Task, float, list[list[Curve]]]], evaluation: int,
                 "teacher_return": teacher,
                 "target": SHARE * teacher,
                 "threshold": task.threshold,
+                "measure": task.measure,
+                "budget": task.budget,
                 "runs": [
                     {c.learner: {"labels": c.labels, "returns": c.returns} for c in run}
                     for run in runs

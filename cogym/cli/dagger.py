@@ -78,8 +78,19 @@ _OPTION_OF = {
     help="With --query uncertain: the uncertainty from which the teacher is asked.",
 )
 @click.option(
+    "--measure", default="entropy", show_default=True,
+    type=click.Choice(["entropy", "margin", "ensemble"]),
+    help="With --query uncertain: how unsure the learner is (discrete actions).",
+)
+@click.option(
+    "--budget", type=float,
+    help="With --query uncertain: ask about this share of the ticks in each round (the "
+    "threshold is set from the previous round's states) instead of a fixed --threshold.",
+)
+@click.option(
     "--ensemble", default=3, show_default=True, type=int,
-    help="With --query uncertain and continuous actions: policies whose disagreement counts.",
+    help="With --query uncertain and continuous actions or --measure ensemble: policies whose "
+    "disagreement counts.",
 )
 @click.option("--epochs", type=int, help="Training epochs per round (at least).")
 @click.option(
@@ -101,6 +112,8 @@ def dagger(
     beta: float,
     query: str,
     threshold: float,
+    measure: str,
+    budget: float | None,
     ensemble: int,
     epochs: int | None,
     evaluation_trials: int,
@@ -127,6 +140,8 @@ def dagger(
             beta=beta,
             query=query,
             threshold=threshold,
+            measure=measure,
+            budget=budget,
             ensemble=ensemble,
             teacher_config=_pairs(teacher_config, "teacher_config"),
             seed=seed,

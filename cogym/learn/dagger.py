@@ -54,6 +54,8 @@ class RoundStats:
     """Ticks the actor acted on in this round's trials."""
     queries: int
     """Ticks on which the teacher was asked for a label."""
+    budget: float | None
+    """The share of the ticks the learner could ask about this round, if it had a budget."""
     labels: int
     """Labels the teacher gave in this round."""
     total_labels: int
@@ -86,6 +88,8 @@ def dagger(
     beta: float | Callable[[int], float] = 0.0,
     query: str = "always",
     threshold: float = 0.1,
+    measure: str = "entropy",
+    budget: float | Callable[[int], float] | None = None,
     ensemble: int = 3,
     teacher_config: Mapping[str, Any] | None = None,
     start: Any = None,
@@ -102,10 +106,18 @@ def dagger(
     ``"human"``: a person on a page (:mod:`cogym.web.teacher`; ``workers`` must be 1). Each
     round's policy becomes the next version of ``model`` in ``registry``; the trials are
     recorded in ``datastore``. ``query="uncertain"`` asks the teacher only where the policy's
-    uncertainty (:mod:`cogym.learn.uncertainty`) is at least ``threshold``; for continuous
-    actions the policy is trained with ``ensemble - 1`` more members on resampled trials,
-    published as versions of ``<model>-ensemble``. ``start`` (a trial filter) first clones
-    the trials of ``datastore`` it selects, so round 1 already has a learner. ``training``
+    uncertainty (:mod:`cogym.learn.uncertainty`; ``measure`` ``"entropy"``, ``"margin"`` or
+    ``"ensemble"`` for discrete actions) is at least ``threshold``. With ``budget`` (a share
+    of the ticks, or a function of the round giving one, e.g. falling over the rounds) it also
+    asks only about a tick whose uncertainty is among the highest ``budget`` of the trial's
+    ticks so far, and about at most ``ceil(budget * ticks so far)`` ticks of a trial: a fixed
+    share of the most uncertain states, with ``threshold`` as the floor below which the
+    learner is sure enough never to ask. For continuous actions, or ``measure="ensemble"``, the
+    policy is trained with ``ensemble - 1`` more members on resampled trials, published as
+    versions of ``<model>-ensemble``. A round's ``total_labels`` counts each label once, the
+    first round's included; ticks the teacher is not asked about are no labels. ``start`` (a
+    trial filter) first clones the trials of ``datastore`` it selects, so round 1 already has
+    a learner (their rows count as labels). ``training``
     options go to :func:`~cogym.learn.behavior_cloning.fit_policy` (``epochs``, ...).
 
     Everything is checked before any trial runs: a bad argument raises
@@ -126,6 +138,8 @@ def dagger(
         beta=beta,
         query=query,
         threshold=threshold,
+        measure=measure,
+        budget=budget,
         ensemble=ensemble,
         teacher_config=teacher_config,
         start=start,
@@ -197,7 +211,9 @@ def _round(
     """Round ``k``: trials, their labels joined to ``parts``, a new policy published."""
     began = time.perf_counter()
     beta = plan.beta_of(k - 1 + shift)
-    ids, mean_return = _round_trials(plan, orchestrator, k, beta, learner)
+    asks = plan.query == "uncertain" and learner is not None
+    budget = plan.budget_of(k) if asks and plan.budget is not None else None
+    ids, mean_return = _round_trials(plan, orchestrator, k, beta, learner, budget)
     counts = _count(plan.store, plan.actor, ids)
     trial_ids += ids
     if counts["labels"]:
@@ -208,7 +224,9 @@ def _round(
             f"{counts['ticks']} ticks, so there is nothing to learn yet"
         )
     rows = concatenate(parts)
-    extra = {"beta": beta, "query": plan.query, "threshold": plan.threshold}
+    extra: dict[str, Any] = {"beta": beta, "query": plan.query, "threshold": plan.threshold}
+    if plan.query == "uncertain":
+        extra.update(measure=plan.measure, budget=budget)
     learner = _publish(plan, rows, k, extra, trial_ids)
     evaluation = None
     if plan.evaluation_trials:
@@ -228,6 +246,7 @@ def _round(
         trial_ids=tuple(ids),
         ticks=counts["ticks"],
         queries=counts["queries"],
+        budget=budget,
         labels=counts["labels"],
         total_labels=rows.rows,
         teacher_actions=counts["teacher_actions"],
@@ -241,7 +260,12 @@ def _round(
 
 
 def _round_trials(
-    plan: DaggerPlan, orchestrator: Any, k: int, beta: float, learner: _Learner | None
+    plan: DaggerPlan,
+    orchestrator: Any,
+    k: int,
+    beta: float,
+    learner: _Learner | None,
+    budget: float | None,
 ) -> tuple[list[str], float]:
     """Run round ``k``'s trials; their ids and the actor's mean return."""
     config: dict[str, Any] = {
@@ -252,6 +276,8 @@ def _round_trials(
         "beta": beta,
         "query": plan.query,
         "threshold": plan.threshold,
+        "budget": budget,
+        "measure": plan.measure,
         "ensemble": [] if learner is None else [f"sb3:{ref}" for ref in learner.ensemble],
         "round": k,
     }
@@ -291,7 +317,7 @@ def _publish(
     seed = plan.seed + 7919 * k
     policy = fit_policy(rows, actor=plan.actor, seed=seed, **plan.training)
     members: list[str] = []
-    if plan.query == "uncertain" and plan.continuous:
+    if plan.trains_ensemble:
         for m in range(1, plan.ensemble):
             member = fit_policy(
                 _resampled(rows, seed + m), actor=plan.actor, seed=seed + m, **plan.training

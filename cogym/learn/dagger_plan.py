@@ -19,6 +19,7 @@ from cogym.learn.behavior_cloning import check_policy_spaces
 from cogym.learn.mixture import QUERIES
 from cogym.learn.rows import Rows, recorded_rows
 from cogym.learn.teacher import HUMAN, build_teacher, check_teacher
+from cogym.learn.uncertainty import check_measure
 
 __all__ = ["TRAINING_DEFAULTS", "DaggerPlan", "plan_dagger"]
 
@@ -66,6 +67,10 @@ class DaggerPlan:
     beta: Callable[[int], float]
     query: str
     threshold: float
+    measure: str
+    budget: Callable[[int], float] | None
+    """The share of a round's ticks to ask about (``query="uncertain"``), or ``None``:
+    ``threshold`` then holds in every round."""
     ensemble: int
     start: Any
     seed: int
@@ -84,6 +89,22 @@ class DaggerPlan:
                 "beta", f"beta({k}) gave {value!r}; expected a number in [0, 1]"
             )
         return float(value)
+
+    def budget_of(self, k: int) -> float:
+        """The share of round ``k``'s ticks the teacher is to be asked about."""
+        if self.budget is None:
+            raise ValueError("no budget: the threshold is fixed")
+        value = self.budget(k)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            raise InvalidArgumentError(
+                "budget", f"budget({k}) gave {value!r}; expected a share in (0, 1]"
+            )
+        return float(value)
+
+    @property
+    def trains_ensemble(self) -> bool:
+        """Whether each round's policy comes with ``ensemble - 1`` more members."""
+        return self.query == "uncertain" and (self.continuous or self.measure == "ensemble")
 
     def start_rows(self) -> Rows:
         return start_rows(self.store, self.actor, self.start)
@@ -104,6 +125,8 @@ def plan_dagger(
     threshold: float,
     ensemble: int,
     teacher_config: Mapping[str, Any] | None,
+    measure: str = "entropy",
+    budget: Any = None,
     start: Any,
     seed: int | None,
     workers: int,
@@ -119,6 +142,7 @@ def plan_dagger(
         ensemble=ensemble,
     )
     _check_query(query, threshold, training)
+    shares = _budget(budget)
     if teacher == HUMAN and workers != 1:
         raise InvalidArgumentError(
             "workers", f"a person teaches through one page, one trial at a time; got {workers} "
@@ -131,6 +155,7 @@ def plan_dagger(
     model = _check_model(model, teacher)
     store = _as_store(datastore)
     pinned, actor_class = _check_teacher(spec, actor, teacher, teacher_config, models)
+    _check_measure(measure, actor_class.action_space, ensemble)
     if start is not None:
         start_rows(store, actor, start)  # refused now if it selects nothing
     from gymnasium import spaces
@@ -148,6 +173,8 @@ def plan_dagger(
         beta=schedule,
         query=query,
         threshold=float(threshold),
+        measure=measure,
+        budget=shares,
         ensemble=ensemble,
         start=start,
         seed=int(seed if seed is not None else (spec.seed if spec.seed is not None else 0)),
@@ -181,6 +208,41 @@ def _check_query(query: str, threshold: Any, training: Mapping[str, Any]) -> Non
         raise InvalidArgumentError(
             unknown[0],
             f"not an option of dagger; training options are {', '.join(sorted(TRAINING_OPTIONS))}",
+        )
+
+
+def _budget(budget: Any) -> Callable[[int], float] | None:
+    if budget is None or callable(budget):
+        return budget
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget <= 1:
+        raise InvalidArgumentError(
+            "budget",
+            f"expected a share of the ticks in (0, 1] or a function of the round, got {budget!r}",
+        )
+    return _Constant(float(budget))
+
+
+@dataclass(frozen=True)
+class _Constant:
+    """The same share in every round."""
+
+    value: float
+
+    def __call__(self, k: int) -> float:
+        return self.value
+
+
+def _check_measure(measure: Any, action_space: Any, ensemble: int) -> None:
+    problem = check_measure(measure, action_space) if isinstance(measure, str) else None
+    if not isinstance(measure, str):
+        problem = f"expected a measure's name, got {measure!r}"
+    if problem is not None:
+        from cogym.learn.uncertainty import MEASURES
+
+        raise InvalidArgumentError("measure", f"{problem}.{suggest(str(measure), MEASURES)}")
+    if measure == "ensemble" and ensemble < 2:
+        raise InvalidArgumentError(
+            "ensemble", f"measure 'ensemble' compares at least 2 policies; got ensemble={ensemble}"
         )
 
 

@@ -3,8 +3,10 @@
 On each tick the teacher acts with probability ``beta`` (always while there is no learner);
 otherwise the learner acts. The teacher labels the state when it acts, on every tick with
 ``query="always"``, and with ``query="uncertain"`` only where the learner is unsure
-(:mod:`cogym.learn.uncertainty`) by at least ``threshold``. Each tick is annotated with what
-happened, a JSON note::
+(:mod:`cogym.learn.uncertainty`, by ``measure``) by at least ``threshold``; with a
+``budget`` ``b``, also only where the uncertainty is in the highest share ``b`` of the
+trial's ticks so far, and on at most ``ceil(b * ticks so far)`` ticks. Each tick is
+annotated with what happened, a JSON note::
 
     {"by": "learner",             who chose the executed action: learner, teacher or random
      "round": 2,                  the DAgger round
@@ -28,7 +30,9 @@ those specs itself.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +59,8 @@ class MixedActor:
 
     ``teacher`` and ``learner`` are implementation strings (``learner`` ``None`` in a first
     round without one), built through the directory with ``registry`` (a directory or URL);
-    ``ensemble`` names more learners whose disagreement measures uncertainty for continuous
-    actions.
+    ``ensemble`` names more learners whose disagreement measures uncertainty (continuous
+    actions, or ``measure="ensemble"``).
     """
 
     def __init__(
@@ -71,6 +75,8 @@ class MixedActor:
         query: str = "always",
         threshold: float = 0.0,
         ensemble: Sequence[str] = (),
+        measure: str = "entropy",
+        budget: float | None = None,
         round: int = 0,
     ) -> None:
         if query not in QUERIES:
@@ -86,6 +92,11 @@ class MixedActor:
         self.beta = float(beta)
         self.query = query
         self.threshold = float(threshold)
+        if budget is not None and not 0.0 < float(budget) <= 1.0:
+            raise ImplementationError(f"budget must be in (0, 1], got {budget!r}")
+        self.budget = None if budget is None else float(budget)
+        self._seen: list[float] = []  # this trial's uncertainties, sorted
+        self._asked = 0  # this trial's states asked about by the budget
         self.round = int(round)
         models = as_registry(registry)
         self.teacher = build_teacher(teacher, actor_class, dict(teacher_config or {}), models)
@@ -94,7 +105,9 @@ class MixedActor:
         if learner is not None:
             self.learner = directory.make_actor(learner, actor_class, {}, registry=models).actor
             if query == "uncertain":
-                self.measure = _measure(self.learner, ensemble, actor_class, models, learner)
+                self.measure = _measure(
+                    self.learner, ensemble, actor_class, models, learner, measure
+                )
         self._in_space = membership_check(actor_class.action_space)
         self._fallback = copy.deepcopy(actor_class.action_space)
         self._rng = np.random.default_rng()
@@ -106,6 +119,8 @@ class MixedActor:
 
     def reset(self, context: TrialContext) -> None:
         self._context = context
+        self._seen = []
+        self._asked = 0
         self._rng = np.random.default_rng(context.seed)
         if context.seed is not None:
             seed_space(self._fallback, context.seed)
@@ -180,9 +195,25 @@ class MixedActor:
             return True, f"beta {self.beta:.3g}: the teacher acts"
         if self.query == "always" or self.measure is None or uncertainty is None:
             return True, "always"
-        if uncertainty >= self.threshold:
-            return True, f"{self.measure.name} {uncertainty:.3g} >= threshold {self.threshold:.3g}"
-        return False, f"{self.measure.name} {uncertainty:.3g} < threshold {self.threshold:.3g}"
+        name = self.measure.name
+        if self.budget is not None:
+            bisect.insort(self._seen, uncertainty)
+        if uncertainty < self.threshold:
+            return False, f"{name} {uncertainty:.3g} < threshold {self.threshold:.3g}"
+        if self.budget is None:
+            return True, f"{name} {uncertainty:.3g} >= threshold {self.threshold:.3g}"
+        seen = len(self._seen)
+        above = seen - bisect.bisect_right(self._seen, uncertainty)
+        share = f"{above} of the trial's {seen} states so far above it"
+        if above >= self.budget * seen:
+            return False, f"{name} {uncertainty:.3g} not in the top {self.budget:.3g}: {share}"
+        if self._asked >= math.ceil(self.budget * seen):
+            return False, (
+                f"{name} {uncertainty:.3g} in the top {self.budget:.3g} ({share}), but the "
+                f"budget is spent: {self._asked} asked of {seen}"
+            )
+        self._asked += 1
+        return True, f"{name} {uncertainty:.3g} in the top {self.budget:.3g}: {share}"
 
     def _label(self, observation: Any) -> Any:
         label = ask(self.teacher, observation)
@@ -204,7 +235,12 @@ class MixedActor:
 
 
 def _measure(
-    learner: Any, ensemble: Sequence[str], actor_class: ActorClass, models: Any, name: str
+    learner: Any,
+    ensemble: Sequence[str],
+    actor_class: ActorClass,
+    models: Any,
+    name: str,
+    measure: str,
 ) -> Any:
     """The uncertainty measure of an SB3 learner (and of its ensemble)."""
     from cogym.directory import directory
@@ -220,7 +256,10 @@ def _measure(
     for member in ensemble:
         built = directory.make_actor(member, actor_class, {}, registry=models).actor
         members.append(built.model.policy)
-    return Uncertainty(policy, members)
+    try:
+        return Uncertainty(policy, members, measure)
+    except ValueError as exc:
+        raise ImplementationError(f"query 'uncertain' of learner {name!r}: {exc}") from None
 
 
 class _ScopedContext:

@@ -27,7 +27,13 @@ from typing import Any, Final, Protocol, runtime_checkable
 from gymnasium import spaces
 
 from cogym.environment import ActorClass
-from cogym.errors import CogymError, InputError, InvalidArgumentError, SpaceMismatchError
+from cogym.errors import (
+    CogymError,
+    ConfigError,
+    InputError,
+    InvalidArgumentError,
+    SpaceMismatchError,
+)
 from cogym.labels import NO_LABEL
 
 __all__ = ["HUMAN", "NO_LABEL", "Teacher", "ask", "build_teacher", "check_teacher", "show"]
@@ -67,8 +73,9 @@ def build_teacher(
 ) -> Any:
     """Build the teacher named by ``implementation`` for ``actor_class`` through the directory.
 
-    A failure is an :class:`~cogym.errors.InvalidArgumentError` naming ``teacher``; a teacher
-    built on a model of other spaces is refused naming both spaces.
+    A failure is an :class:`~cogym.errors.InvalidArgumentError` naming ``teacher_config`` when
+    the config does not fit the teacher (an unknown key, a value it refuses) and ``teacher``
+    otherwise; a teacher built on a model of other spaces is refused naming both spaces.
     """
     from cogym.directory import directory
 
@@ -91,6 +98,10 @@ def build_teacher(
     except SpaceMismatchError as exc:
         raise SpaceMismatchError(
             f"teacher {implementation!r} does not fit the learner {actor_class.name!r}: {exc}"
+        ) from None
+    except ConfigError as exc:
+        raise InvalidArgumentError(
+            "teacher_config", f"does not fit the teacher {implementation!r}: {exc}"
         ) from None
     except InputError as exc:
         raise InvalidArgumentError(

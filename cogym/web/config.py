@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cogym.directory import directory
 from cogym.environment import ActorClass
-from cogym.errors import ImplementationError, PageMessageError, suggest
+from cogym.errors import ConfigError, ImplementationError, PageMessageError, suggest
 from cogym.registry import ModelRegistry
 from cogym.web.actions import (
     KeyBinding,
@@ -87,7 +87,7 @@ class HumanConfig(BaseModel):
 
     @classmethod
     def parse(cls, config: dict[str, Any]) -> HumanConfig:
-        """The config, or an :class:`~cogym.errors.ImplementationError` naming each bad key."""
+        """The config, or a :class:`~cogym.errors.ConfigError` naming each bad key."""
         try:
             return cls(**config)
         except ValidationError as exc:
@@ -99,9 +99,8 @@ class HumanConfig(BaseModel):
                     problems.append(f"config.{field}: unknown key.{hint}")
                 else:
                     problems.append(f"config.{field}: {error['msg']}")
-            raise ImplementationError(
-                f"{cls.role}: "
-                + "; ".join(problems)
+            raise ConfigError(
+                f"{cls.role}: " + "; ".join(problems)
                 + f". Known keys: {', '.join(cls.model_fields)}"
             ) from None
 

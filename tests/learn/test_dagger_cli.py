@@ -85,6 +85,12 @@ def test_cogym_dagger_publishes_versions_and_records_notes(spec_path, tmp_path):
         (["--teacher", "expret"], "--teacher", "unknown actor implementation 'expret'"),
         (["--actor", "playr"], "--actor", "Did you mean 'player'"),
         (["--teacher-config", "gains"], "--teacher-config", "KEY=VALUE"),
+        (["--query", "uncertain", "--budget", "1.5"], "--budget", "(0, 1]"),
+        (["--measure", "ensemble", "--ensemble", "1"], "--ensemble", "at least 2 policies"),
+        (["--teacher-config", "gian=0.5"], "--teacher-config",
+         "unexpected keyword argument 'gian'"),
+        (["--teacher", "human", "--teacher-config", "rat=5"], "--teacher-config",
+         "config.rat: unknown key. Did you mean 'rate'?"),
     ],
 )
 def test_cogym_dagger_bad_input_exits_2_naming_the_option(
@@ -100,3 +106,20 @@ def test_cogym_dagger_refuses_a_teacher_of_other_actions(spec_path, tmp_path):
     result = _dagger(spec_path, tmp_path, "--teacher", "python:tests.learn.teachers:ThreeWays")
     assert result.exit_code == 2, result.output
     assert "not in the learner 'player'" in result.output and "Discrete(2)" in result.output
+
+
+def test_cogym_dagger_asks_within_a_budget_by_a_measure(spec_path, tmp_path):
+    result = _dagger(
+        spec_path, tmp_path, "--rounds", "2", "--trials-per-round", "1", "--query", "uncertain",
+        "--measure", "margin", "--budget", "0.25", "--threshold", "0", "--eval-trials", "0",
+        "--epochs", "2",
+    )
+    assert result.exit_code == 0, result.output
+    lineage = ModelRegistry(tmp_path / "models").info("cp@2").lineage
+    assert lineage["budget"] == 0.25 and lineage["measure"] == "margin"
+    second = HDF5Datastore(tmp_path / "trials").trials(tags={"dagger_round": 2})[0]
+    notes = [n["player"] for n in HDF5Datastore(tmp_path / "trials").trial(
+        second.trial_id).annotations.values()]
+    asked = sum(n["asked"] for n in notes)
+    assert 0 < asked <= -(-len(notes) // 4)  # at most a quarter, rounded up
+    assert all(n["reason"].startswith("margin") for n in notes)
