@@ -99,3 +99,46 @@ def test_nothing_to_learn_from_is_refused(pendulum):
         reward_model(pendulum, "player")
     done = CliRunner().invoke(main, ["reward", "train", "--datastore", str(pendulum.path)])
     assert done.exit_code == 2 and "nothing to learn" in done.output
+
+
+def test_a_reward_fitted_to_feedback_alone_gives_the_sign_people_sent(record):
+    coach = {"name": "coach", "implementation": "python:tests.learn.feedback_actors:SignCoach",
+             "actor_class": "observer"}  # fmt: skip
+    spec = make_spec(PENDULUM, [{"name": "player"}, coach], seed=5, max_ticks=100)
+    datastore, _ = record(spec, trials=6)
+    model = reward_model(datastore, "player", epochs=40, seed=0)
+    assert model.lineage["preference_count"] == 0
+    assert model.lineage["feedback_count"] == 600
+    arrays = datastore.arrays("player", ("observations", "actions"))
+    mean, std = model.predict(arrays["observations"], arrays["actions"])
+    sent = np.where(arrays["observations"][:, 2] > 0, 1.0, -1.0)
+    assert np.mean(np.sign(mean) == sent) > 0.9
+    assert (std >= 0).all()
+
+
+def test_disagreement_picks_the_pairs_the_ensemble_is_least_sure_about(pendulum):
+    answered(pendulum, 60, seed=6)
+    model = reward_model(pendulum, "player", epochs=5, seed=0)
+    picked = propose_queries(pendulum, "player", 20, segment=20, select="disagreement",
+                             reward=model, seed=7)  # fmt: skip
+    drawn = propose_queries(pendulum, "player", 20, segment=20, seed=7)
+
+    def spread(queries):
+        arrays = pendulum.arrays("player", ("observations", "actions", "tick"))
+        values = model.members(arrays["observations"], arrays["actions"])
+        where = {t: k for k, t in enumerate(arrays.trial_ids)}
+        out = []
+        for q in queries:
+            sums = []
+            for s in (q.left, q.right):
+                k = where[s.trial_id]
+                rows = slice(int(arrays.offsets[k]), int(arrays.offsets[k + 1]))
+                ticks = arrays["tick"][rows]
+                sums.append(values[:, rows][:, (ticks >= s.first) & (ticks <= s.last)].sum(axis=1))
+            out.append(np.var(1 / (1 + np.exp(-(sums[0] - sums[1])))))
+        return float(np.mean(out))
+
+    assert len(picked) == 20 and all(q.left.ticks == 20 for q in picked)
+    assert spread(picked) > spread(drawn)
+    with pytest.raises(InputError, match="needs a reward model"):
+        propose_queries(pendulum, "player", 5, select="disagreement")
