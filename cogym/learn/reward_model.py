@@ -43,30 +43,23 @@ ALGORITHM = "RewardModel"
 
 def _ensemble_module(members: int, inputs: int, hidden: Sequence[int]) -> torch.nn.Module:
     import torch
+    from torch import nn
 
-    class Ensemble(torch.nn.Module):
-        """``members`` MLPs evaluated at once: weights of shape (members, inputs, outputs)."""
+    class Ensemble(nn.Module):
+        """``members`` MLPs (ReLU between layers) of the same inputs; outputs (members, rows)."""
 
         def __init__(self) -> None:
             super().__init__()
             sizes = [inputs, *hidden, 1]
-            self.weights = torch.nn.ParameterList()
-            self.biases = torch.nn.ParameterList()
-            for a, b in zip(sizes, sizes[1:], strict=False):
-                weight = torch.empty(members, a, b)
-                for k in range(members):
-                    torch.nn.init.kaiming_uniform_(weight[k].T, a=5**0.5)
-                self.weights.append(torch.nn.Parameter(weight))
-                self.biases.append(torch.nn.Parameter(torch.zeros(members, 1, b)))
+            self.members = nn.ModuleList()
+            for _ in range(members):
+                layers: list[nn.Module] = []
+                for a, b in zip(sizes, sizes[1:], strict=False):
+                    layers += [nn.Linear(a, b), nn.ReLU()]
+                self.members.append(nn.Sequential(*layers[:-1]))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            h = x.unsqueeze(0).expand(len(self.weights[0]), -1, -1)
-            last = len(self.weights) - 1
-            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-                h = torch.baddbmm(b, h, w)
-                if i < last:
-                    h = torch.relu(h)
-            return h.squeeze(-1)  # (members, rows)
+            return torch.stack([member(x).squeeze(-1) for member in self.members])
 
     return Ensemble()
 
