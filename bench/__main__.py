@@ -13,7 +13,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, dagger, datastore, distributed, learn, registry, web
+from bench import core, dagger, datastore, distributed, learn, registry, rlhf, web
 
 SUITES = {
     **core.BENCHMARKS,
@@ -22,6 +22,7 @@ SUITES = {
     **distributed.BENCHMARKS,
     **learn.BENCHMARKS,
     **dagger.BENCHMARKS,
+    **rlhf.BENCHMARKS,
     **web.BENCHMARKS,
 }
 

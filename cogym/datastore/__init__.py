@@ -13,6 +13,8 @@ Laid out as the pipeline a trial goes through, each layer importing only those a
         layout     a shard's columns, and reading trials back out of them
         shard      shard files in HDF5, written and published atomically, read back
         journal    journal files: the groups of ended trials appended by a writing process
+    preferences  answers to "which clip is better?" (Segment, Query, Preference), one file per
+               writing process
     write/     recording: each tick in, journals and shards out
         recorder   one trial's ticks in memory (TrialBuffer)
         plain      plain one-actor trials as stacked columns (the fast path)
@@ -32,6 +34,7 @@ Laid out as the pipeline a trial goes through, each layer importing only those a
 from __future__ import annotations
 
 from cogym.datastore.datastore import HDF5Datastore, UnreadableFileWarning
+from cogym.datastore.preferences import Answer, Preference, Query, Segment
 from cogym.datastore.read.arrays import TrialArrays
 from cogym.datastore.read.query import TrialFilter, TrialSummary
 from cogym.datastore.read.stored import StoredTrial
@@ -39,9 +42,13 @@ from cogym.datastore.replay import Difference, ReplayReport
 from cogym.datastore.write.writer import UnrecordedTrialWarning
 
 __all__ = [
+    "Answer",
     "Difference",
     "HDF5Datastore",
+    "Preference",
+    "Query",
     "ReplayReport",
+    "Segment",
     "StoredTrial",
     "TrialArrays",
     "TrialFilter",

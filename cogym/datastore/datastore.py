@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import cogym.datastore.preferences as prefs
 from cogym.datastore.follow import follow
 from cogym.datastore.format.shard import COMPRESSION_CHOICES
 from cogym.datastore.maintenance import CompactReport, compact, delete
@@ -19,7 +20,7 @@ from cogym.datastore.read.catalog import Catalog, Problem
 from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
 from cogym.datastore.read.stored import StoredTrial
 from cogym.datastore.replay import ReplayReport, replay
-from cogym.datastore.write.writer import ProcessWriter
+from cogym.datastore.write.writer import ProcessWriter, ensure_datastore, new_stem, require_version
 from cogym.errors import InputError, TrialNotFoundError
 from cogym.trial import TrialInfo, TrialRecorder
 from cogym.trust import refuse_untrusted, replay_loads
@@ -87,6 +88,8 @@ class HDF5Datastore:
         self._catalog: Catalog | None = None
         self._warned: set[Problem] = set()
         self._lock = threading.Lock()
+        self._preference_writer: prefs.PreferenceWriter | None = None
+        self._tick_spans: dict[tuple[str, str], tuple[int, int]] = {}
 
     # -- pickling: configuration only; files are opened by whichever process uses them ----------
 
@@ -153,6 +156,83 @@ class HDF5Datastore:
         if writer is not None and writer.pid == os.getpid():
             writer.close()
         self._writer = None
+        preference_writer = self._preference_writer
+        if preference_writer is not None and preference_writer.pid == os.getpid():
+            preference_writer.close()
+        self._preference_writer = None
+
+    # -- preferences ------------------------------------------------------------------------------
+
+    def add_preference(self, preference: prefs.Preference) -> None:
+        """Store the answer to a query; it is on disk (fsynced) when this returns.
+
+        Refused with an :class:`~cogym.errors.InputError` naming the field, and nothing stored,
+        when a field is malformed, a segment's trial is not in the datastore (full ids only), its
+        actor is not in that trial, or its ticks are outside those the actor was recorded at.
+        Any number of processes may add preferences at once. See
+        :mod:`cogym.datastore.preferences`.
+        """
+        prefs.check_shape(preference)
+        for side in ("left", "right"):
+            self._check_segment(getattr(preference.query, side), f"query.{side}")
+        writer = self._preference_writer
+        if writer is None or writer.pid != os.getpid():
+            with self._lock:
+                writer = self._preference_writer
+                if writer is None or writer.pid != os.getpid():
+                    ensure_datastore(self.path)
+                    require_version(self.path, 2)
+                    path = self.path / f"{new_stem()}{prefs.PREFERENCES_SUFFIX}"
+                    writer = self._preference_writer = prefs.PreferenceWriter(path)
+                    _close_at_exit(self)
+        writer.write(preference)
+
+    def _check_segment(self, segment: prefs.Segment, where: str) -> None:
+        key = (segment.trial_id, segment.actor)
+        span = self._tick_spans.get(key)
+        if span is None:
+            if segment.trial_id not in self:
+                raise InputError(
+                    f"preference field {where}.trial_id: no trial {segment.trial_id!r} in "
+                    f"datastore {self.path} (give the full id of a recorded trial)"
+                )
+            stored = self.trial(segment.trial_id)
+            actors = sorted(stored.actor_classes)
+            if segment.actor not in actors:
+                raise InputError(
+                    f"preference field {where}.actor: trial {segment.trial_id} has no actor "
+                    f"{segment.actor!r}; its actors: {', '.join(actors)}"
+                )
+            ticks = stored.arrays(segment.actor)["tick"]
+            if not len(ticks):
+                raise InputError(
+                    f"preference field {where}: actor {segment.actor!r} has no recorded ticks in "
+                    f"trial {segment.trial_id}"
+                )
+            span = self._tick_spans[key] = (int(ticks.min()), int(ticks.max()))
+        if segment.first < span[0] or segment.last > span[1]:
+            raise InputError(
+                f"preference field {where}: ticks {segment.first}..{segment.last} are outside "
+                f"ticks {span[0]}..{span[1]} that actor {segment.actor!r} was recorded at in "
+                f"trial {segment.trial_id}"
+            )
+
+    def preferences(
+        self, trial_ids: Iterable[str] | None = None, actor: str | None = None
+    ) -> list[prefs.Preference]:
+        """The stored preferences in the order they were answered; with ``trial_ids`` or
+        ``actor``, those both of whose segments are in those trials and of that actor.
+
+        A file whose tail is damaged warns (:class:`UnreadableFileWarning`) and its answers
+        before the damage are read."""
+        self.catalog()  # checks the directory is a datastore of a version this cogym reads
+        found, problems = prefs.read_preferences(self.path)
+        for path, message in problems:
+            problem = Problem(path, message)
+            if problem not in self._warned:
+                self._warned.add(problem)
+                warnings.warn(message, UnreadableFileWarning, stacklevel=2)
+        return list(prefs.select(found, trial_ids, actor))
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -249,9 +329,9 @@ class HDF5Datastore:
     ) -> training.TrialArrays:
         """``actor``'s rows across every trial passing the filter, as contiguous arrays.
 
-        Fields: ``observations``, ``actions``, ``rewards``, ``terminated``, ``truncated``,
-        ``tick`` (one row per tick the actor acted on) and ``final_observations`` (one row per
-        trial). See :mod:`cogym.datastore.read.arrays`.
+        Fields: ``observations``, ``actions``, ``rewards``, ``env_rewards``, ``terminated``,
+        ``truncated``, ``tick`` (one row per tick the actor acted on) and ``final_observations``
+        (one row per trial). See :mod:`cogym.datastore.read.arrays`.
         """
         return training.gather(self.catalog(), actor, fields, as_filter(filter, criteria))
 

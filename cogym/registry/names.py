@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from cogym.errors import ModelNameError
 
-__all__ = ["LATEST", "ModelRef", "check_alias", "check_name", "parse_ref"]
+__all__ = ["LATEST", "ModelRef", "check_alias", "check_name", "parse_ref", "version_ranges"]
 
 LATEST = "latest"
 """The reference that always means the highest published version."""
@@ -141,3 +141,17 @@ def _parse_version_or_alias(ref: int | str | None, text: str) -> int | str:
         f"version of {text!r} must be a number, an alias or 'latest', "
         f"got {type(ref).__name__} {ref!r}"
     )
+
+
+def version_ranges(numbers: list[int]) -> str:
+    """``1-3, 5, 7-9`` for [1, 2, 3, 5, 7, 8, 9]."""
+    parts = []
+    start = previous = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == previous + 1:
+            previous = n
+            continue
+        parts.append(f"{start}" if start == previous else f"{start}-{previous}")
+        if n is not None:
+            start = previous = n
+    return "version " + parts[0] if len(numbers) == 1 else "versions " + ", ".join(parts)

@@ -3,7 +3,7 @@
 Layout under the root (a local directory or any fsspec URL)::
 
     <model>/<version>/.claim        who allocated the number, and when (JSON)
-    <model>/<version>/model.zip     the model as Stable-Baselines3 saves it
+    <model>/<version>/model.zip     the model as Stable-Baselines3 saves it (or reward_model.pt)
     <model>/<version>/meta.json     written last: a version exists once this file does
     <model>/aliases/<alias>/<n>.json    the alias's n-th change (see :mod:`.aliases`)
 
@@ -51,15 +51,22 @@ from cogym.errors import (
 )
 from cogym.registry.aliases import AliasChange, AliasLog
 from cogym.registry.meta import (
+    KINDS,
     META_FILE,
     META_LIMIT,
-    MODEL_FILE,
     ModelVersion,
     json_mapping,
     library_versions,
 )
 from cogym.registry.modelfile import Model, algorithm_name, load_model, model_class
-from cogym.registry.names import LATEST, ModelRef, check_alias, check_name, parse_ref
+from cogym.registry.names import (
+    LATEST,
+    ModelRef,
+    check_alias,
+    check_name,
+    parse_ref,
+    version_ranges,
+)
 from cogym.registry.storage import Storage, open_storage
 from cogym.trust import note_saved_model
 
@@ -189,7 +196,7 @@ class ModelRegistry:
         version = info.version
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise RegistryPathError(f"{info!r} has no version number, so no place in the registry")
-        path = f"{check_name(info.name)}/{version}/{MODEL_FILE}"
+        path = f"{check_name(info.name)}/{version}/{info.model_file}"
         location = self._storage.location(path)
         try:
             data = self._storage.read(path)
@@ -232,36 +239,50 @@ class ModelRegistry:
         ``metrics``, ``properties`` and ``lineage`` (for instance the datastore and trial ids the
         model was trained from) must hold JSON values; they are kept in ``meta.json``.
         """
-        check_name(name)
+        check_name(name)  # before saving, which may take long
         algorithm = algorithm_name(model)
-        metrics = json_mapping(metrics, "metrics")
-        properties = json_mapping(properties, "properties")
-        lineage = json_mapping(lineage, "lineage")
         buffer = io.BytesIO()
         model.save(buffer)
         data = buffer.getvalue()
         note_saved_model(data)  # loading it back in this process is no reason to warn
+        return self.save_file(
+            name, data, kind="sb3", algorithm=algorithm,
+            observation_space=model.observation_space, action_space=model.action_space,
+            metrics=metrics, properties=properties, lineage=lineage,
+        )  # fmt: skip
+
+    def save_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        kind: str,
+        algorithm: str,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        metrics: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Store ``data``, a model file of ``kind`` (:data:`~cogym.registry.meta.KINDS`), as the
+        next version of ``name`` (:meth:`save` does it for SB3 models)."""
+        check_name(name)
+        if kind not in KINDS:
+            raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         info = ModelVersion(
-            name=name,
-            version=0,
-            created=dt.datetime.now(dt.UTC),
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            algorithm=algorithm,
-            observation_space=model.observation_space,
-            action_space=model.action_space,
-            libraries=library_versions(),
-            properties=properties,
-            metrics=metrics,
-            lineage=lineage,
-        )
+            name=name, version=0, created=dt.datetime.now(dt.UTC),
+            sha256=hashlib.sha256(data).hexdigest(), size=len(data), algorithm=algorithm,
+            observation_space=observation_space, action_space=action_space,
+            libraries=library_versions(), properties=json_mapping(properties, "properties"),
+            metrics=json_mapping(metrics, "metrics"), lineage=json_mapping(lineage, "lineage"),
+            kind=kind,
+        )  # fmt: skip
         info.to_json()  # spaces that JSON cannot hold are refused before a number is taken
         version = self._claim(name)
-        info = dataclasses.replace(
-            info, version=version, file=self._storage.location(f"{name}/{version}/{MODEL_FILE}")
-        )
+        file = f"{name}/{version}/{info.model_file}"
+        info = dataclasses.replace(info, version=version, file=self._storage.location(file))
         meta = info.to_json()
-        self._storage.write(f"{name}/{version}/{MODEL_FILE}", data)
+        self._storage.write(file, data)
         self._storage.write(f"{name}/{version}/{META_FILE}", meta)
         self._storage.sync(name)
         if self.keep_last is not None:
@@ -321,7 +342,8 @@ class ModelRegistry:
     def _remove_files(self, name: str, version: int) -> None:
         # meta.json first: the version disappears at once, then its file goes
         self._storage.remove(f"{name}/{version}/{META_FILE}")
-        self._storage.remove(f"{name}/{version}/{MODEL_FILE}")
+        for model_file in KINDS.values():
+            self._storage.remove(f"{name}/{version}/{model_file}")
 
     def prune(self, name: str, keep_last: int) -> list[int]:
         """Delete all but the last ``keep_last`` versions of ``name`` and the aliased ones.
@@ -415,7 +437,7 @@ class ModelRegistry:
         if not numbers:
             self._no_model(name)
         raise ModelNotFoundError(
-            f"model {name!r} has no version {version}; it has {_ranges(numbers)} "
+            f"model {name!r} has no version {version}; it has {version_ranges(numbers)} "
             f"(latest {numbers[-1]})"
         )
 
@@ -433,8 +455,9 @@ class ModelRegistry:
                 f"{where} is larger than {META_LIMIT:,} bytes, far more than cogym writes; keep "
                 "large data out of metrics, properties and lineage, and save the model again"
             )
-        info = ModelVersion.from_json(
-            data, where=where, file=self._storage.location(f"{name}/{version}/{MODEL_FILE}")
+        info = ModelVersion.from_json(data, where=where, file="")
+        info = dataclasses.replace(
+            info, file=self._storage.location(f"{name}/{version}/{info.model_file}")
         )
         if info.name != name or info.version != version:
             raise RegistryPathError(
@@ -452,20 +475,6 @@ class ModelRegistry:
             f"Known models: {', '.join(known[:20]) or '(none)'}"
             + (f", and {len(known) - 20} more" if len(known) > 20 else "")
         )
-
-
-def _ranges(numbers: list[int]) -> str:
-    """``1-3, 5, 7-9`` for [1, 2, 3, 5, 7, 8, 9]."""
-    parts = []
-    start = previous = numbers[0]
-    for n in [*numbers[1:], None]:
-        if n is not None and n == previous + 1:
-            previous = n
-            continue
-        parts.append(f"{start}" if start == previous else f"{start}-{previous}")
-        if n is not None:
-            start = previous = n
-    return "version " + parts[0] if len(numbers) == 1 else "versions " + ", ".join(parts)
 
 
 def as_registry(registry: ModelRegistry | str | os.PathLike[str] | None) -> ModelRegistry | None:

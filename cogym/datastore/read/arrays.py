@@ -3,7 +3,8 @@
 Row ``i`` holds the observation the actor acted on (``observations``), the action it took
 (``actions``), the reward that followed (``rewards``: the sum of its aggregated rewards from
 that tick up to its next action, which in turn-based games includes what it received while
-others played), and whether its part of the trial ended after that row (``terminated``,
+others played; ``env_rewards``: the environment's part of it alone, without the rewards
+that actors sent), and whether its part of the trial ended after that row (``terminated``,
 ``truncated``; an actor still playing when the trial stopped at its tick or time limit counts
 as truncated). ``final_observations`` has one row per trial: the observation the actor was
 left with (zeros where there is none, see ``has_final``).
@@ -32,6 +33,7 @@ FIELDS = (
     "observations",
     "actions",
     "rewards",
+    "env_rewards",
     "terminated",
     "truncated",
     "tick",
@@ -166,12 +168,14 @@ def _part(
                 picked = np.zeros((len(chosen), *leaf.shape), dtype=leaf.dtype)
             out[path] = picked
         columns["final_observations"] = out
-    need_ticks = "tick" in fields or "rewards" in fields
+    need_ticks = "tick" in fields or "rewards" in fields or "env_rewards" in fields
     ticks = _read_rows(tree, f"{stream.base}/tick", runs, total) if need_ticks else None
     if "tick" in fields:
         scalars["tick"] = ticks
     if "rewards" in fields:
         scalars["rewards"] = _aligned_rewards(tree, stream, chosen, ticks)
+    if "env_rewards" in fields:
+        scalars["env_rewards"] = _aligned_rewards(tree, stream, chosen, ticks, "env_reward")
     if "terminated" in fields or "truncated" in fields:
         states = np.array(
             [source.summaries[int(p)].state.value in _STOPPED for p in chosen[:, layout.TRIAL]]
@@ -194,12 +198,18 @@ def _part(
 
 
 def _aligned_rewards(
-    tree: Tree, stream: layout.Stream, chosen: np.ndarray, ticks: np.ndarray
+    tree: Tree,
+    stream: layout.Stream,
+    chosen: np.ndarray,
+    ticks: np.ndarray,
+    column: str = "reward",
 ) -> np.ndarray:
     reward_counts = chosen[:, layout.REWARDS]
     runs = _runs(chosen[:, layout.REWARD_START], reward_counts)
     total = tree.rows(f"{stream.base}/reward")
-    values = _read_rows(tree, f"{stream.base}/reward", runs, total) if runs else np.empty(0)
+    values = _read_rows(tree, f"{stream.base}/{column}", runs, total) if runs else np.empty(0)
+    if column == "env_reward":
+        values = np.nan_to_num(values, nan=0.0)  # NaN where the environment gave none
     reward_ticks = (
         _read_rows(tree, f"{stream.base}/reward_tick", runs, total)
         if runs

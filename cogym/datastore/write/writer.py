@@ -55,6 +55,7 @@ __all__ = [
     "DATASTORE_VERSION",
     "MARKER",
     "ProcessWriter",
+    "require_version",
     "UnrecordedTrialWarning",
     "ensure_datastore",
     "new_stem",
@@ -62,7 +63,11 @@ __all__ = [
 
 MARKER = "cogym-datastore.json"
 DATASTORE_FORMAT = "cogym.datastore"
-DATASTORE_VERSION = 1
+DATASTORE_VERSION = 2
+"""The newest datastore format this cogym reads. Version 1 holds trials; version 2 also
+preferences (:mod:`cogym.datastore.preferences`). A new datastore is written as version 1 and
+becomes version 2 when its first preference is stored."""
+BASE_VERSION = 1
 
 SETTLE_TRIALS = 1024
 """Trials journaled one by one are joined into groups once this many are pending (and when a
@@ -120,7 +125,7 @@ def ensure_datastore(root: Path) -> None:
         tmp = root / f".{MARKER}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
         tmp.write_text(
             json.dumps(
-                {"format": DATASTORE_FORMAT, "version": DATASTORE_VERSION, "created": time.time()}
+                {"format": DATASTORE_FORMAT, "version": BASE_VERSION, "created": time.time()}
             ),
             encoding="utf-8",
         )
@@ -130,6 +135,26 @@ def ensure_datastore(root: Path) -> None:
         finally:
             tmp.unlink()
     read_marker(root)
+
+
+def require_version(root: Path, version: int) -> None:
+    """Raise the datastore's marker to format ``version`` (at most :data:`DATASTORE_VERSION`)
+    if it is lower; the marker is replaced atomically."""
+    data = read_marker(root)
+    if data["version"] >= version:
+        return
+    data = {**data, "version": version}
+    tmp = root / f".{MARKER}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+    with open(tmp, "w", encoding="utf-8") as file:
+        file.write(json.dumps(data))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp, root / MARKER)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class ProcessWriter:
