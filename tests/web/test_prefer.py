@@ -327,3 +327,17 @@ def test_one_page_serves_successive_rounds(judge, datastore, connect) -> None:
     assert [p.query.query_id for p in answering.join()] == ["q2", "q3"]
     with pytest.raises(InputError, match="already asked"):
         list(judge.answer(first, datastore))
+
+
+def test_rlhf_resolves_the_person_judge_to_the_page() -> None:
+    from cogym.learn.judges import Judge, resolve_judge
+
+    judge = resolve_judge("person", name="bo", show_url=False)
+    try:
+        assert isinstance(judge, PersonJudge) and isinstance(judge, Judge)
+        assert judge.judge == "person:bo"
+        assert "/prefer/" in judge.url and "token=" in judge.url
+    finally:
+        judge.close()
+    with pytest.raises(InputError, match="judge name"):
+        PersonJudge(name="  ")
