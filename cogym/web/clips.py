@@ -53,11 +53,15 @@ def check_frames(datastore: HDF5Datastore, segments: Sequence[Any], where: str =
 
 
 class ClipSource:
-    """The JPEG frames of segments of a datastore's trials. Thread-safe."""
+    """The JPEG frames of segments of a datastore's trials. Thread-safe: it reads through its
+    own :class:`~cogym.HDF5Datastore` object, one trial at a time."""
 
     def __init__(self, datastore: HDF5Datastore, quality: int = 80) -> None:
-        self.datastore = datastore
+        from cogym.datastore import HDF5Datastore
+
+        self.datastore = HDF5Datastore(datastore.path)
         self.quality = quality
+        self._reading = threading.Lock()
         self._trials: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._encoded: dict[tuple[str, int], bytes] = {}
         self._lock = threading.Lock()
@@ -101,7 +105,8 @@ class ClipSource:
             if trial_id in self._trials:
                 self._trials.move_to_end(trial_id)
                 return self._trials[trial_id]
-        stored = self.datastore.trial(trial_id)
+        with self._reading:
+            stored = self.datastore.trial(trial_id)
         frames, ticks = stored.frames(), stored.frame_ticks()
         if frames is None or ticks is None or not len(frames):
             raise InputError(

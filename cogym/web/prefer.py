@@ -270,7 +270,7 @@ class PreferencePage:
         clips = self._clip_source(current.datastore)
         try:
             sides = {"left": clips.frames(query.left), "right": clips.frames(query.right)}
-        except CogymError as exc:
+        except (CogymError, OSError) as exc:
             message = f"query {query.query_id!r} cannot be shown: {exc}"
             connection.offer_text(json.dumps({"type": "error", "message": message}))
             return
@@ -299,7 +299,7 @@ class PreferencePage:
                 source = self._clip_source(following.datastore)
                 source.frames(following.query.left)
                 source.frames(following.query.right)
-            except CogymError:
+            except (CogymError, OSError):
                 pass  # the next query says why it cannot be shown when it is shown
 
 
