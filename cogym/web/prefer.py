@@ -51,7 +51,8 @@ class _Batch:
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self.answers: queue.Queue[Preference] = queue.Queue()
+        self.answers: queue.Queue[Preference | None] = queue.Queue()
+        """Each answer as it is stored; ``None`` for a query that could not be shown."""
         self.withdrawn = False
 
 
@@ -221,6 +222,15 @@ class PreferencePage:
             self._clip_source(current.datastore).forget((current.query.left, current.query.right))
         self._show_current()
 
+    def _skip(self, skipped: _Asked) -> None:
+        """Leave out a query that cannot be shown (its judge yields nothing for it)."""
+        with self._lock:
+            if self._current is not skipped:
+                return
+            self.asked -= 1
+            self._current = self._pending.popleft() if self._pending else None
+            skipped.batch.answers.put(None)
+
     def _refusal(self, query_id: str, current: _Asked | None) -> str | None:
         if current is not None and current.query.query_id == query_id:
             return None
@@ -257,23 +267,30 @@ class PreferencePage:
         return source
 
     def _show_current(self) -> None:
-        """Send the query shown, and its clips, to the page (or say there is none yet)."""
+        """Send the query shown, and its clips, to the page (or say there is none yet); a
+        query whose clips cannot be read is skipped, with an error on the page."""
+        while not self._show_once():
+            pass
+
+    def _show_once(self) -> bool:
+        """Show the current query; ``False`` if it had to be skipped."""
         with self._lock:
             current, connection = self._current, self._connection
             following = self._pending[0] if self._pending else None
         if connection is None:
-            return
+            return True
         if current is None:
             connection.offer_text(json.dumps(self._progress("waiting")))
-            return
+            return True
         query = current.query
         clips = self._clip_source(current.datastore)
         try:
             sides = {"left": clips.frames(query.left), "right": clips.frames(query.right)}
         except (CogymError, OSError) as exc:
-            message = f"query {query.query_id!r} cannot be shown: {exc}"
+            message = f"query {query.query_id!r} cannot be shown and is skipped: {exc}"
             connection.offer_text(json.dumps({"type": "error", "message": message}))
-            return
+            self._skip(current)
+            return False
         message = dict(self._progress("query"), query_id=query.query_id, number=self.answered + 1)
         for side, segment in (("left", query.left), ("right", query.right)):
             message[side] = {
@@ -301,6 +318,7 @@ class PreferencePage:
                 source.frames(following.query.right)
             except (CogymError, OSError):
                 pass  # the next query says why it cannot be shown when it is shown
+        return True
 
 
 class PersonJudge:
@@ -386,11 +404,13 @@ class PersonJudge:
         batch = page.ask(queries, store)
         try:
             for given in range(batch.count):
-                yield self._next(page, batch, given)
+                preference = self._next(page, batch, given)
+                if preference is not None:
+                    yield preference
         finally:
             page.withdraw(batch)
 
-    def _next(self, page: PreferencePage, batch: _Batch, given: int) -> Preference:
+    def _next(self, page: PreferencePage, batch: _Batch, given: int) -> Preference | None:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while True:
             try:

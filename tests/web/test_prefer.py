@@ -341,3 +341,19 @@ def test_rlhf_resolves_the_person_judge_to_the_page() -> None:
         judge.close()
     with pytest.raises(InputError, match="judge name"):
         PersonJudge(name="  ")
+
+
+def test_a_query_whose_clips_cannot_be_shown_is_skipped(judge, datastore, connect) -> None:
+    from dataclasses import replace
+
+    good = make_queries(datastore, 2)
+    beyond = replace(good[0], query_id="beyond", left=replace(good[0].left, first=90, last=95))
+    answering = Answering(judge, [beyond, good[1]], datastore)
+    client = connect(judge.url)
+    skipped = client.wait_for(lambda m: m.get("type") == "error")
+    assert "'beyond' cannot be shown and is skipped" in skipped["message"]
+    assert "ticks 90 to 95" in skipped["message"]
+    assert query_shown(client, "q1")["asked"] == 1
+    answer(client, "q1", "left")
+    assert [p.query.query_id for p in answering.join()] == ["q1"]
+    assert [p.query.query_id for p in HDF5Datastore(datastore.path).preferences()] == ["q1"]
