@@ -146,6 +146,7 @@ def _version_table(info: Any, aliases: dict[str, int]) -> Table:
     rows = [
         ("aliases", ", ".join(pointing) or "-"),
         ("created", info.created.isoformat()),
+        ("kind", info.kind),
         ("algorithm", info.algorithm),
         ("file", info.file),
         ("size", f"{format_size(info.size)} ({info.size:,} bytes)"),

@@ -24,6 +24,7 @@ from cogym.spaces import space_from_dict, space_to_dict
 
 __all__ = [
     "FORMAT_VERSION",
+    "KINDS",
     "META_FILE",
     "META_LIMIT",
     "MODEL_FILE",
@@ -31,10 +32,15 @@ __all__ = [
     "library_versions",
 ]
 
-FORMAT_VERSION = 1
-"""The ``format_version`` this cogym writes, and the newest it reads."""
+FORMAT_VERSION = 2
+"""The newest ``format_version`` this cogym reads. Version 1 describes Stable-Baselines3 models
+(and is still written for them); version 2 adds ``kind``, written for the other kinds."""
 
 MODEL_FILE = "model.zip"
+KINDS = {"sb3": MODEL_FILE, "reward_model": "reward_model.pt"}
+"""The kinds of model a version may hold, and the name of each kind's model file: ``sb3``, a
+Stable-Baselines3 algorithm or policy (``model.zip``); ``reward_model``, a learned reward
+(:mod:`cogym.learn.reward_model`: a torch state dict, read with ``weights_only=True``)."""
 META_FILE = "meta.json"
 META_LIMIT = 16 << 20
 """The largest ``meta.json`` read (16 MiB): far above what cogym writes."""
@@ -84,6 +90,13 @@ class ModelVersion:
     lineage: dict[str, Any] = field(default_factory=dict)
     file: str = MODEL_FILE
     """Where the model file is (a local path or a URL)."""
+    kind: str = "sb3"
+    """What the version holds: one of :data:`KINDS`."""
+
+    @property
+    def model_file(self) -> str:
+        """The name of the model file in the version's directory."""
+        return KINDS[self.kind]
 
     @property
     def ref(self) -> str:
@@ -110,12 +123,14 @@ class ModelVersion:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``meta.json`` form."""
+        kind = {} if self.kind == "sb3" else {"kind": self.kind}
         return {
-            "format_version": FORMAT_VERSION,
+            "format_version": 1 if self.kind == "sb3" else 2,
+            **kind,
             "name": self.name,
             "version": self.version,
             "created": self.created.isoformat(),
-            "file": MODEL_FILE,
+            "file": self.model_file,
             "sha256": self.sha256,
             "size": self.size,
             "algorithm": self.algorithm,
@@ -152,8 +167,15 @@ class ModelVersion:
                 f"{where} has format version {raw['format_version']}, newer than this cogym reads "
                 f"({FORMAT_VERSION}); upgrade cogym (pip install -U cogym) to read this registry"
             )
+        kind = raw.get("kind", "sb3")
+        if kind not in KINDS:
+            raise RegistryFormatError(
+                f"{where} holds a model of kind {str(kind)[:40]!r}, which this cogym does not know "
+                f"(it knows {', '.join(KINDS)}); upgrade cogym to read it"
+            )
         try:
             return cls(
+                kind=kind,
                 name=_typed(raw, "name", str),
                 version=_typed(raw, "version", int),
                 created=dt.datetime.fromisoformat(raw["created"]),

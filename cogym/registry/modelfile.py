@@ -48,6 +48,11 @@ def model_class(info: ModelVersion) -> type:
 
     from cogym.wrappers.sb3_actor import algorithm_class
 
+    if info.kind == "reward_model":
+        raise InputError(
+            f"{info.ref} is a reward model, not a Stable-Baselines3 model: use it as the actor "
+            f"reward:{info.ref}, or load it with cogym.learn.load_reward_model"
+        )
     cls = algorithm_class(info.algorithm)
     if not (isinstance(cls, type) and issubclass(cls, (BaseAlgorithm, BasePolicy))):
         raise RegistryFormatError(

@@ -3,7 +3,7 @@
 Layout under the root (a local directory or any fsspec URL)::
 
     <model>/<version>/.claim        who allocated the number, and when (JSON)
-    <model>/<version>/model.zip     the model as Stable-Baselines3 saves it
+    <model>/<version>/model.zip     the model as Stable-Baselines3 saves it (or reward_model.pt)
     <model>/<version>/meta.json     written last: a version exists once this file does
     <model>/aliases/<alias>/<n>.json    the alias's n-th change (see :mod:`.aliases`)
 
@@ -51,9 +51,9 @@ from cogym.errors import (
 )
 from cogym.registry.aliases import AliasChange, AliasLog
 from cogym.registry.meta import (
+    KINDS,
     META_FILE,
     META_LIMIT,
-    MODEL_FILE,
     ModelVersion,
     json_mapping,
     library_versions,
@@ -187,7 +187,7 @@ class ModelRegistry:
         version = info.version
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise RegistryPathError(f"{info!r} has no version number, so no place in the registry")
-        path = f"{check_name(info.name)}/{version}/{MODEL_FILE}"
+        path = f"{check_name(info.name)}/{version}/{info.model_file}"
         location = self._storage.location(path)
         try:
             data = self._storage.read(path)
@@ -230,35 +230,48 @@ class ModelRegistry:
         ``metrics``, ``properties`` and ``lineage`` (for instance the datastore and trial ids the
         model was trained from) must hold JSON values; they are kept in ``meta.json``.
         """
-        check_name(name)
+        check_name(name)  # before saving, which may take long
         algorithm = algorithm_name(model)
-        metrics = json_mapping(metrics, "metrics")
-        properties = json_mapping(properties, "properties")
-        lineage = json_mapping(lineage, "lineage")
         buffer = io.BytesIO()
         model.save(buffer)
-        data = buffer.getvalue()
+        return self.save_file(
+            name, buffer.getvalue(), kind="sb3", algorithm=algorithm,
+            observation_space=model.observation_space, action_space=model.action_space,
+            metrics=metrics, properties=properties, lineage=lineage,
+        )  # fmt: skip
+
+    def save_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        kind: str,
+        algorithm: str,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        metrics: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Store ``data``, a model file of ``kind`` (:data:`~cogym.registry.meta.KINDS`), as the
+        next version of ``name`` (:meth:`save` does it for SB3 models)."""
+        check_name(name)
+        if kind not in KINDS:
+            raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         info = ModelVersion(
-            name=name,
-            version=0,
-            created=dt.datetime.now(dt.UTC),
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            algorithm=algorithm,
-            observation_space=model.observation_space,
-            action_space=model.action_space,
-            libraries=library_versions(),
-            properties=properties,
-            metrics=metrics,
-            lineage=lineage,
-        )
+            name=name, version=0, created=dt.datetime.now(dt.UTC),
+            sha256=hashlib.sha256(data).hexdigest(), size=len(data), algorithm=algorithm,
+            observation_space=observation_space, action_space=action_space,
+            libraries=library_versions(), properties=json_mapping(properties, "properties"),
+            metrics=json_mapping(metrics, "metrics"), lineage=json_mapping(lineage, "lineage"),
+            kind=kind,
+        )  # fmt: skip
         info.to_json()  # spaces that JSON cannot hold are refused before a number is taken
         version = self._claim(name)
-        info = dataclasses.replace(
-            info, version=version, file=self._storage.location(f"{name}/{version}/{MODEL_FILE}")
-        )
+        file = f"{name}/{version}/{info.model_file}"
+        info = dataclasses.replace(info, version=version, file=self._storage.location(file))
         meta = info.to_json()
-        self._storage.write(f"{name}/{version}/{MODEL_FILE}", data)
+        self._storage.write(file, data)
         self._storage.write(f"{name}/{version}/{META_FILE}", meta)
         self._storage.sync(name)
         if self.keep_last is not None:
@@ -318,7 +331,8 @@ class ModelRegistry:
     def _remove_files(self, name: str, version: int) -> None:
         # meta.json first: the version disappears at once, then its file goes
         self._storage.remove(f"{name}/{version}/{META_FILE}")
-        self._storage.remove(f"{name}/{version}/{MODEL_FILE}")
+        for model_file in KINDS.values():
+            self._storage.remove(f"{name}/{version}/{model_file}")
 
     def prune(self, name: str, keep_last: int) -> list[int]:
         """Delete all but the last ``keep_last`` versions of ``name`` and the aliased ones.
@@ -430,8 +444,9 @@ class ModelRegistry:
                 f"{where} is larger than {META_LIMIT:,} bytes, far more than cogym writes; keep "
                 "large data out of metrics, properties and lineage, and save the model again"
             )
-        info = ModelVersion.from_json(
-            data, where=where, file=self._storage.location(f"{name}/{version}/{MODEL_FILE}")
+        info = ModelVersion.from_json(data, where=where, file="")
+        info = dataclasses.replace(
+            info, file=self._storage.location(f"{name}/{version}/{info.model_file}")
         )
         if info.name != name or info.version != version:
             raise RegistryPathError(
