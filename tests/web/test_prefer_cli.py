@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cogym.learn
 from cogym import HDF5Datastore, Orchestrator, TrialSpec
 from cogym.cli import main
 
@@ -77,26 +76,26 @@ def test_bad_arguments_are_named(recorded: Path, args: list[str], named: str) ->
     assert named in output
 
 
-@pytest.mark.skipif(
-    not hasattr(cogym.learn, "propose_queries"),
-    reason="cogym prefer draws its pairs with cogym.learn.propose_queries (reward learning's pair "
-    "selection), not in this tree yet",
-)
-def test_kill_9_of_cogym_prefer_keeps_the_answers_given(recorded: Path, tmp_path: Path) -> None:
-    import shutil
-
-    root = tmp_path / "trials"
-    shutil.copytree(recorded, root)
+def start(*args: str) -> subprocess.Popen:
+    """``cogym prefer ARGS`` in its own process, as a person starts it."""
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cogym", "prefer", "--datastore", str(root), "--segment", "5",
-         "--queries", "6", "--seed", "0", "--name", "cli"],  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "cogym", "prefer", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=ROOT,
     )
+
+
+def test_kill_9_of_cogym_prefer_keeps_the_answers_given(recorded: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "trials"
+    shutil.copytree(recorded, root)
+    process = start("--datastore", str(root), "--segment", "5", "--queries", "6", "--seed", "0",
+                    "--name", "cli")  # fmt: skip
     given = []
     client = None
     try:
@@ -123,3 +122,41 @@ def test_kill_9_of_cogym_prefer_keeps_the_answers_given(recorded: Path, tmp_path
     assert {p.judge for p in stored} == {"person:cli"}
     for p in stored:
         assert p.query.left.ticks == 5 and p.query.right.ticks == 5
+
+
+def test_disagreement_selection_asks_with_a_registered_reward_model(tmp_path: Path) -> None:
+    from cogym.learn import oracle, propose_queries, reward_model
+
+    env = {
+        "implementation": "gym:cogym/Probe-v0",
+        "config": {"episode_length": 30, "render_mode": "rgb_array", "reward": "fingerprint"},
+    }
+    datastore = record_with_frames(tmp_path / "trials", ticks=30, env=env)
+    queries = propose_queries(datastore, "player", 12, 5, seed=1)
+    for preference in oracle().answer(queries, datastore):
+        datastore.add_preference(preference)
+    reward_model(datastore, "player", ensemble=2, hidden=(8,), epochs=2, seed=0,
+                 registry=tmp_path / "models", model="probe-rm")  # fmt: skip
+    process = start("--datastore", str(datastore.path), "--segment", "5", "--queries", "2",
+                    "--select", "disagreement", "--reward", "probe-rm@latest",
+                    "--registry", str(tmp_path / "models"), "--seed", "0")  # fmt: skip
+    client = PageClient(page_url(process))
+    try:
+        for choice in ("left", "right"):
+            shown = client.wait_for(
+                lambda m, n=choice: m.get("type") == "query"
+                and m["number"] == ("left", "right").index(n) + 1,
+                30,
+            )
+            client.send({"type": "answer", "query_id": shown["query_id"], "answer": choice})
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(20)
+        client.close()
+    assert process.returncode == 0, err
+    assert "2 of 2 answered and stored" in out
+    stored = HDF5Datastore(datastore.path).preferences()
+    assert [(p.judge, p.answer) for p in stored[-2:]] == [("person", "left"), ("person", "right")]
+    assert len(stored) == 14
