@@ -6,6 +6,8 @@ port; each actor has its own channel, URL and token::
     http://127.0.0.1:PORT/play/<channel>?token=<token>      the page
     http://127.0.0.1:PORT/static/<file>?token=<token>        its script and style
     ws://127.0.0.1:PORT/ws/<channel>?token=<token>           its socket
+    http://127.0.0.1:PORT/prefer/<page>?token=<token>        a preference page (cogym.web.prefer)
+    ws://127.0.0.1:PORT/ws/prefer/<page>?token=<token>       its socket
 
 A request without the right token is refused (HTTP 403, or the socket closed with 1008). The
 server listens on 127.0.0.1 (and ::1, so that ``localhost`` works whichever address a browser
@@ -31,7 +33,7 @@ from gymnasium import spaces
 
 from cogym.errors import MissingExtraError, PageMessageError, RemoteBindError, WebError
 from cogym.web.channel import HumanChannel
-from cogym.web.connection import PageConnection
+from cogym.web.connection import PageConnection, ServedPage, serve_socket
 from cogym.web.hosts import ServedNames, is_loopback, remote_warning
 from cogym.web.protocol import MAX_MESSAGE_BYTES, parse_page_message
 
@@ -55,7 +57,12 @@ __all__ = [
     "wait_for_channel",
 ]
 
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+ASSETS = {
+    "app.js": "text/javascript",
+    "style.css": "text/css",
+    "prefer.js": "text/javascript",
+    "prefer.css": "text/css",
+}
 REFUSED = "refused: this page needs the token of the URL that cogym printed (…?token=…)"
 SOCKET_LIMIT = 64 * 1024
 """Messages above this size close the socket; those between the protocol limit and this one are
@@ -91,6 +98,7 @@ class WebServer:
         self.allow_remote = allow_remote
         self.max_message_bytes = max_message_bytes
         self._channels: dict[str, HumanChannel] = {}
+        self._pages: dict[str, ServedPage] = {}
         self._lock = threading.Lock()
         try:
             self._sockets = [_listen(host, port)]
@@ -167,6 +175,33 @@ class WebServer:
         with self._lock:
             return list(self._channels.values())
 
+    def open_page(self, name: str, make: Any) -> Any:
+        """Serve the page ``make(page_id)`` builds (a :class:`ServedPage`) at ``/prefer/<id>``,
+        the id being ``name`` (``name-2``... if that is taken)."""
+        with self._lock:
+            page_id, n = name, 1
+            while page_id in self._pages:
+                n += 1
+                page_id = f"{name}-{n}"
+            page = make(page_id)
+            self._pages[page_id] = page
+        return page
+
+    def close_page(self, page: ServedPage) -> None:
+        with self._lock:
+            if self._pages.get(page.id) is page:
+                del self._pages[page.id]
+
+    def _authorised_page(self, page_id: str, token: str | None) -> ServedPage | None:
+        if not token:
+            return None
+        with self._lock:
+            page = self._pages.get(page_id)
+        if page is None or page.closed:
+            secrets.compare_digest(token.encode(), b"-" * len(token.encode()))
+            return None
+        return page if secrets.compare_digest(token.encode(), page.token.encode()) else None
+
     def _authorised(self, channel_id: str, token: str | None) -> HumanChannel | None:
         if not token:
             return None
@@ -181,9 +216,11 @@ class WebServer:
     def _any_token(self, token: str | None) -> bool:
         if not token:
             return False
+        with self._lock:
+            pages = [p for p in self._pages.values() if not p.closed]
         found = False
-        for channel in self.channels():
-            found |= secrets.compare_digest(token.encode(), channel.token.encode())
+        for holder in [*self.channels(), *pages]:
+            found |= secrets.compare_digest(token.encode(), holder.token.encode())
         return found
 
     # -- HTTP ----------------------------------------------------------------------------------
@@ -194,6 +231,8 @@ class WebServer:
                 Route("/play/{channel}", self._page),
                 Route("/static/{name}", self._asset),
                 WebSocketRoute("/ws/{channel}", self._socket_endpoint),
+                Route("/prefer/{page}", self._served_page),
+                WebSocketRoute("/ws/prefer/{page}", self._served_socket),
             ]
         )
         return _OwnNamesOnly(routes, self.names)
@@ -211,6 +250,12 @@ class WebServer:
         ):
             page = page.replace(name, html.escape(value, quote=True))
         return HTMLResponse(page, headers=self._headers(request))
+
+    async def _served_page(self, request: Request) -> Response:
+        page = self._authorised_page(request.path_params["page"], request.query_params.get("token"))
+        if page is None:
+            return PlainTextResponse(REFUSED, status_code=403)
+        return HTMLResponse(page.html(), headers=self._headers(request))
 
     async def _asset(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -230,16 +275,28 @@ class WebServer:
             "Content-Security-Policy": self.names.content_security_policy(host),
         }
 
-    # -- the socket ----------------------------------------------------------------------------
+    # -- the sockets ---------------------------------------------------------------------------
+
+    def _same_origin(self, websocket: WebSocket) -> bool:
+        """A page's socket comes from the page's own origin, whichever of our names it used."""
+        origin = websocket.headers.get("origin")
+        host = self.names.canonical(websocket.headers.get("host"))
+        return origin is None or origin.lower() == f"http://{host}"
+
+    async def _served_socket(self, websocket: WebSocket) -> None:
+        page = self._authorised_page(
+            websocket.path_params["page"], websocket.query_params.get("token")
+        )
+        if page is None or not self._same_origin(websocket):
+            await websocket.close(code=1008)
+            return
+        await serve_socket(page, websocket)
 
     async def _socket_endpoint(self, websocket: WebSocket) -> None:
         channel = self._authorised(
             websocket.path_params["channel"], websocket.query_params.get("token")
         )
-        origin = websocket.headers.get("origin")
-        host = self.names.canonical(websocket.headers.get("host"))
-        # a page's socket comes from the page's own origin, whichever of our names it used
-        if channel is None or (origin is not None and origin.lower() != f"http://{host}"):
+        if channel is None or not self._same_origin(websocket):
             await websocket.close(code=1008)
             return
         await websocket.accept()

@@ -188,6 +188,12 @@ class PageClient:
         self._stack.close()
         self._reader.join(5)
 
+    def wait_closed(self, timeout: float = 10.0) -> None:
+        """Wait until the server has closed the socket (fails after ``timeout`` seconds)."""
+        self._reader.join(timeout)
+        if not self.closed:
+            raise AssertionError(f"the server did not close the socket within {timeout} s")
+
     def drop(self) -> None:
         """Cut the connection without a closing handshake, as a lost network does."""
         import socket
@@ -201,7 +207,12 @@ def _turn(message: dict[str, Any]) -> bool:
 
 
 def socket_url(page_url: str) -> str:
-    return page_url.replace("http://", "ws://", 1).replace("/play/", "/ws/", 1)
+    """The socket of a page: ``/play/<channel>`` -> ``/ws/<channel>``, ``/prefer/<page>`` ->
+    ``/ws/prefer/<page>``."""
+    url = page_url.replace("http://", "ws://", 1)
+    if "/prefer/" in url:
+        return url.replace("/prefer/", "/ws/prefer/", 1)
+    return url.replace("/play/", "/ws/", 1)
 
 
 @pytest.fixture
@@ -269,3 +280,52 @@ def browser_page(chromium: Any) -> Iterator[Callable[[str], Any]]:
     yield open_tab
     for context in contexts:
         context.close()
+
+
+# -- recorded trials with frames, for the preference page --------------------------------------
+
+
+def record_with_frames(root: Any, trials: int = 3, ticks: int = 24, env: dict | None = None) -> Any:
+    """A datastore at ``root`` holding ``trials`` trials of one random ``player`` that recorded a
+    frame per tick (Probe's frames: a red bar as wide as the tick number, up to 32)."""
+    from cogym import HDF5Datastore
+
+    environment = env or {
+        "implementation": "gym:cogym/Probe-v0",
+        "config": {"episode_length": ticks, "render_mode": "rgb_array"},
+    }
+    spec = TrialSpec.from_dict(
+        {
+            "environment": environment,
+            "actors": [{"name": "player", "implementation": "random"}],
+            "max_ticks": ticks,
+            "seed": 0,
+            "record_frames": True,
+        }
+    )
+    datastore = HDF5Datastore(root)
+    with Orchestrator(datastore=datastore) as orchestrator:
+        orchestrator.run_many(spec, trials)
+    datastore.close()
+    return HDF5Datastore(root)
+
+
+def make_queries(datastore: Any, count: int, length: int = 6) -> list[Any]:
+    """``count`` queries over the datastore's trials: query ``q<i>`` compares ticks starting at
+    ``i`` of one trial with ticks starting at ``i + 1`` of the next."""
+    from cogym.datastore.preferences import Query, Segment
+
+    ids = [s.trial_id for s in datastore.trials()]
+    out = []
+    for i in range(count):
+        left, right = ids[i % len(ids)], ids[(i + 1) % len(ids)]
+        first = i % 10
+        out.append(
+            Query(
+                f"q{i}",
+                Segment(left, "player", first, first + length - 1),
+                Segment(right, "player", first + 1, first + length),
+            )
+        )
+    return out
+

@@ -89,6 +89,10 @@ class StoredTrial:
         """The rendered frames, one per tick, when the spec had ``record_frames: true``."""
         return self._record.frames
 
+    def frame_ticks(self) -> np.ndarray | None:
+        """The tick of each of :meth:`frames` (the frame of the state observed on that tick)."""
+        return self._record.frame_ticks
+
     def arrays(self, actor: str) -> dict[str, Any]:
         """This trial's rows of one actor: ``tick``, ``observations``, ``actions`` (nested as the
         space)."""
