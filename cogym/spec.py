@@ -294,11 +294,19 @@ class TrialSpec(_Value):
         """Equal for specs whose environment and actors are built the same way."""
         return "\n".join([self.environment.key, *(a.key for a in self.actors)])
 
+    @functools.cached_property
+    def has_deadlines(self) -> bool:
+        """Whether a trial of this spec has a limit that a blocking call could outlast
+        (``max_seconds`` or an actor's ``response_timeout``; see :mod:`cogym.trial.deadlines`)."""
+        return self.max_seconds is not None or any(
+            a.response_timeout is not None for a in self.actors
+        )
+
     def with_seed(self, seed: int) -> TrialSpec:
         """A copy with another seed (cheap: nothing else is validated again)."""
         if not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise SpecError([("seed", f"must be an integer in [0, 2**63), got {seed!r}")])
-        self.cast_key  # noqa: B018  (computed once here, then carried by every copy)
+        self.cast_key, self.has_deadlines  # noqa: B018  (computed once, carried by every copy)
         # a shallow copy with one field changed, as model_copy(update=...) makes, built
         # directly: this runs once per trial
         copy = object.__new__(TrialSpec)

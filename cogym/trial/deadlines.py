@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from cogym.trial.recording import TickNotes
     from cogym.trial.values import ActorClass
 
-__all__ = ["Guard", "Interrupt", "Skipped", "can_interrupt", "default_actions", "needs_guard"]
+__all__ = ["Guard", "Interrupt", "Skipped", "can_interrupt", "default_actions"]
 
 _RETRY = 0.002
 """Seconds after which the timer looks again when it fired outside user code."""
@@ -92,13 +92,6 @@ class _Rule:
 def can_interrupt() -> bool:
     """Whether this thread can arm the timer (the main thread, on a platform with SIGALRM)."""
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-
-def needs_guard(spec: TrialSpec) -> bool:
-    """Whether a trial of ``spec`` has a limit that a blocking call could outlast."""
-    return spec.max_seconds is not None or any(
-        a.response_timeout is not None for a in spec.actors
-    )
 
 
 def default_actions(spec: TrialSpec, actor_classes: Mapping[str, ActorClass]) -> dict[str, Any]:

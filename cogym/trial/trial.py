@@ -28,7 +28,7 @@ from cogym.errors import (
 )
 from cogym.trial.cast import Cast, SoloPlay
 from cogym.trial.context import TrialContext
-from cogym.trial.deadlines import Guard, Interrupt, needs_guard
+from cogym.trial.deadlines import Guard, Interrupt
 from cogym.trial.externals import ExternalSeats, ExternalView
 from cogym.trial.mailbox import Mailbox
 from cogym.trial.playing import Failures, Play, play_any, render_frame, retire
@@ -46,6 +46,8 @@ NO_INFOS: Mapping[str, Any] = MappingProxyType({})
 NO_FLAGS: Mapping[str, bool] = MappingProxyType({})
 NOTHING_SENT: tuple[Reward, ...] = ()
 NOTHING_POSTED: tuple[Message, ...] = ()
+NO_SEATS = ExternalSeats(())
+"""The seats of every trial without external actors (nothing is ever written to them)."""
 _WORDED = (ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError)
 """The failures whose message says it all (others are shown with their type)."""
 Prepared = tuple[Failures, Play | None, Record | None, SoloPlay | None, Record | None]
@@ -110,7 +112,7 @@ class Trial:
         names = cast.names
         self._ledger = RewardLedger(trial_id, names)
         self._mailbox = Mailbox(trial_id, names)
-        self._seats = ExternalSeats(cast.external_order)
+        self._seats = ExternalSeats(cast.external_order) if cast.externals else NO_SEATS
         self._pending: frozenset[str] = frozenset()
         self._prepared: Prepared | None = None
         self._guard: Guard | None = None
@@ -166,7 +168,7 @@ class Trial:
             self._deadline = time.monotonic() + self.spec.max_seconds
         self.state = TrialState.RUNNING
         try:
-            if needs_guard(self.spec):
+            if self.spec.has_deadlines:
                 self._guard = Guard(self.spec, self.trial_id, self._deadline, lambda: self.tick,
                                     self._notes, self.actor_classes)  # fmt: skip
             self._guarded(self._reset, options)
