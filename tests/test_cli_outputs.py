@@ -3,11 +3,14 @@ recorded trials kept; a Ray address where nothing listens fails fast, naming it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +123,67 @@ def test_a_ray_address_where_nothing_listens_fails_fast_naming_it(tmp_path):
     assert f"Ray cluster address '127.0.0.1:{port}': nothing accepts connections" in (
         completed.stderr
     )
+
+
+
+@contextlib.contextmanager
+def _listener(answer: bytes | None) -> Iterator[int]:
+    """A TCP server on loopback that accepts connections and sends ``answer`` once it has read
+    something (``None``: it never says anything); yields its port."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(connection)
+            if answer is not None:
+                connection.settimeout(5)
+                with contextlib.suppress(OSError):
+                    connection.recv(64)
+                    connection.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for connection in held:
+            connection.close()
+        server.close()
+
+
+def _run_on_ray_at(spec: Path, address: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "cogym", "run", str(spec), "-n", "2", "-q"]
+        + ["--backend", "ray", "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    return completed, time.monotonic() - started
+
+
+def test_a_ray_address_where_something_else_listens_fails_fast_naming_it(tmp_path):
+    pytest.importorskip("ray")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    with _listener(None) as port:
+        completed, seconds = _run_on_ray_at(spec, f"127.0.0.1:{port}")
+    assert seconds < 15
+    assert completed.returncode == 2, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert (
+        f"Ray cluster address '127.0.0.1:{port}': something listens at 127.0.0.1:{port}, but "
+        "it does not answer as a Ray cluster does"
+    ) in completed.stderr
+

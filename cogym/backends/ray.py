@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import socket
 import time
 from collections import Counter, deque
@@ -72,7 +73,8 @@ _REQUEUES = 2
 """How many times a trial may be sent again after calls holding it died, before it is failed."""
 _FEATURE = "running trials on Ray (backend='ray')"
 PROBE_SECONDS = 5.0
-"""How long a cluster address may take to accept a connection before it is refused."""
+"""How long a cluster address may take to accept a connection, and to answer as a gRPC server
+does, before it is refused."""
 
 
 def import_ray(feature: str) -> ModuleType:
@@ -98,22 +100,34 @@ def connect(feature: str, address: str | None = None, **init_options: Any) -> Mo
             check_reachable(address)
         options: dict[str, Any] = {"logging_level": logging.WARNING}
         options.update(init_options)
-        ray.init(address=address, **options)
+        try:
+            ray.init(address=address, **options)
+        except ConnectionError as exc:  # an OSError, which would read as a file's failure
+            if address is None:
+                raise
+            raise ArgumentError(
+                f"Ray cluster address {address!r}: a Ray server answers there, but Ray could "
+                f"not join its cluster ({exc}). Check that the cluster runs Ray "
+                f"{ray.__version__}, as this machine does, and that this machine may join it"
+            ) from None
     return ray
 
 
 def check_reachable(address: str, timeout: float = PROBE_SECONDS) -> None:
     """Refuse a cluster address (``host:port`` or ``ray://host:port``) where nothing accepts a
-    connection within ``timeout`` seconds: ``ray.init`` would wait there for many minutes.
-    ``auto``, ``local`` and other forms are left to Ray."""
+    connection within ``timeout`` seconds, or where what accepts it does not answer HTTP/2 as
+    Ray's gRPC servers do (unless ``RAY_USE_TLS`` is set): ``ray.init`` would wait there for many
+    minutes. ``auto``, ``local`` and other forms are left to Ray."""
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
     if not sep or not port.isdigit():
         return
     host = host.strip("[]") or "127.0.0.1"
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
+        with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+            speaks_grpc = os.environ.get("RAY_USE_TLS", "0") not in ("0", "") or _answers_http2(
+                connection, timeout
+            )
     except OSError as exc:
         reason = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
         raise ArgumentError(
@@ -121,6 +135,33 @@ def check_reachable(address: str, timeout: float = PROBE_SECONDS) -> None:
             f"({reason} within {timeout:g} s). Start the cluster there (`ray start --head "
             f"--port {port}`), or give the address that `ray start` printed"
         ) from None
+    if not speaks_grpc:
+        raise ArgumentError(
+            f"Ray cluster address {address!r}: something listens at {host}:{port}, but it does "
+            f"not answer as a Ray cluster does (no gRPC reply within {timeout:g} s). Check the "
+            "port: give the address that `ray start --head` printed"
+        )
+
+
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000")
+"""HTTP/2's connection preface and an empty SETTINGS frame: a Ray head (its GCS, or the Ray
+Client server behind ``ray://``) is a gRPC server, which answers with a SETTINGS frame."""
+
+
+def _answers_http2(connection: socket.socket, timeout: float) -> bool:
+    """Whether the server on ``connection`` answers HTTP/2's preface with a SETTINGS frame."""
+    connection.settimeout(timeout)
+    try:
+        connection.sendall(_HTTP2_PREFACE)
+        head = b""
+        while len(head) < 9:  # a frame header: length (3 bytes), type, flags, stream id
+            chunk = connection.recv(9 - len(head))
+            if not chunk:
+                return False
+            head += chunk
+    except OSError:
+        return False
+    return head[3] == 0x04
 
 
 def worker_cpus(ray: ModuleType, count: int, requested: float | None, what: str) -> float:
