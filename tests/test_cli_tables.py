@@ -17,6 +17,7 @@ environment: {implementation: "gym:CartPole-v1"}
 actors: [{name: player, implementation: "python:cogym.bots:CartPoleExpert"}]
 max_ticks: 20
 seed: 0
+tags: {experiment: first-look}
 """
 MPE = """\
 environment: {implementation: "pettingzoo:mpe2.simple_adversary_v3:parallel_env"}
@@ -63,7 +64,11 @@ def test_run_trials_ls_and_show_keep_every_column_at_80(tmp_path: Path, text: st
     names = ["player"] if text is CARTPOLE else ["adversary_0", "agent_0", "agent_1"]
     _has_all(run, "actor", "trials", "mean return", "std", "min", "max", *names)
     listed = _cogym("trials", "ls", "--datastore", str(store))
-    _has_all(listed, "trial, started", "state", "actor, implementation", "return", *names)
+    _has_all(listed, "trial, started, env", "tags", "state", "actor, implementation", "return")
+    environment = "gym:CartPole-v1" if text is CARTPOLE else "simple_adversary_v3"
+    _has_all(listed, *names, environment)
+    if text is CARTPOLE:
+        _has_all(listed, "experiment=first-look")
     implementations = ["python:cogym.bots:CartPoleExpert"] if text is CARTPOLE else ["random"]
     _has_all(listed, *implementations, "ticks")
     # one row per actor: each actor's name starts a line of its own column

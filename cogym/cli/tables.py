@@ -84,10 +84,10 @@ def _wide_trials(console: Console, shown: list[Any], title: str) -> Table:
 
 
 def _narrow_trials(console: Console, shown: list[Any], title: str) -> Table:
-    """One row per actor, the id above the start time, the state above the ticks; the
-    environment and tags give way (``cogym trials show`` has them)."""
+    """One row per actor; the id above the start time, the environment and the tags, the state
+    above the ticks."""
     table = new_table(console, title)
-    table.add_column("trial, started", no_wrap=True)
+    table.add_column("trial, started, env, tags", overflow="fold")
     table.add_column("state", no_wrap=True)
     table.add_column("actor, implementation", overflow="fold")
     table.add_column("return", justify="right", no_wrap=True)
@@ -96,13 +96,19 @@ def _narrow_trials(console: Console, shown: list[Any], title: str) -> Table:
         for index, name in enumerate(names):
             first = index == 0
             table.add_row(
-                f"{s.trial_id}\n{time_text(s.started)}" if first else "",
+                _trial_cell(s) if first else "",
                 f"{_state(s)}\n{s.ticks} ticks" if first else "",
                 escape(f"{name}\n  {s.implementations.get(name, '?')}"),
                 f"{s.returns[name]:.2f}" if name in s.returns else "",
                 end_section=index == len(names) - 1,
             )
     return table
+
+
+def _trial_cell(s: Any) -> str:
+    lines = [s.trial_id, time_text(s.started), escape(s.environment)]
+    lines += [escape(f"{k}={v}") for k, v in s.tags.items()]
+    return "\n".join(lines)
 
 
 def actors_table(console: Console, stored: Any, s: Any) -> Table:
