@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
-__all__ = ["ChannelHost", "PageConnection", "ServedPage", "serve_socket"]
+__all__ = ["ChannelHost", "PageConnection", "ServedPage", "SocketOwner", "serve_socket"]
 
 
 class ChannelHost(Protocol):
@@ -30,7 +30,24 @@ class ChannelHost(Protocol):
         ...
 
 
-class ServedPage(Protocol):
+class SocketOwner(Protocol):
+    """What :func:`serve_socket` serves a page's socket for: a human actor's channel or a
+    :class:`ServedPage`."""
+
+    def attach(self, connection: PageConnection) -> PageConnection | None:
+        """A page connected; return the one it replaces (to be told and closed), if any."""
+        ...
+
+    def detach(self, connection: PageConnection) -> None:
+        """The page went away."""
+        ...
+
+    async def receive(self, raw: str | bytes, connection: PageConnection) -> None:
+        """Handle one message from the page (refusals are the owner's to send)."""
+        ...
+
+
+class ServedPage(SocketOwner, Protocol):
     """A page that is not a human actor's (the preference page), served by a
     :class:`~cogym.web.server.WebServer` at ``/prefer/<id>`` with its socket at
     ``/ws/prefer/<id>``; every request must carry its :attr:`token`."""
@@ -46,18 +63,6 @@ class ServedPage(Protocol):
 
     def html(self) -> str:
         """The page's HTML, its token in it."""
-        ...
-
-    def attach(self, connection: PageConnection) -> PageConnection | None:
-        """A page connected; return the one it replaces (to be told and closed), if any."""
-        ...
-
-    def detach(self, connection: PageConnection) -> None:
-        """The page went away."""
-        ...
-
-    async def receive(self, raw: str | bytes, connection: PageConnection) -> None:
-        """Handle one message from the page (refusals are the page's to send)."""
         ...
 
 
@@ -133,7 +138,7 @@ class PageConnection:
                 return
 
 
-async def serve_socket(page: ServedPage, websocket: WebSocket) -> None:
+async def serve_socket(page: SocketOwner, websocket: WebSocket) -> None:
     """Accept a socket of ``page`` (already authorised) and serve it until it closes."""
     from starlette.websockets import WebSocketDisconnect
 

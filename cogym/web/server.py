@@ -44,7 +44,7 @@ try:
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, PlainTextResponse, Response
     from starlette.routing import Route, WebSocketRoute
-    from starlette.websockets import WebSocket, WebSocketDisconnect
+    from starlette.websockets import WebSocket
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise MissingExtraError("the human actor's web server", "web", exc.name or "starlette") from exc
 
@@ -299,30 +299,7 @@ class WebServer:
         if channel is None or not self._same_origin(websocket):
             await websocket.close(code=1008)
             return
-        await websocket.accept()
-        connection = PageConnection(websocket, asyncio.get_running_loop())
-        pump = asyncio.create_task(connection.pump())
-        previous = channel.attach(connection)
-        if previous is not None:
-            previous.offer_text(json.dumps({"type": "replaced"}))
-            previous.close()
-        try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                raw = message.get("text")
-                if raw is None:
-                    raw = message.get("bytes") or b""
-                try:
-                    channel.receive(parse_page_message(raw, self.max_message_bytes))
-                except PageMessageError as exc:
-                    connection.offer_text(json.dumps({"type": "error", "message": str(exc)}))
-        except WebSocketDisconnect:
-            pass  # the page went away; detaching below is all there is to do
-        finally:
-            channel.detach(connection)
-            pump.cancel()
+        await serve_socket(_ChannelSocket(channel, self.max_message_bytes), websocket)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -471,3 +448,24 @@ def wait_for_channel(actor: str, timeout: float = 30.0) -> HumanChannel:
 def print_url(channel: HumanChannel, what: str) -> None:
     """Tell the person where to go (on stderr, so that stdout stays the command's output)."""
     print(f"cogym: {what}: open {channel.url}", file=sys.stderr, flush=True)
+
+
+class _ChannelSocket:
+    """A human actor's channel as the owner of its page's socket: each message parsed, and a
+    malformed one answered with an error on the page."""
+
+    def __init__(self, channel: HumanChannel, max_message_bytes: int) -> None:
+        self._channel = channel
+        self._limit = max_message_bytes
+
+    def attach(self, connection: PageConnection) -> PageConnection | None:
+        return self._channel.attach(connection)
+
+    def detach(self, connection: PageConnection) -> None:
+        self._channel.detach(connection)
+
+    async def receive(self, raw: str | bytes, connection: PageConnection) -> None:
+        try:
+            self._channel.receive(parse_page_message(raw, self._limit))
+        except PageMessageError as exc:
+            connection.offer_text(json.dumps({"type": "error", "message": str(exc)}))
