@@ -30,6 +30,28 @@ def with_options(spec: Any, *, seed: int | None, max_ticks: int | None) -> Any:
     return spec.replace(**changes) if changes else spec
 
 
+def page_options(command: Any) -> Any:
+    """``--host``, ``--port`` and ``--allow-remote``, for the commands that serve a page."""
+    options = [
+        click.option(
+            "--host", default="127.0.0.1", show_default=True, help="Address the page is served on."
+        ),
+        click.option(
+            "--port",
+            default=0,
+            show_default=True,
+            type=click.IntRange(0, 65535),
+            help="Port (0: any free one).",
+        ),
+        click.option(
+            "--allow-remote", is_flag=True, help="Allow a --host other than the loopback address."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 class _Group(click.Group):
     """Turns cogym's bad-input errors into exit code 2 and everything else into 1."""
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from cogym.cli import FAILURE, console, errors, main, with_options
+from cogym.cli import FAILURE, console, errors, main, page_options, with_options
 from cogym.errors import InputError
 
 DEFAULT_DATASTORE = "trials"
@@ -76,19 +76,7 @@ DEFAULT_DATASTORE = "trials"
     envvar="COGYM_REGISTRY",
     help="Model registry for sb3:<model>@<ref> agents.",
 )
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Address the page is served on."
-)
-@click.option(
-    "--port",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port (0: any free one).",
-)
-@click.option(
-    "--allow-remote", is_flag=True, help="Allow a --host other than the loopback address."
-)
+@page_options
 @click.option(
     "--start-delay",
     default=1.0,

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from cogym.cli import console, errors, main
+from cogym.cli import console, errors, main, page_options
 from cogym.cli.trials import _DATASTORE, _filters, _open
 from cogym.errors import InputError, InvalidArgumentError
 
@@ -56,19 +56,7 @@ from cogym.errors import InputError, InvalidArgumentError
     type=click.FloatRange(min=0, min_open=True, max=120),
     help="Frames per second of the clips.",
 )
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Address the page is served on."
-)
-@click.option(
-    "--port",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port (0: any free one).",
-)
-@click.option(
-    "--allow-remote", is_flag=True, help="Allow a --host other than the loopback address."
-)
+@page_options
 def prefer(
     datastore_dir: str,
     actor: str | None,
