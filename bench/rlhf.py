@@ -57,25 +57,6 @@ def _plain_loop(x: np.ndarray, pairs: list, epochs: int, batch_size: int, member
                 optimizer.step()
 
 
-def _agreement(model, store, queries) -> float:
-    from cogym.learn.judges import segment_returns
-
-    segments = [s for q in queries for s in (q.left, q.right)]
-    truth = segment_returns(store, segments)
-    arrays = store.arrays("player", ("observations", "actions", "tick"))
-    mean, _ = model.predict(arrays["observations"], arrays["actions"])
-    where = {t: k for k, t in enumerate(arrays.trial_ids)}
-    learnt = []
-    for s in segments:
-        k = where[s.trial_id]
-        rows = slice(int(arrays.offsets[k]), int(arrays.offsets[k + 1]))
-        ticks = arrays["tick"][rows]
-        learnt.append(mean[rows][(ticks >= s.first) & (ticks <= s.last)].sum())
-    learnt = np.array(learnt)
-    same = np.sign(learnt[0::2] - learnt[1::2]) == np.sign(truth[0::2] - truth[1::2])
-    return float(np.mean(same))
-
-
 def _ask(store, count, select, model, seed) -> None:
     from cogym.learn import oracle, propose_queries
 
@@ -91,6 +72,7 @@ def _curve(root: Path, select: str, steps: list[int], epochs: int) -> list[float
 
     from cogym.datastore import HDF5Datastore
     from cogym.learn import propose_queries, reward_model
+    from cogym.learn.reward_model import ranking_agreement
 
     path = root / f"curve-{select}"
     shutil.copytree(root / "trials", path)
@@ -101,7 +83,7 @@ def _curve(root: Path, select: str, steps: list[int], epochs: int) -> list[float
         _ask(store, k - asked, select if model is not None else "random", model, seed=k)
         asked = k
         model = reward_model(store, "player", epochs=epochs, seed=0)
-        out.append(_agreement(model, store, held_out))
+        out.append(ranking_agreement(model, store, held_out))
     return out
 
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
     from cogym.registry import ModelRegistry
 
-__all__ = ["RewardModel", "load_reward_model", "reward_model"]
+__all__ = ["RewardModel", "load_reward_model", "ranking_agreement", "reward_model"]
 
 ALGORITHM = "RewardModel"
 
@@ -130,6 +130,23 @@ def _rows(index: dict[str, tuple[int, np.ndarray]], segment: Any) -> np.ndarray:
     start, ticks = index[segment.trial_id]
     inside = np.flatnonzero((ticks >= segment.first) & (ticks <= segment.last))
     return start + inside
+
+
+def ranking_agreement(
+    model: RewardModel, datastore: HDF5Datastore, queries: Sequence[Any], actor: str = "player"
+) -> float:
+    """The share of ``queries`` whose two segments the learnt reward of ``model`` ranks as the
+    environment's recorded rewards do (ties count as a ranking of their own)."""
+    from cogym.learn.judges import segment_returns
+
+    segments = [s for q in queries for s in (q.left, q.right)]
+    truth = segment_returns(datastore, segments)
+    arrays = datastore.arrays(actor, ("observations", "actions", "tick"))
+    mean, _ = model.predict(arrays["observations"], arrays["actions"])
+    index = _segment_rows(arrays)
+    learnt = np.array([mean[_rows(index, s)].sum() for s in segments])
+    same = np.sign(learnt[0::2] - learnt[1::2]) == np.sign(truth[0::2] - truth[1::2])
+    return float(np.mean(same))
 
 
 def reward_model(

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cogym.cli import main
 from cogym.errors import InputError
 from cogym.learn import load_reward_model, oracle, propose_queries, reward_model
-from cogym.learn.judges import segment_returns
+from cogym.learn.reward_model import ranking_agreement
 from cogym.registry import ModelRegistry
 from tests.conftest import make_spec
 
@@ -32,24 +32,6 @@ def answered(datastore, count, seed):
     return queries
 
 
-def agreement(model, datastore, queries):
-    """The share of queries on which the learnt reward ranks the two segments as the true one."""
-    segments = [s for q in queries for s in (q.left, q.right)]
-    truth = segment_returns(datastore, segments)
-    arrays = datastore.arrays("player", ("observations", "actions", "tick"))
-    mean, _ = model.predict(arrays["observations"], arrays["actions"])
-    where = {t: k for k, t in enumerate(arrays.trial_ids)}
-    learnt = []
-    for s in segments:
-        k = where[s.trial_id]
-        rows = slice(int(arrays.offsets[k]), int(arrays.offsets[k + 1]))
-        ticks = arrays["tick"][rows]
-        learnt.append(mean[rows][(ticks >= s.first) & (ticks <= s.last)].sum())
-    learnt = np.array(learnt)
-    same = np.sign(learnt[0::2] - learnt[1::2]) == np.sign(truth[0::2] - truth[1::2])
-    return float(np.mean(same))
-
-
 def test_a_reward_fitted_to_oracle_preferences_ranks_held_out_segments_as_the_true_reward(
     pendulum,
 ):
@@ -57,7 +39,7 @@ def test_a_reward_fitted_to_oracle_preferences_ranks_held_out_segments_as_the_tr
     held_out = propose_queries(pendulum, "player", 200, segment=20, seed=2)
     model = reward_model(pendulum, "player", epochs=30, seed=0)
     assert model.lineage["preference_count"] == 200
-    assert agreement(model, pendulum, held_out) > 0.9
+    assert ranking_agreement(model, pendulum, held_out) > 0.9
 
 
 def test_a_reward_model_is_saved_as_its_own_kind_and_loads_back(pendulum, registry_dir):
