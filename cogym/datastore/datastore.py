@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import cogym.datastore.preferences as prefs
 from cogym.datastore.follow import follow
@@ -21,7 +22,8 @@ from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
 from cogym.datastore.read.stored import StoredTrial
 from cogym.datastore.replay import ReplayReport, replay
 from cogym.datastore.write.writer import ProcessWriter, ensure_datastore, new_stem, require_version
-from cogym.errors import InputError, TrialNotFoundError
+from cogym.errors import InputError, NotADatastoreError, TrialNotFoundError
+from cogym.spec import datastore_url_problem
 from cogym.trial import TrialInfo, TrialRecorder
 from cogym.trust import refuse_untrusted, replay_loads
 
@@ -30,6 +32,17 @@ __all__ = ["HDF5Datastore", "UnreadableFileWarning"]
 
 class UnreadableFileWarning(UserWarning):
     """A file of the datastore could not be read; the other files were."""
+
+
+def local_directory(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a local directory: a ``file://`` URL is its path; other URLs are refused."""
+    text = os.fspath(path)
+    if isinstance(text, str) and text.lower().startswith("file://"):
+        return Path(unquote(urlsplit(text).path))
+    problem = datastore_url_problem(text) if isinstance(text, str) else None
+    if problem is not None:
+        raise NotADatastoreError(problem)
+    return Path(text)
 
 
 class HDF5Datastore:
@@ -79,7 +92,7 @@ class HDF5Datastore:
             raise InputError(
                 "shard_bytes must be positive, shard_seconds and commit_seconds not negative"
             )
-        self.path = Path(path)
+        self.path = local_directory(path)
         self.compression = compression
         self.shard_bytes = int(shard_bytes)
         self.shard_seconds = float(shard_seconds)
