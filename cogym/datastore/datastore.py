@@ -9,7 +9,7 @@ import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import cogym.datastore.preferences as prefs
@@ -26,6 +26,11 @@ from cogym.errors import InputError, NotADatastoreError, TrialNotFoundError
 from cogym.spec import datastore_url_problem
 from cogym.trial import TrialInfo, TrialRecorder
 from cogym.trust import refuse_untrusted, replay_loads
+
+if TYPE_CHECKING:
+    import ray.data
+
+    from cogym.datastore.read.loaders import TrialRowsDataset
 
 __all__ = ["HDF5Datastore", "UnreadableFileWarning"]
 
@@ -372,6 +377,50 @@ class HDF5Datastore:
             seed=seed,
             drop_last=drop_last,
         )
+
+    def torch_dataset(
+        self,
+        actor: str,
+        fields: Sequence[str] = ("observations", "actions"),
+        filter: TrialFilter | Mapping[str, Any] | None = None,
+        *,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        seed: int | None = None,
+        drop_last: bool = False,
+        rank: int | None = None,
+        world_size: int | None = None,
+        **criteria: Any,
+    ) -> TrialRowsDataset:
+        """The rows of :meth:`arrays` as a PyTorch ``IterableDataset`` that ``DataLoader``
+        workers and ``torch.distributed`` ranks (Ray Train's workers among them) split by file,
+        each row read once; see :class:`~cogym.datastore.read.loaders.TrialRowsDataset`."""
+        from cogym.datastore.read.loaders import ReadPlan, TrialRowsDataset
+
+        plan = ReadPlan.make(self.path, self.catalog(), actor, fields, as_filter(filter, criteria))
+        return TrialRowsDataset(
+            plan,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=drop_last,
+            rank=rank,
+            world_size=world_size,
+        )
+
+    def to_ray_dataset(
+        self,
+        actor: str,
+        fields: Sequence[str] = ("observations", "actions"),
+        filter: TrialFilter | Mapping[str, Any] | None = None,
+        **criteria: Any,
+    ) -> ray.data.Dataset:
+        """The rows of :meth:`arrays` as a Ray Data dataset read by one task per file (every
+        node must reach this directory); columns are arrays named by field."""
+        from cogym.datastore.read.loaders import ReadPlan, ray_dataset
+
+        plan = ReadPlan.make(self.path, self.catalog(), actor, fields, as_filter(filter, criteria))
+        return ray_dataset(plan)
 
     # -- replay and maintenance -------------------------------------------------------------------
 
