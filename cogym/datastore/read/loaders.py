@@ -74,9 +74,8 @@ class ReadPlan:
         self, files: Sequence[tuple[str, frozenset[str]]], rng: np.random.Generator | None = None
     ) -> Iterator[dict[tuple[Any, ...], np.ndarray]]:
         """The rows of ``files``, a file at a time, as flat columns (shuffled with ``rng``)."""
-        from cogym.datastore.datastore import HDF5Datastore
-
-        catalog = HDF5Datastore(self.root).catalog()
+        catalog = Catalog(self.root)
+        catalog.scan()
         by_name = {source.name: source for source in catalog.sources}
         for name, ids in files:
             source = by_name.get(name)
