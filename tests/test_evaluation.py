@@ -42,7 +42,11 @@ def spec_file(tmp_path: Path) -> Path:
 
 
 def test_the_perfect_bot_never_loses_to_random_in_either_seat() -> None:
-    result = evaluate(TrialSpec.from_yaml_text(SPEC_TEXT), SEATS, ["random", PERFECT], games=100)
+    import cogym
+
+    result = cogym.evaluate(
+        TrialSpec.from_yaml_text(SPEC_TEXT), SEATS, ["random", PERFECT], games=100
+    )
     bot = result.matchup(PERFECT, "random")
     assert bot.games == 200 and bot.losses == 0
     assert bot.wins > 150
