@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from cogym.errors import SpecError, TrialError
 from cogym.orchestrator import Orchestrator
@@ -57,6 +58,7 @@ class TrialGymEnv(gym.Env):
             raise SpecError(
                 [("actors", f"external actor {self.agent!r} is an observer; it must act")]
             )
+        self._observation: Any = None
         self.observation_space = actor_class.observation_space
         self.action_space = actor_class.action_space
         self.render_mode = self.trial_spec.environment.config.get("render_mode")
@@ -81,7 +83,8 @@ class TrialGymEnv(gym.Env):
                 f"trial {trial.trial_id}: external actor {self.agent!r} did not get an "
                 f"observation at the start (state {trial.state.value}, error: {trial.error})"
             )
-        return observations[self.agent], infos[self.agent]
+        self._observation = observations[self.agent]
+        return self._observation, infos[self.agent]
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         trial = self._driver.trial
@@ -90,13 +93,37 @@ class TrialGymEnv(gym.Env):
         trial.step({self.agent: action})
         observations, rewards, terminated, truncated, infos = trial.external_view()
         name = self.agent
+        self._observation = observations[name]
         return (
-            observations[name],
+            self._observation,
             float(rewards[name]),
             terminated[name],
             truncated[name],
             infos[name],
         )
+
+    def action_masks(self) -> np.ndarray:
+        """The legal actions of the last observation, from its ``action_mask`` (as PettingZoo's
+        classic games give it), for sb3-contrib's ``MaskablePPO``.
+
+        >>> env = TrialGymEnv({
+        ...     "environment": {"implementation": "pettingzoo:pettingzoo.classic.tictactoe_v3:env"},
+        ...     "actors": [{"name": "player_1", "implementation": "external"},
+        ...                {"name": "player_2", "implementation": "random"}], "seed": 0})
+        >>> _ = env.reset(seed=0)
+        >>> env.action_masks().tolist()
+        [True, True, True, True, True, True, True, True, True]
+        """
+        observation = self._observation
+        if observation is None:
+            raise TrialError("call reset() before action_masks()")
+        if not isinstance(observation, Mapping) or "action_mask" not in observation:
+            raise TrialError(
+                f"external actor {self.agent!r} observes {self.observation_space}, with no "
+                "'action_mask' entry: there are no action masks to give (train with "
+                "MaskablePPO's use_masking=False, or with PPO)"
+            )
+        return np.asarray(observation["action_mask"], dtype=bool)
 
     def render(self) -> Any:
         return self._driver.render()

@@ -1,0 +1,281 @@
+"""Self-play: an SB3 policy trained against frozen past versions of itself from the registry.
+
+:func:`selfplay` seats the learner (``actor``) as the external actor of a
+:class:`~cogym.wrappers.TrialGymEnv` and, before each trial, seats in every opponent seat one
+published version of the model being trained (``sb3:<model>@<version>``), chosen by
+``opponent_sampling``:
+
+- ``latest``: the newest snapshot;
+- ``uniform``: any snapshot, equally likely;
+- ``prioritised``: snapshots the learner beats least often, more often (AlphaStar's
+  prioritised fictitious self-play: weight ``(1 - score) ** 2``, the score being the learner's
+  share of points, a draw counting half, against that snapshot so far; one not yet played
+  counts as 0.5).
+
+Until the first snapshot the opponents are ``first_opponent`` (``random`` by default). Every
+``snapshot_every`` environment steps, and at the end, the learner is published as the next
+version of ``model``, with its results against each snapshot and the snapshot it followed as
+lineage. Opponents sample their actions (``deterministic: false``) so that the learner meets
+varied play. Where the learner's observation carries an ``action_mask`` and its actions are
+discrete, sb3-contrib's ``MaskablePPO`` trains (extra ``selfplay``), else ``PPO``.
+
+>>> # policy = selfplay("c4.yaml", actor="player_0", opponents="player_1", model="c4",
+>>> #                   registry="models/", total_timesteps=50_000, snapshot_every=10_000)
+>>> # policy.cogym_snapshots   # [Snapshot(version=1, timesteps=10000, ...), ...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from cogym.errors import ArgumentError, InputError, SpecError, suggest
+from cogym.orchestrator import Orchestrator
+from cogym.registry.store import ModelRegistry, as_registry
+from cogym.spec import TrialSpec
+
+__all__ = ["SAMPLING", "OpponentPool", "Snapshot", "selfplay"]
+
+SAMPLING = ("latest", "uniform", "prioritised")
+_TAG = "selfplay_opponent"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published version of the learner: when, and how it fared against earlier ones."""
+
+    version: int
+    timesteps: int
+    ref: str
+    scores: Mapping[str, float] = field(default_factory=dict)
+    """The learner's share of points against each opponent met since the previous snapshot."""
+
+
+class OpponentPool:
+    """Chooses each trial's opponent among the snapshots, and keeps the learner's scores.
+
+    It is the orchestrator's pre-trial hook: ``pool(spec, index)`` seats the chosen
+    implementation in every opponent seat and tags the trial with it (``selfplay_opponent``).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        seats: Sequence[str],
+        sampling: str,
+        first_opponent: str,
+        seed: int | None = None,
+    ) -> None:
+        self.model = model
+        self.seats = tuple(seats)
+        self.sampling = sampling
+        self.first_opponent = first_opponent
+        self.versions: list[int] = []
+        self.points: dict[str, list[float]] = {}
+        self._rng = np.random.default_rng(seed)
+
+    def implementation(self, version: int) -> str:
+        return f"sb3:{self.model}@{version}"
+
+    def choose(self) -> str:
+        """The implementation the next trial's opponents play."""
+        if not self.versions:
+            return self.first_opponent
+        if self.sampling == "latest":
+            return self.implementation(self.versions[-1])
+        names = [self.implementation(v) for v in self.versions]
+        if self.sampling == "uniform":
+            return names[int(self._rng.integers(len(names)))]
+        weights = np.array([(1.0 - self.score(n, 0.5)) ** 2 + 1e-3 for n in names])
+        return names[int(self._rng.choice(len(names), p=weights / weights.sum()))]
+
+    def score(self, implementation: str, unknown: float = float("nan")) -> float:
+        """The learner's share of points against ``implementation`` so far."""
+        points = self.points.get(implementation)
+        return float(np.mean(points)) if points else unknown
+
+    def record(self, implementation: str, points: float) -> None:
+        self.points.setdefault(implementation, []).append(points)
+
+    def __call__(self, spec: TrialSpec, index: int) -> TrialSpec:
+        chosen = self.choose()
+        config = {"deterministic": False} if chosen.startswith("sb3:") else {}
+        for seat in self.seats:
+            spec = spec.replace_actor(seat, implementation=chosen, config=config)
+        return spec.replace(tags={**spec.tags, _TAG: chosen})
+
+    def __repr__(self) -> str:
+        return (
+            f"OpponentPool({self.model!r}, {self.sampling}, snapshots={len(self.versions)}, "
+            f"first={self.first_opponent!r})"
+        )
+
+
+class _Scored(gym.Wrapper):
+    """Records in the pool the learner's points in each trial that ends."""
+
+    def __init__(self, env: Any, pool: OpponentPool, actor: str) -> None:
+        super().__init__(env)
+        self.pool = pool
+        self.actor = actor
+
+    def step(self, action: Any) -> Any:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        if terminated or truncated:
+            trial = self.env.unwrapped.trial
+            if trial is not None:
+                returns = trial.returns
+                mine = float(returns.get(self.actor, 0.0))
+                best = max(float(returns.get(s, 0.0)) for s in self.pool.seats)
+                points = 1.0 if mine > best else 0.5 if mine == best else 0.0
+                self.pool.record(str(trial.spec.tags.get(_TAG, "")), points)
+        return observation, reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return self.env.unwrapped.action_masks()
+
+
+def _masked(observation_space: spaces.Space, action_space: spaces.Space) -> bool:
+    return (
+        isinstance(observation_space, spaces.Dict)
+        and "action_mask" in observation_space.spaces
+        and isinstance(action_space, spaces.Discrete)
+    )
+
+
+def _algorithm(masked: bool) -> type:
+    if not masked:
+        from stable_baselines3 import PPO
+
+        return PPO
+    try:
+        from sb3_contrib import MaskablePPO
+    except ImportError:
+        raise InputError(
+            "the learner's observation carries an action_mask, and training with it needs "
+            "sb3-contrib's MaskablePPO: pip install 'cogym[selfplay]'"
+        ) from None
+    return MaskablePPO
+
+
+def _check(
+    spec: TrialSpec, actor: str, seats: tuple[str, ...], sampling: str, every: int, total: int
+) -> None:
+    names = [a.name for a in spec.actors]
+    for role, name in [("actor", actor)] + [("opponents", s) for s in seats]:
+        if name not in names:
+            raise ArgumentError(
+                f"{role}: {name!r} is not an actor of the spec.{suggest(name, names)} Actors: "
+                f"{', '.join(names)}"
+            )
+    if actor in seats or not seats:
+        raise ArgumentError(
+            f"opponents {list(seats)} must be one or more actors other than the learner {actor!r}"
+        )
+    if sampling not in SAMPLING:
+        raise ArgumentError(
+            f"opponent_sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}"
+        )
+    for what, value in (("snapshot_every", every), ("total_timesteps", total)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ArgumentError(f"{what} must be an int of at least 1, got {value!r}")
+
+
+def selfplay(
+    spec: TrialSpec | Mapping[str, Any] | str | Path,
+    actor: str = "player_0",
+    opponents: str | Sequence[str] = "player_1",
+    *,
+    model: str,
+    registry: ModelRegistry | str,
+    total_timesteps: int = 100_000,
+    snapshot_every: int = 10_000,
+    opponent_sampling: str = "latest",
+    first_opponent: str = "random",
+    algorithm_options: Mapping[str, Any] | None = None,
+    datastore: Any = None,
+    seed: int | None = 0,
+) -> Any:
+    """Train ``actor`` by self-play against snapshots of itself; see the module docstring.
+
+    Returns the trained SB3 model; its ``cogym_snapshots`` lists each :class:`Snapshot`
+    published. ``algorithm_options`` go to the algorithm's constructor (``n_steps``,
+    ``learning_rate``...); ``datastore`` records every training trial.
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from cogym.wrappers import TrialGymEnv
+
+    if not isinstance(spec, TrialSpec):
+        spec = (
+            TrialSpec.from_dict(spec) if isinstance(spec, Mapping) else TrialSpec.from_yaml(spec)
+        )
+    seats = (opponents,) if isinstance(opponents, str) else tuple(opponents)
+    _check(spec, actor, seats, opponent_sampling, snapshot_every, total_timesteps)
+    models = as_registry(registry)
+    if models is None:
+        raise InputError("selfplay needs a registry (a directory or a ModelRegistry)")
+    spec = spec.replace_actor(actor, implementation="external", config={})
+    pool = OpponentPool(model, seats, opponent_sampling, first_opponent, seed)
+    spec = pool(spec, 0)  # the spec validated up front seats the first opponent
+    orchestrator = Orchestrator(registry=models, hooks=[pool], datastore=datastore)
+    try:
+        env = _Scored(TrialGymEnv(spec, orchestrator=orchestrator), pool, actor)
+    except SpecError:
+        orchestrator.close()
+        raise
+    masked = _masked(env.observation_space, env.action_space)
+    policy = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
+    options = {"device": "cpu", "seed": seed, **(algorithm_options or {})}
+    learner = _algorithm(masked)(policy, env, **options)
+    snapshots: list[Snapshot] = []
+
+    def publish(timesteps: int) -> None:
+        since = {name: pool.score(name) for name in pool.points}
+        parent = snapshots[-1].ref if snapshots else None
+        info = models.save(
+            model,
+            learner,
+            metrics={"timesteps": timesteps, "scores": since},
+            lineage={
+                "selfplay": {
+                    "actor": actor,
+                    "opponents": list(seats),
+                    "sampling": opponent_sampling,
+                    "environment": spec.environment.implementation,
+                },
+                "parent": parent,
+            },
+        )
+        version = int(info.version)
+        snapshots.append(Snapshot(version, timesteps, f"{model}@{version}", since))
+        pool.versions.append(version)
+        pool.points.clear()
+
+    class _Snapshots(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.last = 0
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps - self.last >= snapshot_every:
+                self.last = self.num_timesteps
+                publish(self.num_timesteps)
+            return True
+
+    callback = _Snapshots()
+    try:
+        learner.learn(total_timesteps, callback=callback)
+        if callback.last != learner.num_timesteps:
+            publish(learner.num_timesteps)
+    finally:
+        env.close()
+        orchestrator.close()
+    learner.cogym_snapshots = snapshots
+    return learner
