@@ -103,9 +103,9 @@ class Trial:
         self._seeds = actor_seeds or {}
         self._started = started
         self._stop: tuple[TrialState, str | None] | None = None
-        # set whenever the tick loop has more to do than act and step: a stop request, a
-        # reward or message sent, messages to deliver (one check per tick instead of four)
-        self._attention = False
+        # whether the tick loop has more to do than act and step (one check per tick): a stop
+        # request, a reward or message sent or to deliver, a wall-clock limit, external actors
+        self._holds = False
         self._deadline: float | None = None
         self._obs: dict[str, Any] = {}
         self._notes = TickNotes()
@@ -166,6 +166,7 @@ class Trial:
             self._started = time.time()
         if self.spec.max_seconds is not None:
             self._deadline = time.monotonic() + self.spec.max_seconds
+        self._holds = self._holds or self._deadline is not None or bool(self._externals)
         self.state = TrialState.RUNNING
         try:
             if self.spec.has_deadlines:
@@ -259,7 +260,7 @@ class Trial:
         """
         if not self.done:
             self._stop = (TrialState.TERMINATED, reason)
-            self._attention = True
+            self._holds = True
             if self._externals and self.state is TrialState.RUNNING:
                 self._guarded(self._advance, {})
 
@@ -294,21 +295,15 @@ class Trial:
         ledger, notes = self._ledger, self._notes
         history, trim_tick = ledger.history, ledger.trim_tick
         hand_out = ledger.hand_out if cast.reward_handlers else None
-        max_ticks, deadline = self.spec.max_ticks or math.inf, self._deadline
+        max_ticks = self.spec.max_ticks or math.inf
         frames = self.spec.record_frames and record is not None
         obs, tick = self._obs, self.tick
         try:
             while True:
                 # before acting: a stop or the deadline, an external actor's turn, messages
-                if (self._attention or deadline is not None) and self._stopping(deadline):
-                    self.tick = tick
-                    self._finish_early(obs)
-                    return
-                if externals and self._awaits_externals(obs, provided, used):
-                    break
                 self.tick = tick
-                if self._attention and mailbox.inbox:
-                    self._deliver()
+                if self._holds and self._hold(obs, provided, used):
+                    return
                 frame = render_frame(self.environment, failures, tick) if frames else None
                 if solo is None:
                     played = play(tick, obs, provided, used)  # type: ignore[misc]
@@ -337,7 +332,7 @@ class Trial:
                 if tick >= trim_tick:
                     trim_tick = ledger.trim()
                 env_rewards, sent, messages = rewards, NOTHING_SENT, NOTHING_POSTED
-                if self._attention and (ledger.outgoing or mailbox.outgoing):
+                if self._holds and (ledger.outgoing or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
                 try:
                     if solo is not None and rewards is env_rewards:
@@ -368,21 +363,18 @@ class Trial:
                            env_rewards, frame)
                 tick += 1
                 obs = next_obs
-                if over:
+                if over or tick >= max_ticks:
                     self.tick = tick
-                    self._end(obs)
-                    return
-                if tick >= max_ticks:
-                    self.tick = tick
-                    self._finish_early(obs, truncate=True)
+                    if over:
+                        self._end(obs)
+                    else:
+                        self._finish_early(obs, truncate=True)
                     return
         except Exception as exc:
             self.tick = tick
             self._obs = obs
             self._fail(exc)
             raise
-        self.tick = tick
-        self._obs = obs
 
     def _prepare(self) -> Prepared:
         """How this trial words failures, plays any cast (or its one actor alone) and records a
@@ -401,20 +393,31 @@ class Trial:
         self._prepared = (failures, play, record, solo, record_solo)
         return self._prepared
 
-    def _stopping(self, deadline: float | None) -> bool:
-        """Whether a stop was asked for or the wall-clock limit has passed."""
-        return self._stop is not None or (deadline is not None and time.monotonic() > deadline)
-
-    def _awaits_externals(
-        self, obs: Mapping[str, Any], provided: Mapping[str, Any] | None, used: set[str]
-    ) -> bool:
-        """Whether the tick must wait for external actions (then noted in :attr:`_pending`)."""
-        externals = self._externals
-        needed = [n for n in obs if n in externals]
-        if needed and (provided is None or used):
-            self._pending = frozenset(needed)
+    def _hold(self, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
+              ) -> bool:  # fmt: skip
+        """Before a tick: whether the loop stops (a stop request, the wall-clock limit, external
+        actions awaited: noted in :attr:`_pending`); else the messages due are delivered."""
+        deadline = self._deadline
+        if self._stop is not None or (deadline is not None and time.monotonic() > deadline):
+            self._finish_early(obs)
             return True
+        externals = self._externals
+        if externals:
+            needed = [n for n in obs if n in externals]
+            if needed and (provided is None or used):
+                self._pending = frozenset(needed)
+                self._obs = obs
+                return True
+        if self._mailbox.inbox:
+            self._deliver()
         return False
+
+    def _rearm(self) -> None:
+        """After messages or rewards were handled: whether the loop still has more to do."""
+        mailbox = self._mailbox
+        self._holds = self._stop is not None or self._deadline is not None or bool(
+            self._externals or mailbox.inbox or self._ledger.outgoing or mailbox.outgoing
+        )
 
     def _route(
         self, tick: int, env_rewards: Mapping[str, float]
@@ -422,8 +425,8 @@ class Trial:
         """Settle what participants sent during ``tick``: this tick's rewards, the rewards and
         messages sent; revised earlier ticks correct the returns and the recording."""
         messages = self._mailbox.post()
-        self._attention = bool(self._mailbox.inbox) or self._stop is not None
         rewards, sent, revisions = self._ledger.route(tick, env_rewards)
+        self._rearm()
         for receiver, past_tick, value, change in revisions:
             self.returns[receiver] += change
             self._seats.revise(receiver, change)
@@ -432,9 +435,8 @@ class Trial:
         return rewards, sent, messages
 
     def _deliver(self) -> None:
-        mailbox = self._mailbox
-        self._attention = self._stop is not None or bool(self._ledger.outgoing or mailbox.outgoing)
-        mailbox.deliver(self.tick, self.cast.message_handlers)
+        self._mailbox.deliver(self.tick, self.cast.message_handlers)
+        self._rearm()
 
     # -- ending -------------------------------------------------------------------------------
 
