@@ -3,8 +3,9 @@
 :func:`play_any` makes the :data:`Play` of a cast: given the tick and the observations, it asks
 the actors for their actions, checks them, steps the environment and returns a :data:`Played`
 (a trial that one actor plays alone does the same inline, in :meth:`cogym.trial.Trial._advance`,
-in the same shape). :func:`render_frame` renders the frame a spec's ``record_frames`` asks for,
-and :class:`Failures` words what went wrong, where.
+without the dicts); :func:`playing` picks one or the other for a trial. :func:`render_frame`
+renders the frame a spec's ``record_frames`` asks for, and :class:`Failures` words what went
+wrong, where.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError
 from cogym.trial.deadlines import Skipped
 
 if TYPE_CHECKING:
-    from cogym.trial.cast import Cast, TrialEnvironment
+    from cogym.trial.cast import Cast, SoloPlay, TrialEnvironment
     from cogym.trial.deadlines import Guard
 
-__all__ = ["Failures", "Play", "Played", "play_any", "render_frame", "retire"]
+__all__ = ["Failures", "Play", "Played", "play_any", "playing", "render_frame", "retire"]
 
 Played = tuple[
     dict[str, Any],  # actions, of the actors that acted
@@ -133,6 +134,23 @@ def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play
         return actions, next_obs, rewards, terminated, truncated, infos
 
     return play
+
+
+def playing(
+    cast: Cast, trial_id: str, environment: str, guard: Guard | None = None
+) -> tuple[Failures, Play | None, SoloPlay | None]:
+    """How trial ``trial_id`` of ``cast`` (``environment``: its implementation, for messages)
+    words its failures and plays a tick: a :data:`Play` of any cast, or, when one actor plays
+    alone (``cast.solo``), that actor's act and the environment's step, called inline by the
+    tick loop. With a ``guard``, the calls into user code are guarded (and a cast whose actor
+    has a response timeout is played as any cast)."""
+    failures = Failures(trial_id, cast, environment)
+    solo = cast.solo if guard is None or not guard.rules else None
+    if solo is not None and guard is not None:
+        name, act, check, step = solo
+        solo = (name, guard.act(name, act), check, guard.call("the environment's step", step))
+    play = play_any(cast, failures, guard) if solo is None else None
+    return failures, play, solo
 
 
 def render_frame(environment: TrialEnvironment, failures: Failures, tick: int) -> Any:

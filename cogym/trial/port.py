@@ -40,12 +40,12 @@ class Port:
     ) -> None:
         trial = self._trial
         trial._ledger.send(trial.tick, sender, receiver, value, confidence, tick)
-        trial._attention = True
+        trial._holds = True
 
     def send_message(self, sender: str, receiver: str, payload: Any) -> None:
         trial = self._trial
         trial._mailbox.send(trial.tick, sender, receiver, payload)
-        trial._attention = True
+        trial._holds = True
 
     def annotate(self, name: str, note: Any) -> None:
         trial = self._trial
@@ -58,4 +58,4 @@ class Port:
         trial = self._trial
         if not trial.done and trial._stop is None:
             trial._stop = (TrialState.TERMINATED, reason)
-            trial._attention = True
+            trial._holds = True

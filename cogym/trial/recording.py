@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cogym.errors import MessageError
@@ -146,10 +145,9 @@ def tick_recorder(
     """What hands each tick to ``recorder`` and to ``samples`` (``None``: neither is there),
     and, in a trial that actor ``solo`` plays alone, the shortcut for its plain ticks.
 
-    The shortcut is a :class:`SoloRecorder`'s ``append_solo`` bound to the actor's name,
-    called as ``(tick, observation, action, reward, env_reward, terminated, truncated)`` for a
-    tick with no frame, reward or message sent and no note; it is there only when the trial
-    keeps no samples.
+    The shortcut is a :class:`SoloRecorder`'s ``append_solo``, called as ``(solo, tick,
+    observation, action, reward, env_reward, terminated, truncated)`` for a tick with no frame,
+    reward or message sent and no note; it is there only when the trial keeps no samples.
     """
     if recorder is None and samples is None:
         return None, None
@@ -189,7 +187,7 @@ def tick_recorder(
     if solo is None or samples is not None or not hasattr(recorder, "append_solo"):
         return record, None
     shortcut: SoloRecorder = recorder  # type: ignore[assignment]
-    return record, partial(shortcut.append_solo, solo)
+    return record, shortcut.append_solo
 
 
 def recorded_end(

@@ -24,26 +24,31 @@ Revision = tuple[str, int, float, float]
 
 
 class RewardLedger:
-    """The rewards of one trial. The environment's are logged every tick (:meth:`log`);
+    """The rewards of one trial. The environment's are logged every tick (:attr:`history`);
     participants' are queued by :meth:`send` and settled at the end of the tick (:meth:`route`).
+
+    In a trial that one actor, ``lone``, plays alone, the environment's reward of a tick may be
+    logged and routed bare (the number, not a one-entry mapping).
     """
 
     __slots__ = (
         "_actors",
         "_aggregates",
         "_env_rewards",
+        "_lone",
         "_sent",
         "_start",
         "_trial_id",
         "outgoing",
     )
 
-    def __init__(self, trial_id: str, actors: tuple[str, ...]) -> None:
+    def __init__(self, trial_id: str, actors: tuple[str, ...], lone: str | None = None) -> None:
         self._trial_id = trial_id
         self._actors = actors
+        self._lone = lone
         self.outgoing: list[Reward] = []
         """Rewards sent by participants during the tick being played."""
-        self._env_rewards: list[Mapping[str, float]] = []
+        self._env_rewards: list[Mapping[str, float] | float] = []
         self._start = 0  # the tick of _env_rewards[0]
         self._sent: dict[tuple[int, str], list[Reward]] = {}
         self._aggregates: dict[tuple[int, str], float] = {}
@@ -95,9 +100,10 @@ class RewardLedger:
             self.outgoing.append(Reward(tick, sender, r, value, confidence))
 
     @property
-    def history(self) -> list[Mapping[str, float]]:
+    def history(self) -> list[Mapping[str, float] | float]:
         """The environment's rewards of each tick still in reach: the tick loop appends each
-        tick's (in order) and calls :meth:`trim` once the tick reaches :attr:`trim_tick`."""
+        tick's (in order; the lone actor's may be bare) and calls :meth:`trim` once the tick
+        reaches :attr:`trim_tick`."""
         return self._env_rewards
 
     @property
@@ -116,16 +122,23 @@ class RewardLedger:
         index = tick - self._start
         if not 0 <= index < len(self._env_rewards):
             return None
-        return self._env_rewards[index].get(receiver)
+        entry = self._env_rewards[index]
+        if isinstance(entry, Mapping):
+            return entry.get(receiver)
+        return entry if receiver == self._lone else None
 
     def route(
-        self, tick: int, env_rewards: Mapping[str, float]
+        self, tick: int, env_rewards: Mapping[str, float] | float
     ) -> tuple[dict[str, float], tuple[Reward, ...], list[Revision]]:
         """Settle the rewards sent during ``tick``: this tick's aggregates by actor, the rewards
-        sent, and the revisions of earlier ticks (in the order of their tick and receiver)."""
+        sent, and the revisions of earlier ticks (in the order of their tick and receiver).
+        ``env_rewards``: the environment's of this tick (the lone actor's may be bare)."""
         sent = tuple(self.outgoing)
         self.outgoing.clear()
-        rewards = dict(env_rewards)
+        if isinstance(env_rewards, Mapping):
+            rewards = dict(env_rewards)
+        else:
+            rewards = {self._lone: env_rewards}  # type: ignore[dict-item]
         touched: set[tuple[int, str]] = set()
         for reward in sent:
             key = (reward.tick, reward.receiver)
