@@ -337,7 +337,7 @@ class Trial:
                 if tick >= trim_tick:
                     trim_tick = ledger.trim()
                 env_rewards, sent, messages = rewards, NOTHING_SENT, NOTHING_POSTED
-                if self._attention and (ledger.outgoing or mailbox.outgoing):
+                if self._attention and (ledger.busy or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
                 try:
                     if solo is not None and rewards is env_rewards:
@@ -421,9 +421,10 @@ class Trial:
     ) -> tuple[dict[str, float], tuple[Reward, ...], tuple[Message, ...]]:
         """Settle what participants sent during ``tick``: this tick's rewards, the rewards and
         messages sent; revised earlier ticks correct the returns and the recording."""
-        messages = self._mailbox.post()
-        self._attention = bool(self._mailbox.inbox) or self._stop is not None
-        rewards, sent, revisions = self._ledger.route(tick, env_rewards)
+        mailbox, ledger = self._mailbox, self._ledger
+        messages = mailbox.post()
+        self._attention = bool(mailbox.inbox or ledger.dropped) or self._stop is not None
+        rewards, sent, revisions = ledger.route(tick, env_rewards)
         for receiver, past_tick, value, change in revisions:
             self.returns[receiver] += change
             self._seats.revise(receiver, change)
@@ -433,7 +434,7 @@ class Trial:
 
     def _deliver(self) -> None:
         mailbox = self._mailbox
-        self._attention = self._stop is not None or bool(self._ledger.outgoing or mailbox.outgoing)
+        self._attention = self._stop is not None or bool(self._ledger.busy or mailbox.outgoing)
         mailbox.deliver(self.tick, self.cast.message_handlers)
 
     # -- ending -------------------------------------------------------------------------------
