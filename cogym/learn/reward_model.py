@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
     from cogym.registry import ModelRegistry
 
-__all__ = ["RewardModel", "load_reward_model", "ranking_agreement", "reward_model"]
+__all__ = [
+    "RewardModel", "learnt_returns", "load_reward_model", "ranking_agreement", "reward_model"
+]
 
 ALGORITHM = "RewardModel"
 
@@ -147,6 +149,35 @@ def ranking_agreement(
     learnt = np.array([mean[_rows(index, s)].sum() for s in segments])
     same = np.sign(learnt[0::2] - learnt[1::2]) == np.sign(truth[0::2] - truth[1::2])
     return float(np.mean(same))
+
+
+def learnt_returns(
+    model: RewardModel, datastore: HDF5Datastore, actor: str, trial_ids: Sequence[str]
+) -> dict[str, float]:
+    """The return ``model`` gives each trial of ``trial_ids``: the sum over ``actor``'s
+    recorded ticks of the ensemble's mean reward (one ``arrays()`` read). Trials without a
+    recorded tick of ``actor`` are left out; an actor of other spaces than the model's is a
+    :class:`~cogym.errors.SpaceMismatchError` naming both."""
+    from cogym.errors import SpaceMismatchError
+    from cogym.spaces import spaces_equal
+
+    wanted = list(trial_ids)
+    if not wanted:
+        return {}
+    arrays = datastore.arrays(actor, ("observations", "actions"), ids=wanted)
+    name = model.ref or "the reward model"
+    for what, mine, theirs in (("observes", model.observation_space, arrays.observation_space),
+                               ("rates actions in", model.action_space, arrays.action_space)):
+        if not spaces_equal(mine, theirs):
+            raise SpaceMismatchError(
+                f"reward model {name} {what} {mine}, but actor {actor!r} of the recorded trials "
+                f"has {theirs}; score with a reward model learnt on this actor's environment"
+            )  # fmt: skip
+    mean, _ = model.predict(arrays["observations"], arrays["actions"])
+    cumulative = np.concatenate([[0.0], np.cumsum(mean)])
+    offsets = np.asarray(arrays.offsets)
+    sums = cumulative[offsets[1:]] - cumulative[offsets[:-1]]
+    return {t: float(sums[k]) for k, t in enumerate(arrays.trial_ids)}
 
 
 def reward_model(

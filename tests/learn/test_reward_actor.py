@@ -130,3 +130,53 @@ def test_a_reward_observer_that_would_act_or_has_no_registry_is_a_spec_error(
         orch.validate(observed())
     with Orchestrator(registry=registry_dir) as orch, pytest.raises(SpecError, match="'scale'"):
         orch.validate(observed({"scale": 2}))
+
+
+def test_trials_ls_score_shows_each_trials_learnt_return(
+    pendulum_reward, record, registry_dir, tmp_path
+):
+    from click.testing import CliRunner
+
+    from cogym.cli import main
+
+    datastore = pendulum_reward.lineage["datastore"]
+    store = HDF5Datastore(datastore)
+    expected = {}
+    for summary in store.trials():
+        rows = store.arrays("player", ("observations", "actions"), ids=[summary.trial_id])
+        expected[summary.trial_id] = float(
+            pendulum_reward.predict(rows["observations"], rows["actions"])[0].sum()
+        )
+    listed = CliRunner().invoke(main, [
+        "trials", "ls", "--datastore", datastore, "--score", "reward:rm@latest",
+        "--registry", str(registry_dir),
+    ], env={"COLUMNS": "200"})  # fmt: skip
+    assert listed.exit_code == 0, listed.output
+    assert "reward:rm@latest" in listed.output
+    for trial_id, value in expected.items():
+        line = next(line for line in listed.output.splitlines() if trial_id in line)
+        assert line.rstrip(" │|").split()[-1] == f"{value:.2f}"
+    # a datastore of several environments: trials of other spaces are shown unscored
+    _, (other,) = record(make_spec("gym:CartPole-v1", seed=0, max_ticks=5), trials=1)
+    mixed = CliRunner().invoke(main, [
+        "trials", "ls", "--datastore", datastore, "--score", "reward:rm@1",
+        "--registry", str(registry_dir),
+    ], env={"COLUMNS": "200"})  # fmt: skip
+    assert mixed.exit_code == 0, mixed.output
+    line = next(line for line in mixed.output.splitlines() if other.trial_id in line)
+    assert line.rstrip(" │|").split()[-1] == "-"
+    assert "trials of gym:CartPole-v1 not scored" in mixed.output
+    cartpole = tmp_path / "cartpole"
+    with Orchestrator(datastore=HDF5Datastore(cartpole)) as orch:
+        orch.run(make_spec("gym:CartPole-v1", seed=0, max_ticks=5))
+    refused = CliRunner().invoke(main, [
+        "trials", "ls", "--datastore", str(cartpole), "--score", "reward:rm@1",
+        "--registry", str(registry_dir),
+    ])  # fmt: skip
+    assert refused.exit_code == 2
+    assert "reward model rm@1 observes Box([-1. -1. -8.]" in refused.output
+    assert "actor 'player' of the recorded trials has Box(" in refused.output
+    assert "--score 'sb3:rm@1'" in CliRunner().invoke(main, [
+        "trials", "ls", "--datastore", datastore, "--score", "sb3:rm@1",
+        "--registry", str(registry_dir),
+    ]).output  # fmt: skip
