@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cogym.cli import FAILURE, console, errors, main
+from cogym.cli.scoring import learnt_scores
 from cogym.cli.tables import actors_table, is_narrow, time_text, trials_table
 from cogym.errors import InputError, InvalidArgumentError
 
@@ -174,45 +175,13 @@ def list_trials(
     shown = found[-limit:] if limit else found
     scores = None
     if score is not None:
-        scores = (score, _scores(datastore, shown, score, score_actor, registry_root))
+        scores = (score, learnt_scores(datastore, shown, score, score_actor, registry_root))
     narrow = is_narrow(console)
     table = trials_table(console, shown, narrow=narrow, title=f"trials in {datastore_dir}",
                          scores=scores)  # fmt: skip
     table.caption = f"{len(shown)} shown of {len(found)} matching ({total} trials recorded)"
     table.caption_justify = "left"
     console.print(table)
-
-
-def _scores(
-    datastore: Any, shown: list[Any], score: str, actor: str | None, registry_root: str | None
-) -> dict[str, float]:
-    """Each shown trial's return under the learnt reward ``score`` (``reward:<model>@<ref>``)."""
-    from cogym.errors import ArgumentError, SpaceMismatchError
-    from cogym.learn.reward_model import learnt_returns, load_reward_model
-
-    scheme, sep, reference = score.partition(":")
-    if scheme != "reward" or not sep or not reference:
-        raise ArgumentError(f"--score {score!r}: give a learnt reward as reward:<model>@<ref>")
-    if registry_root is None:
-        raise ArgumentError(f"--score {score}: give the registry that holds it with --registry")
-    model = load_reward_model(registry_root, reference)
-    actor = actor or model.lineage.get("actor") or "player"
-    groups: dict[str, list[str]] = {}
-    for s in shown:
-        if actor in s.actor_classes:
-            groups.setdefault(s.environment, []).append(s.trial_id)
-    scored: dict[str, float] = {}
-    refused: list[SpaceMismatchError] = []
-    for environment, ids in groups.items():
-        try:
-            scored.update(learnt_returns(model, datastore, actor, ids))
-        except SpaceMismatchError as exc:
-            refused.append(exc)
-            errors.print(f"[yellow]warning:[/yellow] trials of {escape(environment)} not scored "
-                         f"(-): {escape(str(exc))}", highlight=False, soft_wrap=True)  # fmt: skip
-    if refused and not scored:
-        raise refused[0]
-    return scored
 
 
 @trials.command("show")
