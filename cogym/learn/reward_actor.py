@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 from cogym.directory import ActorScheme, BuiltActor
 from cogym.errors import ConfigError, ImplementationError, InputError, SpaceMismatchError
-from cogym.learn.features import stacked
 from cogym.spaces import spaces_equal
 
 if TYPE_CHECKING:
@@ -144,13 +143,8 @@ class LearnedRewardActor:
         to = self._to
         if to not in actions or self._context is None:
             return
-        model = self.model
-        mean, std = model.predict(
-            stacked(model.observation_space, [observations[to]]),
-            stacked(model.action_space, [actions[to]]),
-        )
-        confidence = self.confidence or 1.0 / (1.0 + float(std[0]))
-        self._context.send_reward(to, float(mean[0]), confidence)
+        mean, std = self.model.rate(observations[to], actions[to])
+        self._context.send_reward(to, mean, self.confidence or 1.0 / (1.0 + std))
 
     def __repr__(self) -> str:
         return (

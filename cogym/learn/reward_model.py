@@ -20,6 +20,7 @@ count, the trials). Nothing is pickled.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cogym.errors import InputError
-from cogym.learn.features import feature_size, features
+from cogym.learn.features import feature_size, features, row_features
 
 if TYPE_CHECKING:
     import torch
@@ -104,6 +105,42 @@ class RewardModel:
         """The ensemble's mean reward per row, and the standard deviation of its members."""
         values = self.members(observations, actions)
         return values.mean(axis=0), values.std(axis=0)
+
+    def rate(self, observation: Any, action: Any) -> tuple[float, float]:
+        """:meth:`predict` of one observation and action (as an env gives them), computed with
+        NumPy from the network's weights (a copy made at the first call): what a trial's
+        learnt-reward observer calls each tick."""
+        encode_observation, encode_action, scale, layers = self._rater()
+        x = np.concatenate([encode_observation(observation), encode_action(action)])
+        x = ((x - self.mean) * scale)[None, None]
+        last = len(layers) - 1
+        for k, (weight, bias) in enumerate(layers):
+            x = x @ weight + bias
+            if k < last:
+                np.maximum(x, 0.0, out=x)
+        values = x.ravel().tolist()
+        mean = sum(values) / len(values)
+        return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+
+    def _rater(self) -> tuple[Any, Any, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """What :meth:`rate` needs, made once: the encoders of one observation and action, the
+        inverse of the normalisation's scale, and each layer's weights stacked over the
+        members (``(members, in, out)`` and ``(members, 1, out)``)."""
+        cached = self.__dict__.get("_numpy_rater")
+        if cached is None:
+            from torch import nn
+
+            linear = [[m for m in member if isinstance(m, nn.Linear)]
+                      for member in self.network.members]  # fmt: skip
+            layers = [
+                (np.stack([member[k].weight.detach().numpy().T for member in linear]),
+                 np.stack([member[k].bias.detach().numpy()[None] for member in linear]))
+                for k in range(len(linear[0]))
+            ]  # fmt: skip
+            cached = (row_features(self.observation_space), row_features(self.action_space),
+                      (1.0 / self.std).astype(np.float32), layers)  # fmt: skip
+            object.__setattr__(self, "_numpy_rater", cached)
+        return cached
 
     def state(self) -> bytes:
         import torch
