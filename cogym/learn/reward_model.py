@@ -19,9 +19,10 @@ count, the trials). Nothing is pickled.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,20 @@ __all__ = [
 ]
 
 ALGORITHM = "RewardModel"
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread inside: the networks and batches here are small, for which one
+    thread is fastest, and fair to the other processes of a shared machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _ensemble_module(members: int, inputs: int, hidden: Sequence[int]) -> torch.nn.Module:
@@ -298,9 +313,10 @@ def reward_model(
     rng = np.random.default_rng(seed)
     sizes = (feature_size(arrays.observation_space), feature_size(arrays.action_space))
     network = _ensemble_module(ensemble, sum(sizes), tuple(hidden))
-    fit(network, torch.as_tensor(x), pairs, (fb_index, fb_value, fb_weight), epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
-        rng=rng)  # fmt: skip
+    with one_thread():
+        fit(network, torch.as_tensor(x), pairs, (fb_index, fb_value, fb_weight), epochs=epochs,
+            batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+            rng=rng)  # fmt: skip
     network.eval()
     trained = RewardModel(
         arrays.observation_space, arrays.action_space, ensemble, tuple(int(h) for h in hidden),

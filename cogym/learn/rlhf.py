@@ -42,7 +42,7 @@ import numpy as np
 from cogym.errors import InputError, TrialError
 from cogym.learn.judges import Judge, resolve_judge
 from cogym.learn.queries import SELECTIONS, propose_queries
-from cogym.learn.reward_model import RewardModel, reward_model
+from cogym.learn.reward_model import RewardModel, one_thread, reward_model
 
 if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
@@ -194,6 +194,7 @@ def rlhf(
         if callable(close) and resolved is not judge:
             stack.callback(close)
         stack.callback(run.close)
+        stack.enter_context(one_thread())
         for k in range(1, iterations + 1):
             stats = run.iteration(k, queries_per_iteration, timesteps_per_iteration,
                                   trials_per_iteration, segment, select)  # fmt: skip

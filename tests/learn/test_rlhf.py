@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cogym import HDF5Datastore
+from cogym import HDF5Datastore, Orchestrator
 from cogym.cli import main
 from cogym.datastore.preferences import Preference
 from cogym.errors import InputError
@@ -118,3 +119,25 @@ def test_cogym_rlhf_trains_and_saves_both_models(tmp_path):
         "--datastore", str(tmp_path / "trials"), "--algorithm-option", "n_steps",
     ])  # fmt: skip
     assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
+
+
+@pytest.mark.slow
+def test_ppo_on_a_reward_from_at_most_200_oracle_preferences_reaches_450_on_cartpole(tmp_path):
+    """PPO through TrialGymEnv on the learnt reward alone (the environment's hidden), the
+    reward fitted to at most 200 oracle preferences, reaches a true mean return of 450."""
+    models = tmp_path / "models"
+    ppo = {"n_steps": 32, "batch_size": 256, "gae_lambda": 0.8, "gamma": 0.98, "n_epochs": 20,
+           "ent_coef": 0.0, "learning_rate": 1e-3}  # rl-zoo's CartPole settings
+    policy, reward = rlhf(
+        make_spec(CARTPOLE, seed=0, max_ticks=500), "player", oracle(seed=0), iterations=3,
+        queries_per_iteration=66, timesteps_per_iteration=20_000, trials_per_iteration=8,
+        segment=50, registry=models, model="cp", datastore=tmp_path / "trials",
+        algorithm_options=ppo, n_envs=8, seed=0,
+    )  # fmt: skip
+    assert reward.lineage["preference_count"] <= 200
+    assert ModelRegistry(models).info("cp@latest").lineage["reward_model"] == reward.ref
+    evaluation = make_spec(CARTPOLE, [{"name": "player", "implementation": "sb3:cp@latest"}],
+                           seed=100)  # fmt: skip
+    with Orchestrator(registry=models) as orchestrator:
+        results = orchestrator.run_many(evaluation, 10)
+    assert np.mean([r.returns["player"] for r in results]) >= 450
