@@ -13,7 +13,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, dagger, datastore, distributed, learn, registry, rlhf, web
+from bench import core, dagger, datastore, distributed, learn, registry, rlhf, rlhf_policy, web
 
 SUITES = {
     **core.BENCHMARKS,
@@ -23,6 +23,7 @@ SUITES = {
     **learn.BENCHMARKS,
     **dagger.BENCHMARKS,
     **rlhf.BENCHMARKS,
+    **rlhf_policy.BENCHMARKS,
     **web.BENCHMARKS,
 }
 

@@ -82,7 +82,8 @@ def _adds_to_a_float(value: Any) -> bool:
 
 def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play:
     """Acting and stepping for any cast: every actor in the observations acts (observers
-    watch, external actors' actions come from ``provided``), then the environment steps.
+    watch, external actors' actions come from ``provided``), then the environment steps and
+    the cast's tick observers (:class:`~cogym.trial.recording.TickObserver`) see the tick.
 
     With a ``guard``, each call into an actor or the environment goes through it (deadlines,
     response timeouts); an optional actor it skips without a default action gives no action.
@@ -91,12 +92,14 @@ def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play
     observer_acts = cast.observer_acts
     checks = cast.checks
     env_step = cast.environment.step
+    observe = cast.tick_observers
     if guard is not None:
         acts = {n: guard.act(n, a) for n, a in acts.items()}
         observer_acts = {
             n: guard.call(f"observer {n!r} (act)", a) for n, a in observer_acts.items()
         }
         env_step = guard.call("the environment's step", env_step)
+        observe = {n: guard.call(f"observer {n!r} (observe_tick)", o) for n, o in observe.items()}
 
     def play(
         tick: int, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
@@ -128,6 +131,11 @@ def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play
             next_obs, rewards, terminated, truncated, infos = env_step(actions)
         except Exception as exc:
             raise failures.environment(tick, exc) from exc
+        for name, observe_tick in observe.items():
+            try:
+                observe_tick(tick, obs, actions, rewards)
+            except Exception as exc:
+                raise failures.actor(name, tick, exc) from exc
         if terminated or truncated:
             terminated = {n: True for n, v in terminated.items() if v}
             truncated = {n: True for n, v in truncated.items() if v and n not in terminated}

@@ -7,9 +7,11 @@ the trial to stop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from cogym.trial.values import TrialState
+from cogym.trial.values import ActorClass, TrialState
 
 __all__ = ["Port"]
 
@@ -34,6 +36,15 @@ class Port:
     @property
     def actors(self) -> tuple[str, ...]:
         return self._trial.cast.names
+
+    @property
+    def actor_classes(self) -> Mapping[str, ActorClass]:
+        return MappingProxyType(self._trial.cast.actor_classes)
+
+    def drop_env_share(self, sender: str, receiver: str) -> None:
+        trial = self._trial
+        trial._ledger.drop_env_share(receiver, sender)
+        trial._holds = True
 
     def send_reward(
         self, sender: str, receiver: str, value: float, confidence: float, tick: int | None

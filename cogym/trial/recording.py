@@ -6,8 +6,8 @@
 :func:`recorded_end` hands the recorder the trial's end, and :class:`TickNotes` holds what
 participants noted about the tick being played. An actor needs
 only ``act`` (:class:`cogym.actors.Actor`); :class:`Resettable`, :class:`RewardReceiver`,
-:class:`MessageReceiver` and :class:`Closable` are the hooks it may add, each called when
-present.
+:class:`MessageReceiver`, :class:`TickObserver` and :class:`Closable` are the hooks it may add,
+each called when present.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "Resettable",
     "RewardReceiver",
     "SoloRecorder",
+    "TickObserver",
     "TrialRecorder",
     "recorded_end",
 ]
@@ -93,6 +94,22 @@ class MessageReceiver(Protocol):
     """An actor (or environment) handed each message addressed to it, one tick after sending."""
 
     def on_message(self, message: Message) -> None: ...
+
+
+@runtime_checkable
+class TickObserver(Protocol):
+    """An actor shown each tick once the environment has stepped: the ``observations`` the
+    actors acted on, their ``actions`` and the environment's ``rewards``; a reward it sends
+    then (``context.send_reward``) counts on this same tick. A trial of one actor alone has no
+    such actor, and pays nothing for the hook."""
+
+    def observe_tick(
+        self,
+        tick: int,
+        observations: Mapping[str, Any],
+        actions: Mapping[str, Any],
+        rewards: Mapping[str, float],
+    ) -> None: ...
 
 
 @runtime_checkable

@@ -332,7 +332,7 @@ class Trial:
                 if tick >= trim_tick:
                     trim_tick = ledger.trim()
                 env_rewards, sent, messages = rewards, NOTHING_SENT, NOTHING_POSTED
-                if self._holds and (ledger.outgoing or mailbox.outgoing):
+                if self._holds and (ledger.busy or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
                 lone = solo is not None and rewards is env_rewards  # a lone actor's bare reward
                 try:
@@ -416,7 +416,7 @@ class Trial:
         """After messages or rewards were handled: whether the loop still has more to do."""
         mailbox = self._mailbox
         self._holds = self._stop is not None or self._deadline is not None or bool(
-            self._externals or mailbox.inbox or self._ledger.outgoing or mailbox.outgoing
+            self._externals or mailbox.inbox or self._ledger.busy or mailbox.outgoing
         )
 
     def _route(
