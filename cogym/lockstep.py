@@ -43,8 +43,6 @@ except ImportError:  # the batch extra is missing: nothing runs in a lockstep, a
 __all__ = ["ActsTogether", "Lockstep", "ask"]
 
 T = TypeVar("T")
-_START = object()
-"""What a seat is resumed with the first time: nothing, its call begins."""
 
 
 class ActsTogether(Protocol):
@@ -58,9 +56,26 @@ class ActsTogether(Protocol):
 if greenlet is not None:
 
     class _Seat(greenlet):  # type: ignore[misc,valid-type]
-        """The coroutine of one call of a lockstep; an actor asking inside one waits there."""
+        """A coroutine that runs one call of a lockstep after another (kept between calls:
+        making one costs more than switching into it); an actor asking inside it waits there.
+        """
 
         __slots__ = ()
+
+        def __init__(self) -> None:
+            super().__init__(self._serve)
+
+        def _serve(self, call: Callable[[], Any]) -> None:
+            while True:
+                try:
+                    outcome: tuple[Any, ...] = (_DONE, call(), None)
+                except Exception as exc:
+                    outcome = (_DONE, None, exc)
+                call = self.parent.switch(outcome)
+
+
+_DONE = object()
+"""Marks what a seat hands back when its call has ended (else it hands an actor's request)."""
 
 
 def ask(actor: ActsTogether, observation: Any) -> Any:
@@ -69,7 +84,7 @@ def ask(actor: ActsTogether, observation: Any) -> Any:
     if getcurrent is not None:
         current = getcurrent()
         if type(current) is _Seat:
-            return current.parent.switch((actor, observation))
+            return current.parent.switch((actor, observation, None))
     return actor.act_together([actor], [observation])[0]
 
 
@@ -84,6 +99,7 @@ class Lockstep:
         if enabled and greenlet is None:
             raise MissingExtraError("running trials in lockstep", "batch", "greenlet")
         self.enabled = enabled
+        self._idle: list[Any] = []
         self.batches = 0
         """How many ``act_together`` calls answered more than one actor (for reports)."""
 
@@ -127,7 +143,9 @@ class Lockstep:
                     exhausted = True
                     break
                 in_flight += 1
-                self._resume(taken[0], _Seat(taken[1]), _START, None, waiting, ended)
+                seat = self._idle.pop() if self._idle else _Seat()
+                seat.parent = getcurrent()
+                self._resume(taken[0], seat, taken[1], None, waiting, ended)
             if ended:
                 in_flight -= len(ended)
                 done, ended = ended, []
@@ -165,8 +183,8 @@ class Lockstep:
                 else:
                     self._resume(index, seat, action, None, waiting, ended)
 
-    @staticmethod
     def _resume(
+        self,
         index: int,
         seat: Any,
         value: Any,
@@ -174,19 +192,13 @@ class Lockstep:
         waiting: list,
         ended: list,
     ) -> None:
-        """Switch into ``seat`` (with ``value``, or raising ``error`` where it waits) until it
-        asks again (noted in ``waiting``) or ends (noted in ``ended``)."""
-        try:
-            if error is not None:
-                got = seat.throw(error)
-            elif value is _START:
-                got = seat.switch()
-            else:
-                got = seat.switch(value)
-        except Exception as exc:
-            ended.append((index, None, exc))
-            return
-        if seat.dead:
-            ended.append((index, got, None))
+        """Switch into ``seat`` (with ``value``: a call to begin or an action; or raising
+        ``error`` where it waits) until it asks again (noted in ``waiting``) or its call ends
+        (noted in ``ended``, and the seat is idle again)."""
+        # a seat's call catches its Exceptions; anything else (KeyboardInterrupt) goes through
+        got = seat.throw(error) if error is not None else seat.switch(value)
+        if got[0] is _DONE:
+            ended.append((index, got[1], got[2]))
+            self._idle.append(seat)
         else:
             waiting.append((index, seat, got[0], got[1]))

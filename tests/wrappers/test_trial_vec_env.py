@@ -64,7 +64,7 @@ def _rendezvous(other: str, first: str = "external", deterministic: bool = True,
     return make_spec(
         RENDEZVOUS,
         [{"name": "walker_0", "implementation": first}, second],
-        {"walkers": 2},
+        {"walkers": 2, "leave_home": False},
         **{"seed": 3, "max_ticks": 12, **fields},
     )
 
@@ -363,12 +363,11 @@ def test_trial_vector_env_with_autoreset_disabled_resets_by_mask():
 # -- learning through it --------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_ppo_through_trial_vec_env_reaches_150_on_cartpole():
     spec = make_spec(CARTPOLE, [{"name": "player", "implementation": "external"}], seed=0)
     env = TrialVecEnv(spec, 4)
     model = PPO("MlpPolicy", env, seed=0, n_steps=256, batch_size=256, learning_rate=3e-3)
-    model.learn(16_384)
+    model.learn(6_144)
     env.close()
     evaluation = TrialGymEnv(spec)
     returns = []
