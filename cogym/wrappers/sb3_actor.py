@@ -16,12 +16,7 @@ from cogym.directory import import_object
 from cogym.errors import ImplementationError, SpaceMismatchError
 from cogym.lockstep import ask
 from cogym.trust import PICKLE_WARNING, warn_pickled_code
-from cogym.wrappers.sb3_batch import (
-    content_key,
-    predict_together,
-    sample_together,
-    shared_model,
-)
+from cogym.wrappers.sb3_batch import act_together, content_key, shared_model
 
 if TYPE_CHECKING:
     from cogym.environment import ActorClass
@@ -161,17 +156,16 @@ class SB3Actor:
     def act_together(self, actors: list[SB3Actor], observations: list[Any]) -> list[Any]:
         """The actions of ``actors`` (all of this actor's ``batch_key``) for their
         observations, from one forward pass of the model."""
-        if self.deterministic:
-            actions = predict_together(self.model, observations)
-        else:
+        generators = None
+        if not self.deterministic:
             generators = []
             for actor in actors:
                 if actor._generator is None:
                     actor._generator = _generator(None)
                 generators.append(actor._generator)
-            actions = sample_together(self.model, observations, generators)
+        actions = act_together(self.model, observations, generators)
         if self._scalar:
-            return [np.int64(a) for a in actions]
+            return list(np.asarray(actions, dtype=np.int64).reshape(-1))
         return list(actions)
 
     def __repr__(self) -> str:

@@ -2,13 +2,14 @@
 from its own random stream, and one loaded model shared by the actors that load the same file.
 
 The rule that makes a batch act as its actors would one by one: a deterministic actor's action
-is the model's ``predict(..., deterministic=True)``; a stochastic actor samples the policy's
-action distribution with a ``torch.Generator`` of its own, seeded by the trial (not torch's
-global random state, which the trials of one process would share). Both are computed the same
-way for one observation and for many, so a trial's actions do not depend on whether its actors
-were batched with other trials'. The one difference a batch can make is in the last bit of a
-float: a matrix product over many rows adds in another order than over one, so continuous
-(Box) actions agree to float32 rounding, and discrete actions, argmax or sampled, are the same.
+is what the model's ``predict(..., deterministic=True)`` gives; a stochastic actor samples the
+policy's action distribution with a ``torch.Generator`` of its own, seeded by the trial (not
+torch's global random state, which the trials of one process would share). Both are computed
+by :func:`act_together`, the same way for one observation and for many, so a trial's actions
+do not depend on whether its actors were batched with other trials'. The one difference a
+batch can make is in the last bit of a float: a matrix product over many rows adds in another
+order than over one, so continuous (Box) actions agree to float32 rounding, and discrete
+actions, argmax or sampled, are the same.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from gymnasium import spaces
 
 from cogym.errors import ImplementationError
 
-__all__ = ["predict_together", "sample_together", "shared_model", "stack_observations"]
+__all__ = ["act_together", "content_key", "shared_model", "stack_observations"]
 
 _SHARED: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
 
@@ -54,31 +55,33 @@ def stack_observations(space: spaces.Space, observations: Sequence[Any]) -> Any:
     return np.stack([np.asarray(o) for o in observations])
 
 
-def predict_together(model: Any, observations: Sequence[Any]) -> np.ndarray:
-    """``model.predict(batch, deterministic=True)`` for the observations at once."""
-    batch = stack_observations(model.observation_space, observations)
-    actions, _ = model.predict(batch, deterministic=True)
-    return actions
-
-
-def sample_together(model: Any, observations: Sequence[Any], generators: Sequence[Any]) -> Any:
-    """Actions sampled from the policy's distribution for each observation, row ``i`` drawn
-    with ``generators[i]``; clipped or unscaled as SB3's ``predict`` does."""
+def act_together(
+    model: Any, observations: Sequence[Any], generators: Sequence[Any] | None
+) -> np.ndarray:
+    """The actions for the observations at once, as SB3's ``predict`` computes them: the
+    mode of the policy's action distribution (``generators=None``) or a sample of it, row
+    ``i`` drawn with ``generators[i]``; clipped to a Box or unscaled as ``predict`` does. A
+    policy without a distribution (DQN, SAC, TD3) answers through ``predict``, deterministic
+    only."""
     import torch
 
     policy = getattr(model, "policy", model)
     if not callable(getattr(policy, "get_distribution", None)):
+        if generators is None:
+            batch = stack_observations(model.observation_space, observations)
+            return model.predict(batch, deterministic=True)[0]
         raise ImplementationError(
             f"{type(model).__name__} has no action distribution to sample with the trial's "
             "seed (SB3's DQN, SAC and TD3 explore through the global random state); give the "
             "actor config: {deterministic: true}"
         )
-    policy.set_training_mode(False)
+    if policy.training:
+        policy.set_training_mode(False)
     batch = stack_observations(policy.observation_space, observations)
     tensor, _ = policy.obs_to_tensor(batch)
     with torch.no_grad():
         distribution = policy.get_distribution(tensor)
-        drawn = _draw(distribution, generators)
+        drawn = distribution.mode() if generators is None else _draw(distribution, generators)
     space = policy.action_space
     actions = drawn.cpu().numpy().reshape((-1, *space.shape))
     if isinstance(space, spaces.Box):

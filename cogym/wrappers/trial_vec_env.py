@@ -158,12 +158,9 @@ class TrialVecEnv(DummyVecEnv):
             for i, (obs, info) in zip(ended, self.reset_each(ended), strict=True):
                 self.reset_infos[i] = info
                 self._save_obs(i, obs)
-        return (
-            self._obs_from_buf(),
-            np.copy(self.buf_rews),
-            np.copy(self.buf_dones),
-            deepcopy(self.buf_infos),
-        )
+        # as DummyVecEnv's deepcopy (an info holding only the flag is copied as cheaply)
+        infos = [deepcopy(info) if len(info) > 1 else dict(info) for info in self.buf_infos]
+        return self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones), infos
 
     def close(self) -> None:
         super().close()
