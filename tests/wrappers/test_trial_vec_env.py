@@ -382,3 +382,78 @@ def test_ppo_through_trial_vec_env_reaches_150_on_cartpole():
         returns.append(total)
     evaluation.close()
     assert np.mean(returns) >= 150, returns
+
+
+# -- continuous actions, failures, deadlines ------------------------------------------------
+
+
+@pytest.mark.parametrize("deterministic", [True, False], ids=["deterministic", "sampled"])
+def test_batched_box_actions_agree_with_one_by_one_to_float32_rounding(
+    tmp_path: Path, deterministic: bool
+):
+    path = tmp_path / "pendulum.zip"
+    PPO("MlpPolicy", "Pendulum-v1", seed=0, n_steps=32, batch_size=32).save(path)
+    actor = {"name": "player", "implementation": f"sb3:{path}",
+             "config": {"deterministic": deterministic}}  # fmt: skip
+    spec = make_spec("gym:Pendulum-v1", [actor], seed=4, max_ticks=60)
+    with Orchestrator() as orchestrator:
+        alone = orchestrator.run_many(spec, 4)
+        batched = orchestrator.run_many(spec, 4, batch=4)
+    assert [r.ticks for r in alone] == [r.ticks for r in batched] == [60] * 4
+    for a, b in zip(alone, batched, strict=True):
+        assert a.returns["player"] == pytest.approx(b.returns["player"], rel=1e-5)
+    assert len({round(r.returns["player"], 3) for r in batched}) == 4
+
+
+class BatchedCrash:
+    """A batchable actor that raises, alone or in a batch, in the trial of seed ``crash``."""
+
+    batch_key = "crash"
+
+    def __init__(self, crash: int) -> None:
+        self.crash = crash
+        self.seed: int | None = None
+
+    def reset(self, context: Any) -> None:
+        self.seed = context.seed
+
+    def act(self, observation: Any) -> int:
+        from cogym.lockstep import ask
+
+        return ask(self, observation)
+
+    def act_together(self, actors: list[BatchedCrash], observations: list[Any]) -> list[int]:
+        if any(a.seed == a.crash for a in actors):
+            raise ValueError("no move for this seed")
+        return [0 for _ in actors]
+
+
+def test_an_actor_that_raises_in_a_batch_fails_its_own_trial_only():
+    from cogym.seeding import derive_seed
+
+    crash = derive_seed(2, 1)  # the seed of the first actor of the trial of seed 2
+    crashing = "python:tests.wrappers.test_trial_vec_env:BatchedCrash"
+    actor = {"name": "player", "implementation": crashing, "config": {"crash": crash}}
+    spec = make_spec(CARTPOLE, [actor], seed=0)
+    with Orchestrator() as orchestrator:
+        alone = orchestrator.run_many(spec, 4)
+        batched = orchestrator.run_many(spec, 4, batch=4)
+    assert [r.state.value for r in batched] == ["ended", "ended", "failed", "ended"]
+    assert "no move for this seed" in (batched[2].error or "")
+    assert "'player'" in (batched[2].error or "")
+    assert [(r.state, r.ticks, r.returns) for r in alone] == [
+        (r.state, r.ticks, r.returns) for r in batched
+    ]
+
+
+def test_trials_with_deadlines_run_one_by_one_in_a_batch_with_the_same_results(
+    tictactoe_model: Path,
+):
+    spec = _tictactoe({"player_1": f"sb3:{tictactoe_model}", "player_2": "random"},
+                      max_seconds=60)  # fmt: skip
+    with Orchestrator() as orchestrator:
+        alone = orchestrator.run_many(spec, 6)
+        batched = orchestrator.run_many(spec, 6, batch=3)
+    assert [(r.state, r.ticks, r.returns) for r in alone] == [
+        (r.state, r.ticks, r.returns) for r in batched
+    ]
