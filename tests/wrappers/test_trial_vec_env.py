@@ -457,3 +457,30 @@ def test_trials_with_deadlines_run_one_by_one_in_a_batch_with_the_same_results(
     assert [(r.state, r.ticks, r.returns) for r in alone] == [
         (r.state, r.ticks, r.returns) for r in batched
     ]
+
+
+def test_cogym_run_batch_runs_and_records_trials_in_lockstep(tictactoe_model: Path, tmp_path: Path):
+    import yaml
+    from click.testing import CliRunner
+
+    from cogym.cli import main
+
+    spec = _tictactoe({"player_1": f"sb3:{tictactoe_model}", "player_2": "random"})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec.to_dict()))
+    store = tmp_path / "trials"
+    ran = CliRunner().invoke(
+        main, ["run", str(path), "-n", "6", "--batch", "3", "--datastore", str(store), "-q"]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "6 trials (6 ended)" in ran.output
+    with Orchestrator() as orchestrator:
+        alone = orchestrator.run_many(spec, 6)
+    assert [(r[1], r[2], r[3]) for r in _recorded(store, [])] == [
+        (r.state, r.ticks, r.returns) for r in alone
+    ]
+    refused = CliRunner().invoke(main, ["run", str(path), "-n", "4", "--batch", "2", "-w", "2"])
+    assert refused.exit_code == 2
+    assert "--batch 2 runs trials in lockstep in this process; leave out --workers" in (
+        refused.output + refused.stderr
+    )
