@@ -484,3 +484,22 @@ def test_cogym_run_batch_runs_and_records_trials_in_lockstep(tictactoe_model: Pa
     assert "--batch 2 runs trials in lockstep in this process; leave out --workers" in (
         refused.output + refused.stderr
     )
+
+
+def test_render_tiles_the_frames_of_every_trial_as_dummy_vec_env_does():
+    spec = _rendezvous("random", max_ticks=5, seed=0)
+    data = spec.to_dict()
+    data["environment"]["config"]["render_mode"] = "rgb_array"
+    spec = TrialSpec.from_dict(data)
+    env = TrialVecEnv(spec, 4)
+    env.reset()
+    assert env.render_mode == "rgb_array"
+    frames = env.get_images()
+    assert len(frames) == 4 and frames[0].shape == (112, 112, 3)
+    tiled = env.render(mode="rgb_array")
+    assert tiled.shape == (2 * 112, 2 * 112, 3)
+    assert np.array_equal(tiled[:112, :112], frames[0])
+    vector = TrialVectorEnv(env)
+    assert [f.shape for f in vector.render()] == [(112, 112, 3)] * 4
+    vector.close()
+    env.close()
