@@ -279,10 +279,11 @@ def test_the_sb3_opponents_of_all_trials_act_in_one_predict_per_tick(rendezvous_
     env.reset()
     for _ in range(10):
         env.step(np.array([env.action_space.sample() for _ in range(8)]))
+    batches = env.lockstep.batches
     env.close()
     (counted,) = COUNTED.values()
     assert counted.rows == 8 * 10  # every opponent acted on every tick...
-    assert counted.calls == 10  # ...in one predict per tick
+    assert counted.calls == batches == 10  # ...in one predict per tick
 
 
 def test_a_stochastic_sb3_opponent_follows_its_trial_seed_not_the_global_random_state(
@@ -363,6 +364,7 @@ def test_trial_vector_env_with_autoreset_disabled_resets_by_mask():
 # -- learning through it --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ppo_through_trial_vec_env_reaches_150_on_cartpole():
     spec = make_spec(CARTPOLE, [{"name": "player", "implementation": "external"}], seed=0)
     env = TrialVecEnv(spec, 4)
