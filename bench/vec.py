@@ -9,7 +9,9 @@ batching: SB3's ``DummyVecEnv`` of 16 ``TrialGymEnv``s, each opponent calling ``
 its one observation. cogym's figure: ``TrialVecEnv`` with 16 and 64 trials of the same spec,
 whose opponents act in one batched ``predict`` per tick. Both in this process, torch on one
 thread, the external actions drawn beforehand; a tick is one step of one trial (resets
-included: episodes end every 50 ticks).
+included: episodes end every 50 ticks). A last figure runs the duel trials with a random
+opponent instead (no model at all): the ceiling that batching approaches, since what is left
+per tick is the trial's own step.
 """
 
 from __future__ import annotations
@@ -172,6 +174,26 @@ def batched_opponents(quick: bool) -> list[Figure]:
                         cogym=median(ours),
                         higher_is_better=True,
                         target=5.0 if n == 16 else 10.0,
+                        samples={"baseline": base, "cogym": ours},
+                    )
+                )
+            if name == "duel":
+                # what no batching can beat: the same trials with a random opponent (no model)
+                free = TrialVecEnv(_spec(name, "random"), 64)
+                base, ours = alternate(
+                    lambda e=baseline_env: _ticks_per_second(e, steps),
+                    lambda f=free: _ticks_per_second(f, steps // 2),
+                    rounds,
+                )
+                free.close()
+                figures.append(
+                    Figure(
+                        name="vec: duel, TrialVecEnv of 64 trials, random opponent (the ceiling)",
+                        unit="ticks/s",
+                        baseline_name="DummyVecEnv of 16 TrialGymEnv (SB3 opponent)",
+                        baseline=median(base),
+                        cogym=median(ours),
+                        higher_is_better=True,
                         samples={"baseline": base, "cogym": ours},
                     )
                 )
