@@ -52,7 +52,7 @@ def stack_observations(space: spaces.Space, observations: Sequence[Any]) -> Any:
             key: stack_observations(sub, [o[key] for o in observations])
             for key, sub in space.spaces.items()
         }
-    return np.stack([np.asarray(o) for o in observations])
+    return np.array(observations)  # (np.stack, the same array, takes twice as long)
 
 
 def act_together(
@@ -79,7 +79,7 @@ def act_together(
         policy.set_training_mode(False)
     batch = stack_observations(policy.observation_space, observations)
     tensor, _ = policy.obs_to_tensor(batch)
-    with torch.no_grad():
+    with torch.inference_mode():  # (cheaper than no_grad; nothing here is trained)
         distribution = policy.get_distribution(tensor)
         drawn = distribution.mode() if generators is None else _draw(distribution, generators)
     space = policy.action_space
