@@ -9,7 +9,8 @@ batching: SB3's ``DummyVecEnv`` of 16 ``TrialGymEnv``s, each opponent calling ``
 its one observation. cogym's figure: ``TrialVecEnv`` with 16 and 64 trials of the same spec,
 whose opponents act in one batched ``predict`` per tick. Both in this process, torch on one
 thread, the external actions drawn beforehand; a tick is one step of one trial (resets
-included: episodes end every 50 ticks). A last figure runs the duel trials with a random
+included: episodes end every 50 ticks). Ticks are counted per second of this process's CPU
+time: on a shared machine, wall-clock time mostly measures the other processes. A last figure runs the duel trials with a random
 opponent instead (no model at all): the ceiling that batching approaches, since what is left
 per tick is the trial's own step.
 """
@@ -133,10 +134,10 @@ def _ticks_per_second(env, steps: int) -> float:  # noqa: ANN001  (an SB3 VecEnv
     env.reset()
     rng = np.random.default_rng(0)
     actions = rng.integers(0, env.action_space.n, size=(steps, env.num_envs))
-    start = time.perf_counter()
+    start = time.process_time()
     for t in range(steps):
         env.step(actions[t])
-    return steps * env.num_envs / (time.perf_counter() - start)
+    return steps * env.num_envs / (time.process_time() - start)
 
 
 def batched_opponents(quick: bool) -> list[Figure]:
