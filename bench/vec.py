@@ -10,9 +10,9 @@ its one observation. cogym's figure: ``TrialVecEnv`` with 16 and 64 trials of th
 whose opponents act in one batched ``predict`` per tick. Both in this process, torch on one
 thread, the external actions drawn beforehand; a tick is one step of one trial (resets
 included: episodes end every 50 ticks). Ticks are counted per second of this process's CPU
-time: on a shared machine, wall-clock time mostly measures the other processes. A last figure runs the duel trials with a random
-opponent instead (no model at all): the ceiling that batching approaches, since what is left
-per tick is the trial's own step.
+time: on a shared machine, wall-clock time mostly measures the other processes. A last figure
+runs the duel trials with a random opponent instead (no model at all): the ceiling that
+batching approaches, since what is left per tick is the trial's own step.
 """
 
 from __future__ import annotations

@@ -505,3 +505,17 @@ def test_render_tiles_the_frames_of_every_trial_as_dummy_vec_env_does():
     assert [f.shape for f in vector.render()] == [(112, 112, 3)] * 4
     vector.close()
     env.close()
+
+
+def test_gymnasium_vector_wrappers_count_the_episodes_of_the_trials():
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    spec = make_spec(CARTPOLE, [{"name": "player", "implementation": "external"}], max_ticks=4)
+    envs = RecordEpisodeStatistics(TrialVectorEnv(spec, 3))
+    envs.reset(seed=0)
+    for _ in range(4):
+        _, _, _, _, infos = envs.step(np.zeros(3, dtype=np.int64))
+    assert infos["_episode"].tolist() == [True, True, True]
+    assert infos["episode"]["r"].tolist() == [4.0, 4.0, 4.0]
+    assert infos["episode"]["l"].tolist() == [4, 4, 4]
+    envs.close()
