@@ -13,7 +13,18 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, dagger, datastore, distributed, learn, registry, rlhf, rlhf_policy, web
+from bench import (
+    core,
+    dagger,
+    datastore,
+    distributed,
+    learn,
+    registry,
+    rlhf,
+    rlhf_policy,
+    vec,
+    web,
+)
 
 SUITES = {
     **core.BENCHMARKS,
@@ -25,6 +36,7 @@ SUITES = {
     **rlhf.BENCHMARKS,
     **rlhf_policy.BENCHMARKS,
     **web.BENCHMARKS,
+    **vec.BENCHMARKS,
 }
 
 
