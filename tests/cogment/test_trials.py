@@ -1,0 +1,159 @@
+"""Cogment environments and actors written with the SDK, served on 127.0.0.1 and in-process,
+in cogym trials: rewards, messages, both kinds of end, failures named."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from cogym import HDF5Datastore, Orchestrator, TrialSpec
+from cogym.trial import TrialState
+from tests.cogment.app import ENDINGS, SETTINGS, SPACES
+
+COG = {"cog_settings": SETTINGS}
+IN_PROCESS = "cogment:tests.cogment.app"
+
+
+def duel_spec(env: str, a: str, b: str, end_at: int = 5, **fields) -> TrialSpec:
+    reset_args = {"end_at": {"int_value": end_at}}
+    return TrialSpec.from_dict({
+        "environment": {
+            "implementation": env,
+            "config": {**COG, **SPACES, "config": {"reset_args": reset_args}},
+        },
+        "actors": [
+            {"name": "a", "implementation": a, "config": COG if a.startswith("cogment") else {}},
+            {"name": "b", "implementation": b, "config": COG if b.startswith("cogment") else {}},
+        ],
+        "seed": 1,
+        **fields,
+    })
+
+
+def served_duel(served: str, **kwargs) -> TrialSpec:
+    return duel_spec(f"{served}/duel", f"{served}/chatty", f"{served}/quiet", **kwargs)
+
+
+def run_kept(spec: TrialSpec):
+    with Orchestrator(keep_samples=True) as orchestrator:
+        trial = orchestrator.start(spec)
+        result = trial.result if trial.done else trial.run()
+    return result, trial.samples
+
+
+def test_served_duel_rewards_are_confidence_weighted_means_per_tick(served):
+    result, samples = run_kept(served_duel(served))
+    assert result.state is TrialState.ENDED, result.error
+    assert result.ticks == 5
+    for sample in samples:
+        t = sample.tick
+        a_action, b_action = t % 3, (t + 1) % 3
+        assert int(sample.actions["a"]) == a_action and int(sample.actions["b"]) == b_action
+        # env: own action with confidence 1 and 10 to player.* with confidence 0.5
+        assert sample.rewards["a"] == pytest.approx((a_action + 10 * 0.5) / 1.5)
+    # actor a rewards b by 1 with confidence 0.25 on each tick it plays (but the last, whose
+    # reward comes after the trial's end): b's return counts it on ticks 0..3
+    b_return = sum((((t + 1) % 3) + 5) / 1.5 for t in range(5))
+    b_return += sum(
+        (((t + 1) % 3) + 5 + 0.25) / 1.75 - (((t + 1) % 3) + 5) / 1.5 for t in range(4)
+    )
+    assert result.returns["b"] == pytest.approx(b_return)
+    assert result.returns["a"] == pytest.approx(sum((t % 3 + 5) / 1.5 for t in range(5)))
+
+
+def test_messages_go_both_ways_and_are_recorded(served):
+    _, samples = run_kept(served_duel(served))
+    sent = [(m.tick, m.sender, m.receiver, m.payload) for s in samples for m in s.messages]
+    from_env = [p for _, s, r, p in sent if s == "env" and r == "a"]
+    # the environment counts the actor's answers, delivered one tick after they were sent
+    assert from_env == [f"tick {t}, got {max(t - 1, 0)}" for t in range(5)]
+    assert [(t, p) for t, s, r, p in sent if s == "a"] == [(t, "thanks") for t in range(1, 5)]
+
+
+def test_environment_initiated_end_is_a_soft_end(served):
+    result, _ = run_kept(served_duel(served, end_at=3))
+    assert (result.state, result.ticks) == (TrialState.ENDED, 3)
+    assert ENDINGS[result.trial_id] == "FINAL"  # LAST, LAST_ACK then END: not forced
+
+
+def test_max_ticks_end_goes_through_last_and_last_ack(served):
+    result, samples = run_kept(served_duel(served, end_at=0, max_ticks=4))
+    assert (result.state, result.ticks) == (TrialState.ENDED, 4)
+    assert ENDINGS[result.trial_id] == "FINAL"
+    assert len(samples) == 4
+
+
+def test_in_process_impls_give_the_served_trial_tick_for_tick(served):
+    served_result, served_samples = run_kept(served_duel(served))
+    local = duel_spec(f"{IN_PROCESS}:duel", f"{IN_PROCESS}:chatty", f"{IN_PROCESS}:quiet")
+    local_result, local_samples = run_kept(local)
+    assert local_result.returns == served_result.returns
+    assert len(local_samples) == len(served_samples) == 5
+    for mine, theirs in zip(local_samples, served_samples, strict=True):
+        for name in ("a", "b"):
+            np.testing.assert_array_equal(mine.observations[name], theirs.observations[name])
+        assert mine.actions == theirs.actions
+        assert mine.rewards == theirs.rewards
+        assert [(m.sender, m.receiver, m.payload) for m in mine.messages] == [
+            (m.sender, m.receiver, m.payload) for m in theirs.messages
+        ]
+
+
+def test_cogment_trial_is_recorded_and_replays_while_its_services_run(served, tmp_path):
+    with Orchestrator(datastore=HDF5Datastore(tmp_path / "trials")) as orchestrator:
+        result = orchestrator.run(served_duel(served))
+    datastore = HDF5Datastore(tmp_path / "trials")
+    stored = datastore.trial(result.trial_id)
+    assert stored.summary.ticks == 5
+    assert stored.summary.returns == pytest.approx(result.returns)
+    report = datastore.replay(result.trial_id)
+    assert report.reproduced, str(report)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_endpoint_is_refused_within_5_s_naming_it():
+    port = _free_port()
+    endpoint = f"cogment:grpc://127.0.0.1:{port}/duel"
+    start = time.monotonic()
+    with Orchestrator() as orchestrator:
+        result = orchestrator.run(duel_spec(endpoint, "random", "random"))
+    assert time.monotonic() - start < 6.5
+    assert result.state is TrialState.FAILED
+    assert f"grpc://127.0.0.1:{port}/duel" in result.error and "within 5 s" in result.error
+
+
+def test_service_dying_mid_trial_fails_the_trial_naming_service_and_tick(served):
+    result, samples = run_kept(
+        duel_spec(f"{served}/crashing", f"{served}/chatty", f"{served}/quiet", end_at=0)
+    )
+    assert result.state is TrialState.FAILED
+    assert f"{served.removeprefix('cogment:')}/crashing" in result.error
+    assert "tick 3" in result.error
+    assert len(samples) == 3  # the ticks before it are kept
+
+
+def test_observation_not_fitting_its_space_names_actor_tick_and_field(served):
+    result, _ = run_kept(duel_spec(f"{served}/wrong_shape", "random", "random"))
+    assert result.state is TrialState.FAILED
+    assert "actor 'a'" in result.error and "tick 0" in result.error
+    assert "Observation.value" in result.error and "shape (3,)" in result.error
+
+
+def test_cogment_actors_play_a_native_cogym_environment(served):
+    spec = TrialSpec.from_dict({
+        "environment": {"implementation": "gym:CartPole-v1"},
+        "actors": [{"name": "player", "implementation": f"{served}/random", "config": COG}],
+        "max_ticks": 50, "seed": 0,
+    })
+    result, samples = run_kept(spec)
+    assert result.state is TrialState.ENDED, result.error
+    assert {int(s.actions["player"]) for s in samples} <= {0, 1}
+    assert result.ticks == len(samples) > 1
