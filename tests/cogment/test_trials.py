@@ -11,7 +11,11 @@ import pytest
 
 from cogym import HDF5Datastore, Orchestrator, TrialSpec
 from cogym.trial import TrialState
-from tests.cogment.app import ENDINGS, SETTINGS, SPACES
+from tests.cogment.conftest import require_cogment
+
+require_cogment()
+
+from tests.cogment.app import ENDINGS, SETTINGS, SPACES  # noqa: E402
 
 COG = {"cog_settings": SETTINGS}
 IN_PROCESS = "cogment:tests.cogment.app"
