@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import io
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -285,8 +286,9 @@ class CogmentLabCodec(Codec):
             message.seed = int(seed) % 2**32
 
     def config_for_environment(self, message: Any, seed: int | None) -> None:
-        if "seed" in message.DESCRIPTOR.fields_by_name and seed is not None and not message.seed:
-            message.seed = int(seed) % 2**32
+        if "seed" in message.DESCRIPTOR.fields_by_name and not message.seed:
+            # cogment-lab resets its env with this seed: an unseeded trial gets a fresh one
+            message.seed = int(seed) % 2**32 if seed is not None else secrets.randbits(32)
 
 
 def _unflat(space: spaces.Space, message: Any, what: str) -> Any:

@@ -239,7 +239,7 @@ class CogmentEnvironment(_Participant, Environment):
         if delivery.ending or last:
             self._call(link.end(), "end", tick)
             self.link = None
-            if delivery.ending:
+            if delivery.ending and not last:  # at max_ticks, the trial truncates them
                 terminated = dict.fromkeys(observations, True)
         return observations, {}, terminated, {}, {name: {} for name in observations}
 
