@@ -368,9 +368,15 @@ class CogmentActor(_Participant):
             tick_id=tick, timestamp=_timestamp(), content=message.SerializeToString()
         )
         self._last_observation = cogment_observation
-        leftover, delivery = self._call(
-            self.link.act(self._take_rewards(), cogment_observation), "act", tick
-        )
+        try:
+            leftover, delivery = self._call(
+                self.link.act(self._take_rewards(), cogment_observation), "act", tick
+            )
+        except CogmentError:
+            # its stream is gone: an optional actor is unavailable from now on, and gets no
+            # more rewards or messages, as Cogment's orchestrator disengages it
+            self.link = None
+            raise
         if tick > 0:
             # sent after its last action: on the tick before, as the orchestrator counts them
             self._forward_past(context, leftover, tick - 1)

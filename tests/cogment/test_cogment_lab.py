@@ -67,3 +67,31 @@ def test_trial_gym_env_over_served_cogment_cartpole_passes_both_checkers(served)
     again, _ = TrialGymEnv(cartpole_spec(f"{served}/cartpole", "external")).reset(seed=7)
     assert (observation == again).all()  # the trial seed reaches cogment-lab's env reset
     env.close()
+
+
+@pytest.mark.slow
+def test_ppo_on_served_cogment_lab_cartpole_reaches_475(served, tmp_path):
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.utils import LinearSchedule
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    torch.set_num_threads(1)
+    spec = cartpole_spec(f"{served}/cartpole", "external", max_ticks=500, seed=0)
+    env = DummyVecEnv([lambda: TrialGymEnv(spec) for _ in range(8)])
+    model = PPO(
+        "MlpPolicy", env, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
+        ent_coef=0.0, learning_rate=LinearSchedule(1e-3, 0.0, 1.0),
+        clip_range=LinearSchedule(0.2, 0.0, 1.0), seed=0, device="cpu",
+    )
+    model.learn(100_000)
+    env.close()
+    model.save(tmp_path / "ppo.zip")
+    # the trained policy plays the served environment as a cogym actor
+    evaluation = cartpole_spec(
+        f"{served}/cartpole", f"sb3:{tmp_path / 'ppo.zip'}", max_ticks=500, seed=10_000
+    )
+    with Orchestrator() as orchestrator:
+        results = orchestrator.run_many(evaluation, 10)
+    mean = sum(r.returns["gym"] for r in results) / len(results)
+    assert mean >= 475, [r.returns["gym"] for r in results]

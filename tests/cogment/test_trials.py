@@ -161,3 +161,25 @@ def test_cogment_actors_play_a_native_cogym_environment(served):
     assert result.state is TrialState.ENDED, result.error
     assert {int(s.actions["player"]) for s in samples} <= {0, 1}
     assert result.ticks == len(samples) > 1
+
+
+def _with_dying_actor(served: str, **actor_fields) -> TrialSpec:
+    spec = duel_spec(f"{served}/duel", f"{served}/dying", f"{served}/quiet")
+    return spec.replace_actor("a", **actor_fields) if actor_fields else spec
+
+
+def test_optional_cogment_actor_that_dies_plays_its_default_action(served):
+    result, samples = run_kept(_with_dying_actor(served, optional=True, default_action=1))
+    assert result.state is TrialState.ENDED, result.error
+    assert [int(s.actions["a"]) for s in samples] == [0, 0, 1, 1, 1]
+    note = samples[2].annotations["a"]
+    assert note["by"] == "default_action" and note["unavailable_since"] == 2
+    assert "/dying" in note["reason"] and "the actor service crashed" in note["reason"]
+
+
+def test_required_cogment_actor_that_dies_fails_the_trial_naming_it_and_the_tick(served):
+    result, samples = run_kept(_with_dying_actor(served))
+    assert result.state is TrialState.FAILED
+    assert "actor 'a'" in result.error and "tick 2" in result.error
+    assert "/dying" in result.error
+    assert len(samples) == 2
