@@ -13,7 +13,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, dagger, datastore, distributed, learn, registry, rlhf, web
+from bench import cogment, core, dagger, datastore, distributed, learn, registry, rlhf, web
 
 SUITES = {
     **core.BENCHMARKS,
@@ -24,6 +24,7 @@ SUITES = {
     **dagger.BENCHMARKS,
     **rlhf.BENCHMARKS,
     **web.BENCHMARKS,
+    **cogment.BENCHMARKS,
 }
 
 

@@ -13,10 +13,10 @@ by 1 with confidence 0.25 every tick; both actors play ``(tick + offset) % 3``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
-from types import SimpleNamespace
 
 import cogment
 import gymnasium as gym
@@ -28,12 +28,14 @@ from cogment_lab.generated import data_pb2 as data
 from cogment_lab.specs.ndarray_serialization import deserialize_ndarray, serialize_ndarray
 from google.protobuf import struct_pb2
 
+from cogym.cogment import serving
 from cogym.spaces import space_to_dict
 
 OBSERVATION = gym.spaces.Box(0, 100, (2,), np.float32)
 ACTION = gym.spaces.Discrete(3)
 SPACES = {"observation_space": space_to_dict(OBSERVATION), "action_space": space_to_dict(ACTION)}
 SETTINGS = "cogment_lab.generated.cog_settings"
+logging.getLogger("cogment.sdk").addHandler(logging.NullHandler())
 
 
 def _observation(tick: int, other: int) -> data.Observation:
@@ -145,32 +147,14 @@ IMPLEMENTATIONS = {
 
 
 async def serve(ready, stop, environments=None, actors=None):
-    """Serve ``environments`` and ``actors`` (name -> impl) on 127.0.0.1, on a free port, with
-    the SDK's servicers (what ``context.serve_all_registered`` serves, bound to loopback)."""
-    import grpc
-    from cogment.agent_service import AgentServicer
-    from cogment.api import agent_pb2_grpc, environment_pb2_grpc
-    from cogment.env_service import EnvironmentServicer
-
-    server = grpc.aio.server()
-    if environments:
-        impls = {n: SimpleNamespace(impl=f, properties={}) for n, f in environments.items()}
-        environment_pb2_grpc.add_EnvironmentSPServicer_to_server(
-            EnvironmentServicer(impls, cog_settings, None), server
-        )
-    if actors:
-        impls = {
-            n: SimpleNamespace(impl=f, actor_classes=["player"], properties={})
-            for n, f in actors.items()
-        }
-        agent_pb2_grpc.add_ServiceActorSPServicer_to_server(
-            AgentServicer(impls, cog_settings, None), server
-        )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    ready(port)
-    await stop()
-    await server.stop(0)
+    """Serve ``environments`` and ``actors`` (name -> impl), registered on an SDK context, on
+    127.0.0.1 and a free port, with :func:`cogym.cogment.serving.serve`."""
+    context = cogment.Context(cog_settings=cog_settings, user_id="cogym-tests")
+    for name, impl in (environments or {}).items():
+        context.register_environment(impl, name)
+    for name, impl in (actors or {}).items():
+        context.register_actor(impl, name, ["player"])
+    await serving.serve(context, ready=ready, until=stop)
 
 
 class ServedApp:
