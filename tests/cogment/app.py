@@ -28,7 +28,7 @@ from cogment_lab.generated import data_pb2 as data
 from cogment_lab.specs.ndarray_serialization import deserialize_ndarray, serialize_ndarray
 from google.protobuf import struct_pb2
 
-from cogym.cogment import serving
+from cogym.cogment import Codec, serving
 from cogym.spaces import space_to_dict
 
 OBSERVATION = gym.spaces.Box(0, 100, (2,), np.float32)
@@ -197,3 +197,23 @@ if __name__ == "__main__":  # python -m tests.cogment.app PORT_FILE: serve all, 
 
     asyncio.run(serve(write_port, forever, IMPLEMENTATIONS["environments"],
                       IMPLEMENTATIONS["actors"]))
+
+
+class DuelCodec(Codec):
+    """A codec written for the duel (instead of the cogment-lab convention's): observations
+    are the raw ``[tick, other]`` array, actions a one-hot of Discrete(3)."""
+
+    def spaces(self, actor, actor_class):
+        return OBSERVATION, ACTION
+
+    def decode_observation(self, actor, actor_class, message):
+        return deserialize_ndarray(message.value).astype(np.float32)
+
+    def encode_observation(self, actor, actor_class, value, message):
+        message.value.CopyFrom(serialize_ndarray(np.asarray(value, dtype=np.float32)))
+
+    def decode_action(self, actor, actor_class, message):
+        return np.int64(np.argmax(deserialize_ndarray(message.value)))
+
+    def encode_action(self, actor, actor_class, value, message):
+        message.value.CopyFrom(serialize_ndarray(np.eye(3, dtype=np.int64)[int(value)]))
