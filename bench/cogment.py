@@ -91,7 +91,7 @@ async def _serve(port_file: str) -> None:
     from cogment_lab.envs.gymnasium import GymEnvironment
     from cogment_lab.generated import cog_settings
 
-    cartpole = GymEnvironment("CartPole-v1")
+    cartpole = GymEnvironment("CartPole-v1", reinitialize=True)
     server = grpc.aio.server()
     impls = {
         "counter": SimpleNamespace(impl=counter, properties={}),

@@ -52,7 +52,9 @@ def serve(port: int) -> None:
 
     async def main() -> None:
         context = cogment.Context(cog_settings=cog_settings, user_id="cogym-example")
-        context.register_environment(GymEnvironment("CartPole-v1").impl, "cartpole")
+        # reinitialize: a CartPole per trial, so that concurrent trials do not share one
+        cartpole = GymEnvironment("CartPole-v1", reinitialize=True)
+        context.register_environment(cartpole.impl, "cartpole")
         random_actor = RandomActor(gym.spaces.Discrete(2))
         context.register_actor(random_actor.impl, "random", ["player"])
         await serve_context(

@@ -131,8 +131,9 @@ async def dying_actor(session):
             session.do_action(data.PlayerAction(value=serialize_ndarray(np.eye(3)[0])))
 
 
-cartpole = GymEnvironment("CartPole-v1")
-"""cogment-lab's published Gymnasium environment, unchanged."""
+cartpole = GymEnvironment("CartPole-v1", reinitialize=True)
+"""cogment-lab's published Gymnasium environment, unchanged (``reinitialize``: an env per
+session, so that concurrent trials do not share one)."""
 random_player = RandomActor(gym.spaces.Discrete(2))
 """cogment-lab's published random actor, unchanged."""
 
@@ -186,19 +187,6 @@ class ServedApp:
         self._thread.join(10)
 
 
-if __name__ == "__main__":  # python -m tests.cogment.app PORT_FILE: serve all, until killed
-    def write_port(port):
-        with open(sys.argv[1] + ".tmp", "w") as f:
-            f.write(str(port))
-        os.replace(sys.argv[1] + ".tmp", sys.argv[1])
-
-    async def forever():
-        await asyncio.Event().wait()
-
-    asyncio.run(serve(write_port, forever, IMPLEMENTATIONS["environments"],
-                      IMPLEMENTATIONS["actors"]))
-
-
 class DuelCodec(Codec):
     """A codec written for the duel (instead of the cogment-lab convention's): observations
     are the raw ``[tick, other]`` array, actions a one-hot of Discrete(3)."""
@@ -217,3 +205,17 @@ class DuelCodec(Codec):
 
     def encode_action(self, actor, actor_class, value, message):
         message.value.CopyFrom(serialize_ndarray(np.eye(3, dtype=np.int64)[int(value)]))
+
+
+if __name__ == "__main__":  # python -m tests.cogment.app PORT_FILE: serve all, until killed
+    def write_port(port):
+        with open(sys.argv[1] + ".tmp", "w") as f:
+            f.write(str(port))
+        os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+
+    async def forever():
+        await asyncio.Event().wait()
+
+    asyncio.run(serve(write_port, forever, IMPLEMENTATIONS["environments"],
+                      IMPLEMENTATIONS["actors"]))
+

@@ -70,7 +70,8 @@ def test_trial_gym_env_over_served_cogment_cartpole_passes_both_checkers(served)
 
 
 @pytest.mark.slow
-def test_ppo_on_served_cogment_lab_cartpole_reaches_475(served, tmp_path):
+def test_ppo_on_served_cogment_lab_cartpole_reaches_475(served_process, tmp_path):
+    served = served_process
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.utils import LinearSchedule
