@@ -183,3 +183,18 @@ def test_required_cogment_actor_that_dies_fails_the_trial_naming_it_and_the_tick
     assert "actor 'a'" in result.error and "tick 2" in result.error
     assert "/dying" in result.error
     assert len(samples) == 2
+
+
+def test_trial_parallel_env_over_the_served_duel_passes_the_pettingzoo_api_test(served):
+    from pettingzoo.test import parallel_api_test
+
+    from cogym.wrappers import TrialParallelEnv
+
+    spec = duel_spec(f"{served}/duel", "external", "external", end_at=0, max_ticks=30)
+    env = TrialParallelEnv(spec)
+    parallel_api_test(env, num_cycles=50)
+    observations, _ = env.reset(seed=0)
+    assert sorted(observations) == ["a", "b"]
+    _, rewards, _, truncations, _ = env.step({"a": 2, "b": 0})
+    assert rewards["a"] == pytest.approx((2 + 5) / 1.5) and not any(truncations.values())
+    env.close()
