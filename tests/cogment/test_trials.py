@@ -198,3 +198,16 @@ def test_trial_parallel_env_over_the_served_duel_passes_the_pettingzoo_api_test(
     _, rewards, _, truncations, _ = env.step({"a": 2, "b": 0})
     assert rewards["a"] == pytest.approx((2 + 5) / 1.5) and not any(truncations.values())
     env.close()
+
+
+def test_replay_says_the_service_must_run_when_it_does_not(tmp_path):
+    from cogym.errors import CogmentUnreachableError
+    from tests.cogment.app import IMPLEMENTATIONS, ServedApp
+
+    app = ServedApp(IMPLEMENTATIONS["environments"], IMPLEMENTATIONS["actors"])
+    endpoint = f"cogment:grpc://127.0.0.1:{app.port}"
+    with Orchestrator(datastore=HDF5Datastore(tmp_path / "trials")) as orchestrator:
+        result = orchestrator.run(served_duel(endpoint))
+    app.stop()
+    with pytest.raises(CogmentUnreachableError, match=r"grpc://127\.0\.0\.1:\d+/duel.*start"):
+        HDF5Datastore(tmp_path / "trials").replay(result.trial_id)
