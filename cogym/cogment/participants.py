@@ -127,7 +127,7 @@ class _Participant:
                 context.send_message(name, payload)
 
     def close(self) -> None:
-        self._end_stream("the environment was closed")
+        self._end_stream("cogym closed this participant")
         try:
             self.loop.call(self.service.close(), 5.0, f"{self.service.where} (close)")
         except CogmentError:

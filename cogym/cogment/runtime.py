@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any
@@ -78,13 +79,16 @@ class BackgroundLoop:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
 
-_loops: list[BackgroundLoop] = []
+_loops: dict[int, BackgroundLoop] = {}
 _lock = threading.Lock()
 
 
 def background_loop() -> BackgroundLoop:
-    """The process's loop for Cogment participants, started on first use."""
+    """The process's loop for Cogment participants, started on first use (a forked child
+    starts its own: the parent's thread does not run there)."""
     with _lock:
-        if not _loops:
-            _loops.append(BackgroundLoop())
-        return _loops[0]
+        pid = os.getpid()
+        if pid not in _loops:
+            _loops.clear()
+            _loops[pid] = BackgroundLoop()
+        return _loops[pid]

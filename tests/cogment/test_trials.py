@@ -211,3 +211,22 @@ def test_replay_says_the_service_must_run_when_it_does_not(tmp_path):
     app.stop()
     with pytest.raises(CogmentUnreachableError, match=r"grpc://127\.0\.0\.1:\d+/duel.*start"):
         HDF5Datastore(tmp_path / "trials").replay(result.trial_id)
+
+
+def test_cogment_trials_run_in_worker_processes(served, tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    spec = served_duel(served, end_at=4)
+    path = tmp_path / "duel.yaml"
+    path.write_text(yaml.safe_dump(spec.to_dict()))
+    completed = subprocess.run(
+        [sys.executable, "-m", "cogym", "run", str(path), "-n", "4", "-w", "2",
+         "--datastore", str(tmp_path / "trials"), "-q"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "4 trials (4 ended)" in completed.stdout
+    assert len(HDF5Datastore(tmp_path / "trials")) == 4
