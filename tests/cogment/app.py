@@ -61,13 +61,18 @@ async def duel(session):
         if not event.actions:
             continue
         tick = event.actions[0].tick_id
+        unavailable = []
         for recv in event.actions:
+            if recv.status == cogment.ActorStatus.UNAVAILABLE:
+                unavailable.append(names[recv.actor_index])
+                continue
             flat = deserialize_ndarray(recv.action.value)
             last[names[recv.actor_index]] = int(gym.spaces.unflatten(ACTION, flat))
         for name in names:
             session.add_reward(value=float(last[name]), confidence=1.0, to=[name])
         session.add_reward(value=10.0, confidence=0.5, to=["player.*"])
-        session.send_message(_text(f"tick {tick}, got {received}"), to=[names[0]])
+        news = f"tick {tick}, got {received}" + (f", unavailable {unavailable}" * bool(unavailable))
+        session.send_message(_text(news), to=[names[0]])
         observations = [
             (name, _observation(tick + 1, last[names[1 - i]])) for i, name in enumerate(names)
         ]

@@ -177,6 +177,16 @@ def test_optional_cogment_actor_that_dies_plays_its_default_action(served):
     assert "/dying" in note["reason"] and "the actor service crashed" in note["reason"]
 
 
+def test_environment_is_told_which_actor_is_unavailable(served):
+    result, samples = run_kept(_with_dying_actor(served, optional=True))
+    assert result.state is TrialState.ENDED, result.error
+    assert "a" not in samples[2].actions  # no default action: none is played
+    news = [m.payload for s in samples for m in s.messages if m.sender == "env"]
+    assert news[:2] == ["tick 0, got 0", "tick 1, got 0"]
+    assert news[2:] == [f"tick {t}, got 0, unavailable ['a']" for t in (2, 3, 4)]
+    assert samples[3].annotations["a"]["by"] == "nobody"
+
+
 def test_required_cogment_actor_that_dies_fails_the_trial_naming_it_and_the_tick(served):
     result, samples = run_kept(_with_dying_actor(served))
     assert result.state is TrialState.FAILED
