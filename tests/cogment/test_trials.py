@@ -240,3 +240,16 @@ def test_cogment_trials_run_in_worker_processes(served, tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "4 trials (4 ended)" in completed.stdout
     assert len(HDF5Datastore(tmp_path / "trials")) == 4
+
+
+def test_cogym_actor_and_cogment_environment_exchange_messages(served):
+    result, samples = run_kept(
+        duel_spec(f"{served}/duel", "python:tests.helpers:Chatty", f"{served}/quiet")
+    )
+    assert result.state is TrialState.ENDED, result.error
+    # each JSON payload reaches the environment (packed in a google.protobuf.Value) at the
+    # start of the next tick, before that tick's actions
+    news = [m.payload for s in samples for m in s.messages if m.sender == "env"]
+    assert news == [f"tick {t}, got {t}" for t in range(5)]
+    sent = [m.payload for s in samples for m in s.messages if m.sender == "a"]
+    assert sent == [{"tick": t} for t in range(5)]
