@@ -84,3 +84,21 @@ def test_cli_refuses_an_unreachable_cogment_endpoint_with_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     assert f"grpc://127.0.0.1:{port}/cartpole" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_without_the_sdk_a_cogment_participant_says_both_install_steps(monkeypatch):
+    import sys
+
+    from cogym import Orchestrator, TrialSpec
+    from cogym.trial import TrialState
+
+    monkeypatch.setitem(sys.modules, "cogment", None)
+    spec = TrialSpec.from_dict({
+        "environment": {"implementation": "cogment:grpc://127.0.0.1:1/duel"},
+        "actors": [{"name": "a"}],
+    })
+    with Orchestrator() as orchestrator:
+        result = orchestrator.run(spec)
+    assert result.state is TrialState.FAILED
+    assert "[cogment]" in result.error
+    assert "--no-deps --ignore-requires-python cogment==2.10.1" in result.error
