@@ -85,7 +85,7 @@ def test_ppo_on_served_cogment_lab_cartpole_reaches_475(served_process, tmp_path
         ent_coef=0.0, learning_rate=LinearSchedule(1e-3, 0.0, 1.0),
         clip_range=LinearSchedule(0.2, 0.0, 1.0), seed=0, device="cpu",
     )
-    model.learn(100_000)
+    model.learn(60_000)
     env.close()
     model.save(tmp_path / "ppo.zip")
     # the trained policy plays the served environment as a cogym actor
