@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import (
+    cogment,
     core,
     dagger,
     datastore,
@@ -37,6 +38,7 @@ SUITES = {
     **rlhf_policy.BENCHMARKS,
     **web.BENCHMARKS,
     **vec.BENCHMARKS,
+    **cogment.BENCHMARKS,
 }
 
 
