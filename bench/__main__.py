@@ -13,7 +13,19 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, dagger, datastore, distributed, learn, registry, rlhf, web
+from bench import (
+    cogment,
+    core,
+    dagger,
+    datastore,
+    distributed,
+    learn,
+    registry,
+    rlhf,
+    rlhf_policy,
+    vec,
+    web,
+)
 
 SUITES = {
     **core.BENCHMARKS,
@@ -23,7 +35,10 @@ SUITES = {
     **learn.BENCHMARKS,
     **dagger.BENCHMARKS,
     **rlhf.BENCHMARKS,
+    **rlhf_policy.BENCHMARKS,
     **web.BENCHMARKS,
+    **vec.BENCHMARKS,
+    **cogment.BENCHMARKS,
 }
 
 

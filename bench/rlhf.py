@@ -1,6 +1,7 @@
 """Benchmarks of reward learning: training time against a plain PyTorch loop, and how well the
 learnt reward ranks held-out clips as the number of oracle preferences grows (random against
-disagreement selection)."""
+disagreement selection). PPO on the learnt reward is measured by ``--only rlhf_policy``
+(:mod:`bench.rlhf_policy`)."""
 
 from __future__ import annotations
 
@@ -166,11 +167,6 @@ def reward_learning(quick: bool) -> list[Figure]:
                 "share", "random selection", r, d, True,
                 note="figure: bench/figures/rlhf_agreement.png",
             ))  # fmt: skip
-    figures.append(Figure(
-        "PPO on the learnt reward vs PPO on the true reward (true return)", "return",
-        "PPO on the true reward (not measured: the reward: actor and rlhf() are not built yet)",
-        float("nan"), float("nan"), True, target=0.9, note="not measured",
-    ))  # fmt: skip
     return figures
 
 

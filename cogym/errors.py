@@ -152,6 +152,20 @@ class TrialTimeoutError(CogymError, TimeoutError):
     ended ``failed`` with this message, which names the tick and the participant."""
 
 
+class CogmentError(CogymError, RuntimeError):
+    """A Cogment participant (a served implementation or an in-process one) died, broke the
+    protocol or gave no answer in time; the message names the service and the tick."""
+
+
+class CogmentUnreachableError(CogmentError, InputError):
+    """A ``cogment:grpc://HOST:PORT/IMPL`` endpoint did not answer; the message names it."""
+
+
+class CogmentDecodeError(CogmentError, ValueError):
+    """A protobuf message from a Cogment participant does not fit the declared space (or a
+    value does not fit the protobuf type); the message names the participant, tick and field."""
+
+
 class CloseWarning(UserWarning):
     """An environment or actor raised while being closed after its trials; their results stand."""
 

@@ -19,6 +19,7 @@ registry nor the datastore package.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import threading
@@ -328,9 +329,15 @@ class Orchestrator:
         *,
         workers: int = 1,
         backend: str | None = None,
+        batch: int | None = None,
         **backend_options: Any,
     ) -> Iterator[TrialResult]:
         """Run ``trials`` trials of ``spec``, yielding each result as its trial finishes.
+
+        ``batch=K`` runs them in this process, K at a time in lockstep
+        (:class:`~cogym.lockstep.Lockstep`): the SB3 actors of one model across those trials
+        act in one batched forward pass per tick, with the results, seeds and recordings of
+        running the trials one by one.
 
         ``workers > 1`` runs them in that many local processes (``backend="local"``), at most
         one per trial;
@@ -343,10 +350,22 @@ class Orchestrator:
             raise ArgumentError(f"trials must be at least 1, got {trials}")
         if workers < 1:
             raise ArgumentError(f"workers must be at least 1, got {workers}")
+        if batch is not None and (
+            isinstance(batch, bool) or not isinstance(batch, int) or batch < 1
+        ):
+            raise ArgumentError(f"batch must be an int of at least 1, got {batch!r}")
+        if batch is not None and (workers != 1 or backend != "local"):
+            raise ArgumentError(
+                f"batch={batch} runs trials in lockstep in this process; it cannot be combined "
+                f"with workers={workers} or backend={backend!r} (leave those out)"
+            )
         self.validate(spec)
         if spec.seed is None:
             spec = spec.replace(seed=secrets.randbits(31))
         tasks = (self.prepare(spec, i) for i in range(trials))
+        if batch is not None:
+            yield from self._run_in_lockstep(spec, tasks, batch)
+            return
         workers = min(workers, trials)  # a worker without a trial would only cost its start
         if backend == "local" and workers == 1:
             for task in tasks:
@@ -365,6 +384,19 @@ class Orchestrator:
         finally:
             pool.close()
 
+    def _run_in_lockstep(
+        self, spec: TrialSpec, tasks: Iterator[TrialTask], batch: int
+    ) -> Iterator[TrialResult]:
+        from cogym.lockstep import Lockstep
+
+        # trials with deadlines share the process's one interval timer: those run one by one
+        lockstep = Lockstep(enabled=not spec.has_deadlines)
+        runs = (functools.partial(self.run_task, task) for task in tasks)
+        for _, result, error in lockstep.each(runs, batch):
+            if error is not None:
+                raise error
+            yield result  # type: ignore[misc]
+
     def run_many(
         self,
         spec: TrialSpec,
@@ -372,11 +404,24 @@ class Orchestrator:
         *,
         workers: int = 1,
         backend: str | None = None,
+        batch: int | None = None,
         **backend_options: Any,
     ) -> list[TrialResult]:
-        """Run ``trials`` trials and return their results in trial order (see :meth:`iter_run`)."""
+        """Run ``trials`` trials and return their results in trial order (see :meth:`iter_run`;
+        ``batch=K``: K at a time in lockstep, SB3 actors batched).
+
+        >>> spec = TrialSpec.from_dict({"environment": {"implementation": "gym:CartPole-v1"},
+        ...                             "actors": [{"name": "player"}], "seed": 0})
+        >>> with Orchestrator() as orchestrator:
+        ...     one_by_one = orchestrator.run_many(spec, 4)
+        ...     batched = orchestrator.run_many(spec, 4, batch=4)
+        >>> [r.returns for r in one_by_one] == [r.returns for r in batched]
+        True
+        """
         results = list(
-            self.iter_run(spec, trials, workers=workers, backend=backend, **backend_options)
+            self.iter_run(
+                spec, trials, workers=workers, backend=backend, batch=batch, **backend_options
+            )
         )
         return sorted(results, key=lambda r: r.index if r.index is not None else 0)
 

@@ -153,7 +153,8 @@ class ActorSpec(_Value):
     answer in time becomes unavailable for the rest of the trial (as in Cogment): if it is
     ``optional`` it is skipped, its ``default_action`` (a value of its action space, in JSON
     form) used instead, or no action at all without one; otherwise the trial fails, naming it.
-    See :mod:`cogym.trial.deadlines`.
+    An ``optional`` actor whose ``act`` raises (a Cogment service that died, for instance)
+    becomes unavailable the same way. See :mod:`cogym.trial.deadlines`.
     """
 
     name: str = Field(min_length=1, max_length=64)
@@ -330,9 +331,10 @@ class TrialSpec(_Value):
     @functools.cached_property
     def has_deadlines(self) -> bool:
         """Whether a trial of this spec has a limit that a blocking call could outlast
-        (``max_seconds`` or an actor's ``response_timeout``; see :mod:`cogym.trial.deadlines`)."""
+        (``max_seconds`` or an actor's ``response_timeout``), or an ``optional`` actor that may
+        become unavailable (see :mod:`cogym.trial.deadlines`)."""
         return self.max_seconds is not None or any(
-            a.response_timeout is not None for a in self.actors
+            a.response_timeout is not None or a.optional for a in self.actors
         )
 
     def with_seed(self, seed: int) -> TrialSpec:

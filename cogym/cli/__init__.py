@@ -97,6 +97,7 @@ from cogym.cli import models as _models_commands  # noqa: E402,F401  (registers 
 from cogym.cli import play as _play_commands  # noqa: E402,F401  (registers play)
 from cogym.cli import prefer as _prefer_commands  # noqa: E402,F401  (registers prefer)
 from cogym.cli import reward as _reward_commands  # noqa: E402,F401  (registers reward)
+from cogym.cli import rlhf as _rlhf_commands  # noqa: E402,F401  (registers rlhf)
 from cogym.cli import run as _run_commands  # noqa: E402,F401  (registers run)
 from cogym.cli import trials as _trials_commands  # noqa: E402,F401  (registers trials)
 

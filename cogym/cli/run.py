@@ -38,6 +38,14 @@ def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
     help="Processes running trials.",
 )
 @click.option(
+    "--batch",
+    "-b",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="Run K trials at a time in lockstep in this process: the SB3 actors of one model act "
+    'in one batched forward pass per tick (pip install "cogym[batch]"); not with --workers.',
+)
+@click.option(
     "--backend",
     default="local",
     show_default=True,
@@ -69,6 +77,7 @@ def run(
     spec_path: str,
     trials: int,
     workers: int,
+    batch: int | None,
     backend: str,
     address: str | None,
     seed: int | None,
@@ -81,6 +90,11 @@ def run(
     from cogym.orchestrator import Orchestrator
     from cogym.summary import RunSummary
 
+    if batch is not None and (workers != 1 or backend != "local"):
+        raise InputError(
+            f"--batch {batch} runs trials in lockstep in this process; leave out "
+            + ("--workers" if workers != 1 else "--backend ray")
+        )
     if address is not None and backend != "ray":
         raise InputError(f"--address {address} names a Ray cluster; add --backend ray to run there")
     options = {"address": address} if address is not None else {}
@@ -97,7 +111,7 @@ def run(
     started = time.perf_counter()
     with orchestrator, _progress(trials, quiet) as advance:
         for result in orchestrator.iter_run(
-            spec, trials, workers=workers, backend=backend, **options
+            spec, trials, workers=workers, backend=backend, batch=batch, **options
         ):
             results.append(result)
             advance(result)

@@ -45,9 +45,23 @@ def time_text(seconds: float) -> str:
     return datetime.datetime.fromtimestamp(seconds).strftime("%m-%d %H:%M:%S")
 
 
-def trials_table(console: Console, shown: list[Any], *, narrow: bool, title: str) -> Table:
-    """``cogym trials ls``: the trial summaries ``shown``, one row per trial or per actor."""
-    return (_narrow_trials if narrow else _wide_trials)(console, shown, title)
+Scores = tuple[str, dict[str, float]]
+"""``(column title, value by trial id)``: an extra column of ``cogym trials ls``."""
+
+
+def trials_table(
+    console: Console, shown: list[Any], *, narrow: bool, title: str, scores: Scores | None = None
+) -> Table:
+    """``cogym trials ls``: the trial summaries ``shown``, one row per trial or per actor, and a
+    column of ``scores`` if given (``-`` for a trial without one)."""
+    return (_narrow_trials if narrow else _wide_trials)(console, shown, title, scores)
+
+
+def _score(scores: Scores | None, trial_id: str) -> list[str]:
+    if scores is None:
+        return []
+    value = scores[1].get(trial_id)
+    return ["-" if value is None else f"{value:.2f}"]
 
 
 _COLOURS = {"ended": "green", "failed": "red", "terminated": "yellow"}
@@ -58,7 +72,7 @@ def _state(s: Any) -> str:
     return f"[{colour}]{s.state.value}[/{colour}]"
 
 
-def _wide_trials(console: Console, shown: list[Any], title: str) -> Table:
+def _wide_trials(console: Console, shown: list[Any], title: str, scores: Scores | None) -> Table:
     """One row per trial, with its environment and tags."""
     table = new_table(console, title)
     columns = ["id", "started", "state", "environment", "actors", "ticks", "returns", "tags"]
@@ -69,6 +83,8 @@ def _wide_trials(console: Console, shown: list[Any], title: str) -> Table:
             no_wrap=column in ("id", "started", "state", "ticks"),
             overflow="fold",
         )
+    if scores is not None:
+        table.add_column(escape(scores[0]), justify="right", overflow="fold")
     for s in shown:
         table.add_row(
             s.trial_id,
@@ -79,11 +95,14 @@ def _wide_trials(console: Console, shown: list[Any], title: str) -> Table:
             str(s.ticks),
             ", ".join(f"{v:.2f}" for v in s.returns.values()),
             escape(", ".join(f"{k}={v}" for k, v in s.tags.items())),
+            *_score(scores, s.trial_id),
         )
     return table
 
 
-def _narrow_trials(console: Console, shown: list[Any], title: str) -> Table:
+def _narrow_trials(
+    console: Console, shown: list[Any], title: str, scores: Scores | None
+) -> Table:
     """One row per actor; the id above the start time, the environment and the tags, the state
     above the ticks."""
     table = new_table(console, title)
@@ -91,6 +110,8 @@ def _narrow_trials(console: Console, shown: list[Any], title: str) -> Table:
     table.add_column("state", no_wrap=True)
     table.add_column("actor, implementation", overflow="fold")
     table.add_column("return", justify="right", no_wrap=True)
+    if scores is not None:
+        table.add_column(escape(scores[0]), justify="right", overflow="fold")
     for s in shown:
         names = list(s.actor_classes) or ["-"]
         for index, name in enumerate(names):
@@ -100,6 +121,7 @@ def _narrow_trials(console: Console, shown: list[Any], title: str) -> Table:
                 f"{_state(s)}\n{s.ticks} ticks" if first else "",
                 escape(f"{name}\n  {s.implementations.get(name, '?')}"),
                 f"{s.returns[name]:.2f}" if name in s.returns else "",
+                *(_score(scores, s.trial_id) if first else [""] * (scores is not None)),
                 end_section=index == len(names) - 1,
             )
     return table

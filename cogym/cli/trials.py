@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cogym.cli import FAILURE, console, errors, main
+from cogym.cli.scoring import learnt_scores
 from cogym.cli.tables import actors_table, is_narrow, time_text, trials_table
 from cogym.errors import InputError, InvalidArgumentError
 
@@ -142,16 +143,42 @@ def trials() -> None:
     type=click.IntRange(min=0),
     help="Show the newest N (0: all).",
 )
-def list_trials(datastore_dir: str, filter: Any, limit: int) -> None:
-    """List recorded trials, newest last."""
+@click.option(
+    "--score",
+    metavar="reward:MODEL@REF",
+    help="Add a column with each trial's return under this learnt reward (needs --registry).",
+)
+@click.option(
+    "--score-actor",
+    metavar="NAME",
+    help="The actor scored with --score (default: the one the reward model was learnt on).",
+)
+@click.option(
+    "--registry",
+    "registry_root",
+    metavar="DIR",
+    envvar="COGYM_REGISTRY",
+    help="The model registry of --score (or set COGYM_REGISTRY).",
+)
+def list_trials(
+    datastore_dir: str,
+    filter: Any,
+    limit: int,
+    score: str | None,
+    score_actor: str | None,
+    registry_root: str | None,
+) -> None:
+    """List recorded trials, newest last; with --score, each one's learnt return."""
     datastore = _open(datastore_dir)
     found = datastore.trials(filter)
     total = len(datastore)
     shown = found[-limit:] if limit else found
-    if is_narrow(console):
-        table = trials_table(console, shown, narrow=True, title=f"trials in {datastore_dir}")
-    else:
-        table = trials_table(console, shown, narrow=False, title=f"trials in {datastore_dir}")
+    scores = None
+    if score is not None:
+        scores = (score, learnt_scores(datastore, shown, score, score_actor, registry_root))
+    narrow = is_narrow(console)
+    table = trials_table(console, shown, narrow=narrow, title=f"trials in {datastore_dir}",
+                         scores=scores)  # fmt: skip
     table.caption = f"{len(shown)} shown of {len(found)} matching ({total} trials recorded)"
     table.caption_justify = "left"
     console.print(table)

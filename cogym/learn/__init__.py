@@ -6,6 +6,7 @@
 - :func:`oracle`: a scripted :class:`Judge` of preference queries, from the true return.
 - :func:`propose_queries`: pairs of recorded clips to ask a judge about.
 - :func:`reward_model`: a :class:`RewardModel` fitted to preferences and people's feedback.
+- :func:`rlhf`: a policy trained on a reward learnt from a judge's preferences, iteratively.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from cogym.learn.judges import Judge, oracle
 from cogym.learn.live import follow_and_clone
 from cogym.learn.queries import propose_queries
 from cogym.learn.reward_model import RewardModel, load_reward_model, reward_model
+from cogym.learn.rlhf import IterationStats, rlhf
 from cogym.learn.teacher import NO_LABEL
 
 __all__ = [
     "ALGORITHMS",
     "NO_LABEL",
     "EpochStats",
+    "IterationStats",
     "Judge",
     "RewardModel",
     "RoundStats",
@@ -33,4 +36,5 @@ __all__ = [
     "oracle",
     "propose_queries",
     "reward_model",
+    "rlhf",
 ]

@@ -3,8 +3,8 @@
 A judge is anything with ``answer(queries, datastore)`` yielding one :class:`Preference` per
 query it answers, as it answers it (a person may skip a query; the judge then yields nothing
 for it). Who stores the answers: :func:`cogym.learn.rlhf` stores what the oracle yields with
-``datastore.add_preference``; the person's judge (``cogym.web.prefer.PersonJudge``) stores each
-answer itself before yielding it.
+``datastore.add_preference``; a judge whose ``stores_answers`` is true, as the person's
+(``cogym.web.prefer.PersonJudge``), stores each answer itself before yielding it.
 
     >>> from cogym.learn import oracle
     >>> judge = oracle(noise=0.1, seed=0)

@@ -19,8 +19,10 @@ count, the trials). Nothing is pickled.
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cogym.errors import InputError
-from cogym.learn.features import feature_size, features
+from cogym.learn.features import feature_size, features, row_features
 
 if TYPE_CHECKING:
     import torch
@@ -36,9 +38,25 @@ if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
     from cogym.registry import ModelRegistry
 
-__all__ = ["RewardModel", "load_reward_model", "ranking_agreement", "reward_model"]
+__all__ = [
+    "RewardModel", "learnt_returns", "load_reward_model", "ranking_agreement", "reward_model"
+]
 
 ALGORITHM = "RewardModel"
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread inside: the networks and batches here are small, for which one
+    thread is fastest, and fair to the other processes of a shared machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _ensemble_module(members: int, inputs: int, hidden: Sequence[int]) -> torch.nn.Module:
@@ -103,6 +121,42 @@ class RewardModel:
         values = self.members(observations, actions)
         return values.mean(axis=0), values.std(axis=0)
 
+    def rate(self, observation: Any, action: Any) -> tuple[float, float]:
+        """:meth:`predict` of one observation and action (as an env gives them), computed with
+        NumPy from the network's weights (a copy made at the first call): what a trial's
+        learnt-reward observer calls each tick."""
+        encode_observation, encode_action, scale, layers = self._rater()
+        x = np.concatenate([encode_observation(observation), encode_action(action)])
+        x = ((x - self.mean) * scale)[None, None]
+        last = len(layers) - 1
+        for k, (weight, bias) in enumerate(layers):
+            x = x @ weight + bias
+            if k < last:
+                np.maximum(x, 0.0, out=x)
+        values = x.ravel().tolist()
+        mean = sum(values) / len(values)
+        return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+
+    def _rater(self) -> tuple[Any, Any, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """What :meth:`rate` needs, made once: the encoders of one observation and action, the
+        inverse of the normalisation's scale, and each layer's weights stacked over the
+        members (``(members, in, out)`` and ``(members, 1, out)``)."""
+        cached = self.__dict__.get("_numpy_rater")
+        if cached is None:
+            from torch import nn
+
+            linear = [[m for m in member if isinstance(m, nn.Linear)]
+                      for member in self.network.members]  # fmt: skip
+            layers = [
+                (np.stack([member[k].weight.detach().numpy().T for member in linear]),
+                 np.stack([member[k].bias.detach().numpy()[None] for member in linear]))
+                for k in range(len(linear[0]))
+            ]  # fmt: skip
+            cached = (row_features(self.observation_space), row_features(self.action_space),
+                      (1.0 / self.std).astype(np.float32), layers)  # fmt: skip
+            object.__setattr__(self, "_numpy_rater", cached)
+        return cached
+
     def state(self) -> bytes:
         import torch
 
@@ -147,6 +201,35 @@ def ranking_agreement(
     learnt = np.array([mean[_rows(index, s)].sum() for s in segments])
     same = np.sign(learnt[0::2] - learnt[1::2]) == np.sign(truth[0::2] - truth[1::2])
     return float(np.mean(same))
+
+
+def learnt_returns(
+    model: RewardModel, datastore: HDF5Datastore, actor: str, trial_ids: Sequence[str]
+) -> dict[str, float]:
+    """The return ``model`` gives each trial of ``trial_ids``: the sum over ``actor``'s
+    recorded ticks of the ensemble's mean reward (one ``arrays()`` read). Trials without a
+    recorded tick of ``actor`` are left out; an actor of other spaces than the model's is a
+    :class:`~cogym.errors.SpaceMismatchError` naming both."""
+    from cogym.errors import SpaceMismatchError
+    from cogym.spaces import spaces_equal
+
+    wanted = list(trial_ids)
+    if not wanted:
+        return {}
+    arrays = datastore.arrays(actor, ("observations", "actions"), ids=wanted)
+    name = model.ref or "the reward model"
+    for what, mine, theirs in (("observes", model.observation_space, arrays.observation_space),
+                               ("rates actions in", model.action_space, arrays.action_space)):
+        if not spaces_equal(mine, theirs):
+            raise SpaceMismatchError(
+                f"reward model {name} {what} {mine}, but actor {actor!r} of the recorded trials "
+                f"has {theirs}; score with a reward model learnt on this actor's environment"
+            )  # fmt: skip
+    mean, _ = model.predict(arrays["observations"], arrays["actions"])
+    cumulative = np.concatenate([[0.0], np.cumsum(mean)])
+    offsets = np.asarray(arrays.offsets)
+    sums = cumulative[offsets[1:]] - cumulative[offsets[:-1]]
+    return {t: float(sums[k]) for k, t in enumerate(arrays.trial_ids)}
 
 
 def reward_model(
@@ -230,9 +313,10 @@ def reward_model(
     rng = np.random.default_rng(seed)
     sizes = (feature_size(arrays.observation_space), feature_size(arrays.action_space))
     network = _ensemble_module(ensemble, sum(sizes), tuple(hidden))
-    fit(network, torch.as_tensor(x), pairs, (fb_index, fb_value, fb_weight), epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
-        rng=rng)  # fmt: skip
+    with one_thread():
+        fit(network, torch.as_tensor(x), pairs, (fb_index, fb_value, fb_weight), epochs=epochs,
+            batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+            rng=rng)  # fmt: skip
     network.eval()
     trained = RewardModel(
         arrays.observation_space, arrays.action_space, ensemble, tuple(int(h) for h in hidden),

@@ -35,6 +35,7 @@ def make_sb3_actor(
 ) -> BuiltActor:
     """Build the actor for ``sb3:<rest>``; the model's spaces must be the actor class's."""
     from cogym.wrappers.sb3_actor import SB3Actor  # Stable-Baselines3 and torch: when used
+    from cogym.wrappers.sb3_batch import shared_model
 
     if _is_file(rest):
         _check_options(rest, config, _FILE_OPTIONS)
@@ -49,7 +50,12 @@ def make_sb3_actor(
         actor_class.action_space,
         expected_by=f"actor class {actor_class.name!r}",
     )
-    model = models.load_version(info, device=config.get("device", "cpu"))
+    device = config.get("device", "cpu")
+    # the actors of one version share one loaded copy in a process (they only predict)
+    model = shared_model(
+        ("registry", info.sha256, info.algorithm, device),
+        lambda: models.load_version(info, device=device),
+    )
     actor = SB3Actor(model, deterministic=config.get("deterministic", True), source=info.ref)
     return BuiltActor(actor, f"sb3:{info.ref}")
 

@@ -86,6 +86,7 @@ class Cast:
             self.actors, "on_message"
         )
         self.message_handlers[ENVIRONMENT] = environment.on_message
+        self.tick_observers: dict[str, Callable[..., None]] = _hooks(self.actors, "observe_tick")
         single = environment.single_actor()
         self.solo: SoloPlay | None = None
         if (

@@ -7,6 +7,7 @@ ask for a frame, ask the trial to stop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cogym.trial.values import ActorClass
@@ -31,6 +32,11 @@ class TrialPort(Protocol):
 
     @property
     def actors(self) -> tuple[str, ...]: ...
+
+    @property
+    def actor_classes(self) -> Mapping[str, ActorClass]: ...
+
+    def drop_env_share(self, sender: str, receiver: str) -> None: ...
 
     def send_reward(
         self, sender: str, receiver: str, value: float, confidence: float, tick: int | None
@@ -82,6 +88,16 @@ class TrialContext:
     @property
     def actors(self) -> tuple[str, ...]:
         return self._port.actors
+
+    @property
+    def actor_classes(self) -> Mapping[str, ActorClass]:
+        """Each actor's class (its role and spaces; ``action_space`` ``None`` for observers)."""
+        return self._port.actor_classes
+
+    def replace_env_reward(self, receiver: str) -> None:
+        """Drop ``receiver``'s share of the environment's reward for the rest of the trial: its
+        reward is then what participants send it alone (see :mod:`cogym.trial.rewards`)."""
+        self._port.drop_env_share(self.name, receiver)
 
     def send_reward(
         self, receiver: str, value: float, confidence: float = 1.0, tick: int | None = None

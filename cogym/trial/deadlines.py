@@ -18,8 +18,10 @@ Nothing of this exists, and nothing is added to a tick, for a trial without such
   (max_seconds) at tick 17 in actor 'player' (act), which had not returned 1.0 s later"). The
   ticks before it are recorded; its environment and actors, left in an unknown state, are
   never reused (the next trial gets a new cast).
-- An actor that does not answer within its ``response_timeout`` becomes *unavailable* for the rest
-  of the trial, as in Cogment. An ``optional`` one is skipped: its ``default_action`` is used on
+- An actor that does not answer within its ``response_timeout``, or an ``optional`` one whose
+  ``act`` raises (a Cogment service that died, for instance), becomes *unavailable* for the rest
+  of the trial, as in Cogment (the note's ``reason`` is then ``"raised: <the error>"``). An
+  ``optional`` one is skipped: its ``default_action`` is used on
   that tick and every later one; without a ``default_action`` its action is left out of what the
   environment steps with (an environment that needs every action then fails the trial, naming
   the actor). Each skipped tick carries, as the actor's note, who chose its action:
@@ -83,7 +85,7 @@ class Skipped(Exception):  # noqa: N818  (not an error: an optional actor that g
 
 @dataclass(frozen=True)
 class _Rule:
-    timeout: float
+    timeout: float | None
     optional: bool
     default: Any
     has_default: bool
@@ -165,8 +167,10 @@ class Guard:
                 a.response_timeout, a.optional, defaults.get(a.name), a.name in defaults
             )
             for a in spec.actors
-            if a.response_timeout is not None
+            if a.response_timeout is not None or a.optional
         }
+        self.reasons: dict[str, str] = {}
+        """Why each unavailable actor became so (``response_timeout``, or ``raised: ...``)."""
 
     # -- the timer ----------------------------------------------------------------------------
 
@@ -247,8 +251,9 @@ class Guard:
             if name in self.unavailable:
                 return self._skip(name, rule)
             start = time.monotonic()
-            self._call_deadline = start + timeout
-            self._set(self._remaining(start))
+            if timeout is not None:
+                self._call_deadline = start + timeout
+                self._set(self._remaining(start))
             self._where = where
             try:
                 action = act(observation)
@@ -257,17 +262,25 @@ class Guard:
                     raise
                 self.spoiled = True
                 return self._no_answer(name, rule)
+            except Exception as exc:
+                if not rule.optional:
+                    raise
+                # an optional actor that raises (a lost service, a crash) becomes unavailable
+                return self._no_answer(name, rule, f"raised: {exc}")
             finally:
                 self._where = None
                 self._call_deadline = None
                 self._set(self._remaining(time.monotonic()))
-            if self._previous is None and time.monotonic() - start > timeout:  # no timer
+            if (
+                timeout is not None and self._previous is None
+                and time.monotonic() - start > timeout  # no timer
+            ):
                 return self._no_answer(name, rule)
             return action
 
         return guarded
 
-    def _no_answer(self, name: str, rule: _Rule) -> Any:
+    def _no_answer(self, name: str, rule: _Rule, reason: str = "response_timeout") -> Any:
         if not rule.optional:
             raise Interrupt(
                 f"trial {self.trial_id}: actor {name!r} gave no answer within its "
@@ -276,12 +289,13 @@ class Guard:
             )
         self.unavailable.add(name)
         self.since[name] = self._tick()
+        self.reasons[name] = reason
         return self._skip(name, rule)
 
     def _skip(self, name: str, rule: _Rule) -> Any:
         self._notes.notes[name] = {
             "by": "default_action" if rule.has_default else "nobody",
-            "reason": "response_timeout",
+            "reason": self.reasons.get(name, "response_timeout"),
             "unavailable_since": self.since[name],
         }
         if rule.has_default:

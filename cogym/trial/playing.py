@@ -3,8 +3,9 @@
 :func:`play_any` makes the :data:`Play` of a cast: given the tick and the observations, it asks
 the actors for their actions, checks them, steps the environment and returns a :data:`Played`
 (a trial that one actor plays alone does the same inline, in :meth:`cogym.trial.Trial._advance`,
-in the same shape). :func:`render_frame` renders the frame a spec's ``record_frames`` asks for,
-and :class:`Failures` words what went wrong, where.
+without the dicts); :func:`playing` picks one or the other for a trial. :func:`render_frame`
+renders the frame a spec's ``record_frames`` asks for, and :class:`Failures` words what went
+wrong, where.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError
 from cogym.trial.deadlines import Skipped
 
 if TYPE_CHECKING:
-    from cogym.trial.cast import Cast, TrialEnvironment
+    from cogym.trial.cast import Cast, SoloPlay, TrialEnvironment
     from cogym.trial.deadlines import Guard
 
-__all__ = ["Failures", "Play", "Played", "play_any", "render_frame", "retire"]
+__all__ = ["Failures", "Play", "Played", "play_any", "playing", "render_frame", "retire"]
 
 Played = tuple[
     dict[str, Any],  # actions, of the actors that acted
@@ -81,7 +82,8 @@ def _adds_to_a_float(value: Any) -> bool:
 
 def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play:
     """Acting and stepping for any cast: every actor in the observations acts (observers
-    watch, external actors' actions come from ``provided``), then the environment steps.
+    watch, external actors' actions come from ``provided``), then the environment steps and
+    the cast's tick observers (:class:`~cogym.trial.recording.TickObserver`) see the tick.
 
     With a ``guard``, each call into an actor or the environment goes through it (deadlines,
     response timeouts); an optional actor it skips without a default action gives no action.
@@ -90,12 +92,14 @@ def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play
     observer_acts = cast.observer_acts
     checks = cast.checks
     env_step = cast.environment.step
+    observe = cast.tick_observers
     if guard is not None:
         acts = {n: guard.act(n, a) for n, a in acts.items()}
         observer_acts = {
             n: guard.call(f"observer {n!r} (act)", a) for n, a in observer_acts.items()
         }
         env_step = guard.call("the environment's step", env_step)
+        observe = {n: guard.call(f"observer {n!r} (observe_tick)", o) for n, o in observe.items()}
 
     def play(
         tick: int, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
@@ -127,12 +131,34 @@ def play_any(cast: Cast, failures: Failures, guard: Guard | None = None) -> Play
             next_obs, rewards, terminated, truncated, infos = env_step(actions)
         except Exception as exc:
             raise failures.environment(tick, exc) from exc
+        for name, observe_tick in observe.items():
+            try:
+                observe_tick(tick, obs, actions, rewards)
+            except Exception as exc:
+                raise failures.actor(name, tick, exc) from exc
         if terminated or truncated:
             terminated = {n: True for n, v in terminated.items() if v}
             truncated = {n: True for n, v in truncated.items() if v and n not in terminated}
         return actions, next_obs, rewards, terminated, truncated, infos
 
     return play
+
+
+def playing(
+    cast: Cast, trial_id: str, environment: str, guard: Guard | None = None
+) -> tuple[Failures, Play | None, SoloPlay | None]:
+    """How trial ``trial_id`` of ``cast`` (``environment``: its implementation, for messages)
+    words its failures and plays a tick: a :data:`Play` of any cast, or, when one actor plays
+    alone (``cast.solo``), that actor's act and the environment's step, called inline by the
+    tick loop. With a ``guard``, the calls into user code are guarded (and a cast whose actor
+    has a response timeout is played as any cast)."""
+    failures = Failures(trial_id, cast, environment)
+    solo = cast.solo if guard is None or not guard.rules else None
+    if solo is not None and guard is not None:
+        name, act, check, step = solo
+        solo = (name, guard.act(name, act), check, guard.call("the environment's step", step))
+    play = play_any(cast, failures, guard) if solo is None else None
+    return failures, play, solo
 
 
 def render_frame(environment: TrialEnvironment, failures: Failures, tick: int) -> Any:

@@ -7,9 +7,11 @@ the trial to stop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from cogym.trial.values import TrialState
+from cogym.trial.values import ActorClass, TrialState
 
 __all__ = ["Port"]
 
@@ -35,17 +37,26 @@ class Port:
     def actors(self) -> tuple[str, ...]:
         return self._trial.cast.names
 
+    @property
+    def actor_classes(self) -> Mapping[str, ActorClass]:
+        return MappingProxyType(self._trial.cast.actor_classes)
+
+    def drop_env_share(self, sender: str, receiver: str) -> None:
+        trial = self._trial
+        trial._ledger.drop_env_share(receiver, sender)
+        trial._holds = True
+
     def send_reward(
         self, sender: str, receiver: str, value: float, confidence: float, tick: int | None
     ) -> None:
         trial = self._trial
         trial._ledger.send(trial.tick, sender, receiver, value, confidence, tick)
-        trial._attention = True
+        trial._holds = True
 
     def send_message(self, sender: str, receiver: str, payload: Any) -> None:
         trial = self._trial
         trial._mailbox.send(trial.tick, sender, receiver, payload)
-        trial._attention = True
+        trial._holds = True
 
     def annotate(self, name: str, note: Any) -> None:
         trial = self._trial
@@ -58,4 +69,4 @@ class Port:
         trial = self._trial
         if not trial.done and trial._stop is None:
             trial._stop = (TrialState.TERMINATED, reason)
-            trial._attention = True
+            trial._holds = True

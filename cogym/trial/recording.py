@@ -6,8 +6,8 @@
 :func:`recorded_end` hands the recorder the trial's end, and :class:`TickNotes` holds what
 participants noted about the tick being played. An actor needs
 only ``act`` (:class:`cogym.actors.Actor`); :class:`Resettable`, :class:`RewardReceiver`,
-:class:`MessageReceiver` and :class:`Closable` are the hooks it may add, each called when
-present.
+:class:`MessageReceiver`, :class:`TickObserver` and :class:`Closable` are the hooks it may add,
+each called when present.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cogym.errors import MessageError
@@ -30,6 +29,7 @@ __all__ = [
     "Resettable",
     "RewardReceiver",
     "SoloRecorder",
+    "TickObserver",
     "TrialRecorder",
     "recorded_end",
 ]
@@ -97,6 +97,22 @@ class MessageReceiver(Protocol):
 
 
 @runtime_checkable
+class TickObserver(Protocol):
+    """An actor shown each tick once the environment has stepped: the ``observations`` the
+    actors acted on, their ``actions`` and the environment's ``rewards``; a reward it sends
+    then (``context.send_reward``) counts on this same tick. A trial of one actor alone has no
+    such actor, and pays nothing for the hook."""
+
+    def observe_tick(
+        self,
+        tick: int,
+        observations: Mapping[str, Any],
+        actions: Mapping[str, Any],
+        rewards: Mapping[str, float],
+    ) -> None: ...
+
+
+@runtime_checkable
 class Closable(Protocol):
     """An actor that holds resources, released when its cast is closed."""
 
@@ -146,10 +162,9 @@ def tick_recorder(
     """What hands each tick to ``recorder`` and to ``samples`` (``None``: neither is there),
     and, in a trial that actor ``solo`` plays alone, the shortcut for its plain ticks.
 
-    The shortcut is a :class:`SoloRecorder`'s ``append_solo`` bound to the actor's name,
-    called as ``(tick, observation, action, reward, env_reward, terminated, truncated)`` for a
-    tick with no frame, reward or message sent and no note; it is there only when the trial
-    keeps no samples.
+    The shortcut is a :class:`SoloRecorder`'s ``append_solo``, called as ``(solo, tick,
+    observation, action, reward, env_reward, terminated, truncated)`` for a tick with no frame,
+    reward or message sent and no note; it is there only when the trial keeps no samples.
     """
     if recorder is None and samples is None:
         return None, None
@@ -189,7 +204,7 @@ def tick_recorder(
     if solo is None or samples is not None or not hasattr(recorder, "append_solo"):
         return record, None
     shortcut: SoloRecorder = recorder  # type: ignore[assignment]
-    return record, partial(shortcut.append_solo, solo)
+    return record, shortcut.append_solo
 
 
 def recorded_end(

@@ -4,6 +4,11 @@ Per tick and receiver, the environment's reward and the rewards participants sen
 their confidence-weighted mean (the environment's counts with confidence 1). A reward may name
 an earlier tick, up to :data:`REWARD_HISTORY` ticks back; the ledger then revises that tick's
 aggregate and reports the change so the trial can correct returns and recordings.
+
+A receiver may drop its share of the environment's reward (:meth:`RewardLedger.drop_env_share`,
+which a learnt reward asks for with ``replace_env_reward``): from then on its aggregate is the
+confidence-weighted mean of the rewards participants sent it alone, 0 on a tick when none was
+sent, and the environment's reward is still recorded as such, apart.
 """
 
 from __future__ import annotations
@@ -24,29 +29,57 @@ Revision = tuple[str, int, float, float]
 
 
 class RewardLedger:
-    """The rewards of one trial. The environment's are logged every tick (:meth:`log`);
+    """The rewards of one trial. The environment's are logged every tick (:attr:`history`);
     participants' are queued by :meth:`send` and settled at the end of the tick (:meth:`route`).
+
+    In a trial that one actor, ``lone``, plays alone, the environment's reward of a tick may be
+    logged and routed bare (the number, not a one-entry mapping).
     """
 
     __slots__ = (
         "_actors",
         "_aggregates",
         "_env_rewards",
+        "_dropped",
+        "_lone",
         "_sent",
         "_start",
         "_trial_id",
         "outgoing",
     )
 
-    def __init__(self, trial_id: str, actors: tuple[str, ...]) -> None:
+    def __init__(self, trial_id: str, actors: tuple[str, ...], lone: str | None = None) -> None:
         self._trial_id = trial_id
         self._actors = actors
+        self._lone = lone
         self.outgoing: list[Reward] = []
         """Rewards sent by participants during the tick being played."""
-        self._env_rewards: list[Mapping[str, float]] = []
+        self._env_rewards: list[Mapping[str, float] | float] = []
         self._start = 0  # the tick of _env_rewards[0]
         self._sent: dict[tuple[int, str], list[Reward]] = {}
         self._aggregates: dict[tuple[int, str], float] = {}
+        self._dropped: frozenset[str] = frozenset()
+
+    @property
+    def dropped(self) -> frozenset[str]:
+        """The receivers whose share of the environment's reward does not count."""
+        return self._dropped
+
+    @property
+    def busy(self) -> bool:
+        """Whether the tick being played must be settled by :meth:`route`: rewards were sent
+        during it, or a receiver dropped its share of the environment's reward."""
+        return bool(self.outgoing or self._dropped)
+
+    def drop_env_share(self, receiver: str, by: str) -> None:
+        """From now on the environment's reward to ``receiver`` does not count in its aggregate
+        (``by``: who asks, for the message if ``receiver`` is no actor)."""
+        if receiver not in self._actors:
+            raise MessageError(
+                f"trial {self._trial_id}: {by!r} asked to drop the environment's reward of "
+                f"{receiver!r}, which is no actor of the trial (actors: {sorted(self._actors)})"
+            )
+        self._dropped = self._dropped | {receiver}
 
     def send(
         self,
@@ -95,9 +128,10 @@ class RewardLedger:
             self.outgoing.append(Reward(tick, sender, r, value, confidence))
 
     @property
-    def history(self) -> list[Mapping[str, float]]:
+    def history(self) -> list[Mapping[str, float] | float]:
         """The environment's rewards of each tick still in reach: the tick loop appends each
-        tick's (in order) and calls :meth:`trim` once the tick reaches :attr:`trim_tick`."""
+        tick's (in order; the lone actor's may be bare) and calls :meth:`trim` once the tick
+        reaches :attr:`trim_tick`."""
         return self._env_rewards
 
     @property
@@ -116,17 +150,27 @@ class RewardLedger:
         index = tick - self._start
         if not 0 <= index < len(self._env_rewards):
             return None
-        return self._env_rewards[index].get(receiver)
+        entry = self._env_rewards[index]
+        if isinstance(entry, Mapping):
+            return entry.get(receiver)
+        return entry if receiver == self._lone else None
 
     def route(
-        self, tick: int, env_rewards: Mapping[str, float]
+        self, tick: int, env_rewards: Mapping[str, float] | float
     ) -> tuple[dict[str, float], tuple[Reward, ...], list[Revision]]:
         """Settle the rewards sent during ``tick``: this tick's aggregates by actor, the rewards
-        sent, and the revisions of earlier ticks (in the order of their tick and receiver)."""
+        sent, and the revisions of earlier ticks (in the order of their tick and receiver).
+        ``env_rewards``: the environment's of this tick (the lone actor's may be bare)."""
         sent = tuple(self.outgoing)
         self.outgoing.clear()
-        rewards = dict(env_rewards)
+        if isinstance(env_rewards, Mapping):
+            rewards = dict(env_rewards)
+        else:
+            rewards = {self._lone: env_rewards}  # type: ignore[dict-item]
         touched: set[tuple[int, str]] = set()
+        for receiver in self._dropped:
+            if receiver in rewards:
+                touched.add((tick, receiver))
         for reward in sent:
             key = (reward.tick, reward.receiver)
             self._sent.setdefault(key, []).append(reward)
@@ -158,7 +202,7 @@ class RewardLedger:
         then those sent."""
         for name, value in self._env_rewards[tick - self._start].items():
             handler = handlers.get(name)
-            if handler is not None:
+            if handler is not None and name not in self._dropped:
                 handler(Reward(tick, ENVIRONMENT, name, float(value), 1.0))
         for reward in sent:
             handler = handlers.get(reward.receiver)
@@ -169,7 +213,7 @@ class RewardLedger:
         env_value = self.env_reward(tick, receiver)
         total = 0.0
         weight = 0.0
-        if env_value is not None:
+        if env_value is not None and receiver not in self._dropped:
             total, weight = float(env_value), 1.0
         for reward in self._sent.get((tick, receiver), ()):
             total += reward.value * reward.confidence

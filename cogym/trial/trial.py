@@ -31,7 +31,7 @@ from cogym.trial.context import TrialContext
 from cogym.trial.deadlines import Guard, Interrupt
 from cogym.trial.externals import ExternalSeats, ExternalView
 from cogym.trial.mailbox import Mailbox
-from cogym.trial.playing import Failures, Play, play_any, render_frame, retire
+from cogym.trial.playing import Failures, Play, playing, render_frame, retire
 from cogym.trial.port import Port
 from cogym.trial.recording import Record, TickNotes, TrialRecorder, recorded_end, tick_recorder
 from cogym.trial.rewards import RewardLedger
@@ -103,14 +103,14 @@ class Trial:
         self._seeds = actor_seeds or {}
         self._started = started
         self._stop: tuple[TrialState, str | None] | None = None
-        # set whenever the tick loop has more to do than act and step: a stop request, a
-        # reward or message sent, messages to deliver (one check per tick instead of four)
-        self._attention = False
+        # whether the tick loop has more to do than act and step (one check per tick): a stop
+        # request, a reward or message sent or to deliver, a wall-clock limit, external actors
+        self._holds = False
         self._deadline: float | None = None
         self._obs: dict[str, Any] = {}
         self._notes = TickNotes()
         names = cast.names
-        self._ledger = RewardLedger(trial_id, names)
+        self._ledger = RewardLedger(trial_id, names, cast.solo and cast.solo[0])
         self._mailbox = Mailbox(trial_id, names)
         self._seats = ExternalSeats(cast.external_order) if cast.externals else NO_SEATS
         self._pending: frozenset[str] = frozenset()
@@ -166,6 +166,7 @@ class Trial:
             self._started = time.time()
         if self.spec.max_seconds is not None:
             self._deadline = time.monotonic() + self.spec.max_seconds
+        self._holds = self._holds or self._deadline is not None or bool(self._externals)
         self.state = TrialState.RUNNING
         try:
             if self.spec.has_deadlines:
@@ -259,7 +260,7 @@ class Trial:
         """
         if not self.done:
             self._stop = (TrialState.TERMINATED, reason)
-            self._attention = True
+            self._holds = True
             if self._externals and self.state is TrialState.RUNNING:
                 self._guarded(self._advance, {})
 
@@ -294,27 +295,24 @@ class Trial:
         ledger, notes = self._ledger, self._notes
         history, trim_tick = ledger.history, ledger.trim_tick
         hand_out = ledger.hand_out if cast.reward_handlers else None
-        max_ticks, deadline = self.spec.max_ticks or math.inf, self._deadline
+        max_ticks = self.spec.max_ticks or math.inf
         frames = self.spec.record_frames and record is not None
         obs, tick = self._obs, self.tick
+        if solo is not None:
+            obs = dict(obs)  # written to on each tick (not the environment's own dict)
         try:
             while True:
                 # before acting: a stop or the deadline, an external actor's turn, messages
-                if (self._attention or deadline is not None) and self._stopping(deadline):
-                    self.tick = tick
-                    self._finish_early(obs)
-                    return
-                if externals and self._awaits_externals(obs, provided, used):
-                    break
                 self.tick = tick
-                if self._attention and mailbox.inbox:
-                    self._deliver()
+                if self._holds and self._hold(obs, provided, used):
+                    return
                 frame = render_frame(self.environment, failures, tick) if frames else None
                 if solo is None:
                     played = play(tick, obs, provided, used)  # type: ignore[misc]
                     actions, next_obs, rewards, terminated, truncated, infos = played
                 else:
-                    # one actor alone: one act and Gymnasium's step, without per-actor lookups
+                    # one actor alone: one act and Gymnasium's step, no per-actor lookups or
+                    # dicts (the reward stays bare, ``obs`` is written to: see the recording)
                     try:
                         seen = obs[name]
                         action = act(seen)
@@ -323,37 +321,34 @@ class Trial:
                     if check is not None and not check(action):
                         raise failures.action(name, tick, action)
                     try:
-                        observation, reward, ended, cut, _ = solo_step(action)
+                        obs[name], rewards, ended, cut, _ = solo_step(action)
                     except Exception as exc:
                         raise failures.environment(tick, exc) from exc
-                    actions, next_obs, rewards = {name: action}, {name: observation}, {name: reward}
-                    terminated, truncated, infos = (
-                        {name: True} if ended else NO_FLAGS,
-                        {name: True} if cut and not ended else NO_FLAGS,
-                        NO_INFOS,  # what only external actors are told
-                    )
+                    next_obs, infos, cut = obs, NO_INFOS, cut and not ended  # infos: externals'
+                    terminated, truncated = ({name: True} if ended else NO_FLAGS,
+                                             {name: True} if cut else NO_FLAGS)  # fmt: skip
                 # after the step: rewards, messages, endings, recording, limits
                 history.append(rewards)
                 if tick >= trim_tick:
                     trim_tick = ledger.trim()
                 env_rewards, sent, messages = rewards, NOTHING_SENT, NOTHING_POSTED
-                if self._attention and (ledger.outgoing or mailbox.outgoing):
+                if self._holds and (ledger.busy or mailbox.outgoing):
                     rewards, sent, messages = self._route(tick, rewards)
+                lone = solo is not None and rewards is env_rewards  # a lone actor's bare reward
                 try:
-                    if solo is not None and rewards is env_rewards:
-                        returns[name] += reward
+                    if lone:
+                        returns[name] += rewards
                     else:
                         for receiver, value in rewards.items():
                             returns[receiver] += value
                 except TypeError:
-                    raise failures.reward(rewards, tick) from None
+                    raise failures.reward({name: rewards} if lone else rewards, tick) from None
                 if hand_out is not None:
                     hand_out(tick, sent, cast.reward_handlers)
                 over = not next_obs
                 if terminated or truncated:
                     next_obs, over = retire(
-                        next_obs, terminated, truncated, self.final_observations,
-                        cast.observer_acts,
+                        next_obs, terminated, truncated, self.final_observations, cast.observer_acts
                     )
                 if externals:
                     self._seats.track(
@@ -362,68 +357,76 @@ class Trial:
                 if record_solo is not None and not (
                     frame is not None or sent or messages or notes.notes
                 ):
-                    record_solo(tick, seen, action, rewards[name], reward, ended, cut and not ended)
+                    record_solo(name, tick, seen, action, rewards, env_rewards, ended, cut)
                 elif record is not None:
-                    record(tick, obs, actions, rewards, terminated, truncated, sent, messages,
-                           env_rewards, frame)
+                    if solo is None:
+                        record(tick, obs, actions, rewards, terminated, truncated, sent, messages,
+                               env_rewards, frame)  # fmt: skip
+                    else:  # the lone actor's tick, in the shape of any other
+                        record(tick, {name: seen}, {name: action},
+                               {name: rewards} if lone else rewards, terminated, truncated, sent,
+                               messages, {name: env_rewards}, frame)  # fmt: skip
                 tick += 1
                 obs = next_obs
-                if over:
+                if over or tick >= max_ticks:
                     self.tick = tick
-                    self._end(obs)
-                    return
-                if tick >= max_ticks:
-                    self.tick = tick
-                    self._finish_early(obs, truncate=True)
+                    if over:
+                        self._end(obs)
+                    else:
+                        self._finish_early(obs, truncate=True)
                     return
         except Exception as exc:
             self.tick = tick
             self._obs = obs
             self._fail(exc)
             raise
-        self.tick = tick
-        self._obs = obs
 
     def _prepare(self) -> Prepared:
-        """How this trial words failures, plays any cast (or its one actor alone) and records a
-        tick, plain or through the recorder's shortcut for a lone actor (made once); with a
-        :class:`Guard`, its calls into user code are guarded."""
-        cast, guard = self.cast, self._guard
-        failures = Failures(self.trial_id, cast, self.spec.environment.implementation)
-        solo = cast.solo if guard is None or not guard.rules else None
-        if solo is not None and guard is not None:
-            name, act, check, step = solo
-            solo = (name, guard.act(name, act), check, guard.call("the environment's step", step))
+        """How this trial words failures, plays a tick (see :func:`playing`) and records it,
+        plain or through the recorder's shortcut for a lone actor (made once)."""
+        failures, play, solo = playing(
+            self.cast, self.trial_id, self.spec.environment.implementation, self._guard
+        )
         record, record_solo = tick_recorder(
             self._recorder, self.samples, self._notes, solo and solo[0]
         )
-        play = play_any(cast, failures, guard) if solo is None else None
         self._prepared = (failures, play, record, solo, record_solo)
         return self._prepared
 
-    def _stopping(self, deadline: float | None) -> bool:
-        """Whether a stop was asked for or the wall-clock limit has passed."""
-        return self._stop is not None or (deadline is not None and time.monotonic() > deadline)
-
-    def _awaits_externals(
-        self, obs: Mapping[str, Any], provided: Mapping[str, Any] | None, used: set[str]
-    ) -> bool:
-        """Whether the tick must wait for external actions (then noted in :attr:`_pending`)."""
-        externals = self._externals
-        needed = [n for n in obs if n in externals]
-        if needed and (provided is None or used):
-            self._pending = frozenset(needed)
+    def _hold(self, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
+              ) -> bool:  # fmt: skip
+        """Before a tick: whether the loop stops (a stop request, the wall-clock limit, external
+        actions awaited: noted in :attr:`_pending`); else the messages due are delivered."""
+        deadline = self._deadline
+        if self._stop is not None or (deadline is not None and time.monotonic() > deadline):
+            self._finish_early(obs)
             return True
+        externals = self._externals
+        if externals:
+            needed = [n for n in obs if n in externals]
+            if needed and (provided is None or used):
+                self._pending = frozenset(needed)
+                self._obs = obs
+                return True
+        if self._mailbox.inbox:
+            self._deliver()
         return False
 
+    def _rearm(self) -> None:
+        """After messages or rewards were handled: whether the loop still has more to do."""
+        mailbox = self._mailbox
+        self._holds = self._stop is not None or self._deadline is not None or bool(
+            self._externals or mailbox.inbox or self._ledger.busy or mailbox.outgoing
+        )
+
     def _route(
-        self, tick: int, env_rewards: Mapping[str, float]
+        self, tick: int, env_rewards: Mapping[str, float] | float
     ) -> tuple[dict[str, float], tuple[Reward, ...], tuple[Message, ...]]:
         """Settle what participants sent during ``tick``: this tick's rewards, the rewards and
         messages sent; revised earlier ticks correct the returns and the recording."""
         messages = self._mailbox.post()
-        self._attention = bool(self._mailbox.inbox) or self._stop is not None
         rewards, sent, revisions = self._ledger.route(tick, env_rewards)
+        self._rearm()
         for receiver, past_tick, value, change in revisions:
             self.returns[receiver] += change
             self._seats.revise(receiver, change)
@@ -432,9 +435,8 @@ class Trial:
         return rewards, sent, messages
 
     def _deliver(self) -> None:
-        mailbox = self._mailbox
-        self._attention = self._stop is not None or bool(self._ledger.outgoing or mailbox.outgoing)
-        mailbox.deliver(self.tick, self.cast.message_handlers)
+        self._mailbox.deliver(self.tick, self.cast.message_handlers)
+        self._rearm()
 
     # -- ending -------------------------------------------------------------------------------
 

@@ -337,6 +337,11 @@ class PersonJudge:
     >>> judge.close()                                      # doctest: +SKIP
     """
 
+    stores_answers = True
+    """Each answer is in the datastore before :meth:`answer` yields it (callers store none)."""
+    shows_clips = True
+    """The person watches the clips: the trials asked about must record their frames."""
+
     def __init__(
         self,
         name: str | None = None,

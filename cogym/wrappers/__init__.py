@@ -3,8 +3,10 @@
 One module per direction: ``GymEnvironment`` and ``PettingZooEnvironment`` turn envs into trial
 environments (and give the directory its ``gym:`` and ``pettingzoo:`` schemes); ``TrialParallelEnv``
 and ``TrialGymEnv`` turn trials into envs; ``RayVecEnv`` turns trials living in Ray actors into an
-SB3 vector env; ``SB3Actor`` turns an SB3 policy into an actor. Stable-Baselines3, PyTorch and
-Ray are imported only when ``SB3Actor`` or ``RayVecEnv`` is used.
+SB3 vector env; ``TrialVecEnv`` (an SB3 ``VecEnv``) and ``TrialVectorEnv`` (a Gymnasium
+``VectorEnv``) run n trials in lockstep in one process, their SB3 actors batched; ``SB3Actor``
+turns an SB3 policy into an actor. Stable-Baselines3, PyTorch and Ray are imported only when
+``SB3Actor``, ``RayVecEnv``, ``TrialVecEnv`` or ``TrialVectorEnv`` is used.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from cogym.wrappers.trial_parallel_env import TrialParallelEnv
 if TYPE_CHECKING:
     from cogym.wrappers.ray_vec_env import RayVecEnv
     from cogym.wrappers.sb3_actor import SB3Actor
+    from cogym.wrappers.trial_vec_env import TrialVecEnv
+    from cogym.wrappers.trial_vector_env import TrialVectorEnv
 
 __all__ = [
     "GymEnvironment",
@@ -27,6 +31,8 @@ __all__ = [
     "SB3Actor",
     "TrialGymEnv",
     "TrialParallelEnv",
+    "TrialVecEnv",
+    "TrialVectorEnv",
 ]
 
 
@@ -40,4 +46,12 @@ def __getattr__(name: str) -> Any:
         from cogym.wrappers.ray_vec_env import RayVecEnv
 
         return RayVecEnv
+    if name == "TrialVecEnv":
+        from cogym.wrappers.trial_vec_env import TrialVecEnv
+
+        return TrialVecEnv
+    if name == "TrialVectorEnv":
+        from cogym.wrappers.trial_vector_env import TrialVectorEnv
+
+        return TrialVectorEnv
     raise AttributeError(f"module 'cogym.wrappers' has no attribute {name!r}")

@@ -14,7 +14,9 @@ from gymnasium import spaces
 
 from cogym.directory import import_object
 from cogym.errors import ImplementationError, SpaceMismatchError
+from cogym.lockstep import ask
 from cogym.trust import PICKLE_WARNING, warn_pickled_code
+from cogym.wrappers.sb3_batch import act_together, content_key, shared_model
 
 if TYPE_CHECKING:
     from cogym.environment import ActorClass
@@ -84,7 +86,11 @@ def load_sb3_model(
 class SB3Actor:
     """An SB3 model (or policy) acting in a trial through its ``predict``.
 
-    ``deterministic=False`` samples from the policy, seeded by the trial.
+    ``deterministic=False`` samples from the policy's action distribution with a random
+    stream of the actor's own, seeded by the trial (the actor's seed), so a trial's actions
+    depend on its seed only. In a :class:`~cogym.lockstep.Lockstep` (``TrialVecEnv``,
+    ``Orchestrator.run_many(..., batch=K)``) the actors of one model act in one batched
+    forward pass per tick, with the same actions (see :mod:`cogym.wrappers.sb3_batch`).
 
     >>> from stable_baselines3 import PPO
     >>> actor = SB3Actor(PPO("MlpPolicy", "CartPole-v1"))
@@ -105,6 +111,9 @@ class SB3Actor:
         self.observation_space: spaces.Space = model.observation_space
         self.action_space: spaces.Space = model.action_space
         self._scalar = isinstance(self.action_space, spaces.Discrete)
+        self._generator: Any = None
+        self.batch_key = (id(model), self.deterministic)
+        """Actors of the same model object and the same ``deterministic`` act together."""
 
     @classmethod
     def from_file(
@@ -116,7 +125,11 @@ class SB3Actor:
         device: str = "cpu",
     ) -> SB3Actor:
         """Load a model saved with ``model.save(path)``."""
-        model = load_sb3_model(path, algorithm, device)
+        path = Path(path)
+        if not path.is_file():
+            raise ImplementationError(f"no SB3 model file at {path}")
+        key = content_key(path.read_bytes(), algorithm, device)
+        model = shared_model(key, lambda: load_sb3_model(path, algorithm, device))
         return cls(model, deterministic=deterministic, source=str(path))
 
     def check_spaces(self, actor_class: ActorClass) -> None:
@@ -134,17 +147,39 @@ class SB3Actor:
             )
 
     def reset(self, context: TrialContext) -> None:
-        if not self.deterministic and context.seed is not None:
-            import torch
-
-            torch.manual_seed(context.seed)
+        if not self.deterministic:
+            self._generator = _generator(context.seed)
 
     def act(self, observation: Any) -> Any:
-        action, _ = self.model.predict(observation, deterministic=self.deterministic)
+        return ask(self, observation)
+
+    def act_together(self, actors: list[SB3Actor], observations: list[Any]) -> list[Any]:
+        """The actions of ``actors`` (all of this actor's ``batch_key``) for their
+        observations, from one forward pass of the model."""
+        generators = None
+        if not self.deterministic:
+            generators = []
+            for actor in actors:
+                if actor._generator is None:
+                    actor._generator = _generator(None)
+                generators.append(actor._generator)
+        actions = act_together(self.model, observations, generators)
         if self._scalar:
-            return np.int64(action)
-        return action
+            return list(np.asarray(actions, dtype=np.int64).reshape(-1))
+        return list(actions)
 
     def __repr__(self) -> str:
         what = self.source or type(self.model).__name__
         return f"SB3Actor({what}, deterministic={self.deterministic})"
+
+
+def _generator(seed: int | None) -> Any:
+    """A CPU ``torch.Generator`` seeded with ``seed`` (from the OS without one)."""
+    import torch
+
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator

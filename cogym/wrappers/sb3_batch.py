@@ -1,0 +1,134 @@
+"""SB3 actors acting together: one forward pass for many observations, each actor drawing
+from its own random stream, and one loaded model shared by the actors that load the same file.
+
+The rule that makes a batch act as its actors would one by one: a deterministic actor's action
+is what the model's ``predict(..., deterministic=True)`` gives; a stochastic actor samples the
+policy's action distribution with a ``torch.Generator`` of its own, seeded by the trial (not
+torch's global random state, which the trials of one process would share). Both are computed
+by :func:`act_together`, the same way for one observation and for many, so a trial's actions
+do not depend on whether its actors were batched with other trials'. The one difference a
+batch can make is in the last bit of a float: a matrix product over many rows adds in another
+order than over one, so continuous (Box) actions agree to float32 rounding, and discrete
+actions, argmax or sampled, are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from cogym.errors import ImplementationError
+
+__all__ = ["act_together", "content_key", "shared_model", "stack_observations"]
+
+_SHARED: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
+
+
+def shared_model(key: Hashable, load: Callable[[], Any]) -> Any:
+    """The model loaded under ``key`` in this process (while some actor holds it), or
+    ``load()``. Actors only predict, so the actors of one model file share one copy: it is
+    loaded once, and the lockstep batches them together."""
+    model = _SHARED.get(key)
+    if model is None:
+        model = load()
+        _SHARED[key] = model
+    return model
+
+
+def content_key(data: bytes, *parts: Hashable) -> tuple[Hashable, ...]:
+    """A :func:`shared_model` key for a model file's bytes (its sha256) and how it is loaded."""
+    return (hashlib.sha256(data).hexdigest(), *parts)
+
+
+def stack_observations(space: spaces.Space, observations: Sequence[Any]) -> Any:
+    """Observations of ``space`` as one batch: an array, or a dict of arrays for Dict spaces."""
+    if isinstance(space, spaces.Dict):
+        return {
+            key: stack_observations(sub, [o[key] for o in observations])
+            for key, sub in space.spaces.items()
+        }
+    return np.array(observations)  # (np.stack, the same array, takes twice as long)
+
+
+def act_together(
+    model: Any, observations: Sequence[Any], generators: Sequence[Any] | None
+) -> np.ndarray:
+    """The actions for the observations at once, as SB3's ``predict`` computes them: the
+    mode of the policy's action distribution (``generators=None``) or a sample of it, row
+    ``i`` drawn with ``generators[i]``; clipped to a Box or unscaled as ``predict`` does. A
+    policy without a distribution (DQN, SAC, TD3) answers through ``predict``, deterministic
+    only."""
+    import torch
+
+    policy = getattr(model, "policy", model)
+    if not callable(getattr(policy, "get_distribution", None)):
+        if generators is None:
+            batch = stack_observations(model.observation_space, observations)
+            return model.predict(batch, deterministic=True)[0]
+        raise ImplementationError(
+            f"{type(model).__name__} has no action distribution to sample with the trial's "
+            "seed (SB3's DQN, SAC and TD3 explore through the global random state); give the "
+            "actor config: {deterministic: true}"
+        )
+    if policy.training:
+        policy.set_training_mode(False)
+    batch = stack_observations(policy.observation_space, observations)
+    tensor, _ = policy.obs_to_tensor(batch)
+    with torch.inference_mode():  # (cheaper than no_grad; nothing here is trained)
+        distribution = policy.get_distribution(tensor)
+        drawn = distribution.mode() if generators is None else _draw(distribution, generators)
+    space = policy.action_space
+    actions = drawn.cpu().numpy().reshape((-1, *space.shape))
+    if isinstance(space, spaces.Box):
+        if getattr(policy, "squash_output", False):
+            actions = policy.unscale_action(actions)
+        else:
+            actions = np.clip(actions, space.low, space.high)
+    return actions
+
+
+def _draw(distribution: Any, generators: Sequence[Any]) -> Any:
+    """One sample per row of an SB3 distribution, row ``i`` from ``generators[i]``."""
+    import torch
+    from torch.distributions import Bernoulli, Categorical, Normal
+
+    inner = distribution.distribution
+    n = len(generators)
+    # the generators live on the CPU: so do the draws
+    if isinstance(inner, Categorical):
+        probs = inner.probs.cpu()
+        return torch.cat(
+            [torch.multinomial(probs[i], 1, generator=generators[i]) for i in range(n)]
+        )
+    if isinstance(inner, list) and all(isinstance(c, Categorical) for c in inner):
+        parts = [c.probs.cpu() for c in inner]
+        rows = [
+            torch.cat([torch.multinomial(p[i], 1, generator=generators[i]) for p in parts])
+            for i in range(n)
+        ]
+        return torch.stack(rows)
+    if isinstance(inner, Bernoulli):
+        probs = inner.probs.cpu()
+        return torch.stack([torch.bernoulli(probs[i], generator=generators[i]) for i in range(n)])
+    if isinstance(inner, Normal) and not hasattr(distribution, "exploration_mat"):
+        loc, scale = inner.loc.cpu(), inner.scale.cpu()
+        noise = torch.stack(
+            [
+                torch.randn(loc.shape[1:], generator=generators[i], dtype=loc.dtype)
+                for i in range(n)
+            ]
+        )
+        sample = loc + scale * noise
+        if type(distribution).__name__ == "SquashedDiagGaussianDistribution":
+            sample = torch.tanh(sample)
+        return sample
+    raise ImplementationError(
+        f"cannot sample {type(distribution).__name__} with the trial's seed (gSDE and custom "
+        "distributions draw from the global random state); give the actor config: "
+        "{deterministic: true}, or train without use_sde"
+    )
