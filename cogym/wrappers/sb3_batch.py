@@ -10,6 +10,11 @@ do not depend on whether its actors were batched with other trials'. The one dif
 batch can make is in the last bit of a float: a matrix product over many rows adds in another
 order than over one, so continuous (Box) actions agree to float32 rounding, and discrete
 actions, argmax or sampled, are the same.
+
+Where the observations carry an ``action_mask`` (PettingZoo's classic games) and the actions
+are discrete, the distribution is restricted to the allowed actions first, as sb3-contrib's
+``MaskablePPO`` does when it acts, so an SB3 opponent never plays an illegal move (a policy
+trained without masks included).
 """
 
 from __future__ import annotations
@@ -81,6 +86,9 @@ def act_together(
     tensor, _ = policy.obs_to_tensor(batch)
     with torch.inference_mode():  # (cheaper than no_grad; nothing here is trained)
         distribution = policy.get_distribution(tensor)
+        masks = _action_masks(policy, observations)
+        if masks is not None:
+            _mask(distribution, torch.as_tensor(masks))
         drawn = distribution.mode() if generators is None else _draw(distribution, generators)
     space = policy.action_space
     actions = drawn.cpu().numpy().reshape((-1, *space.shape))
@@ -90,6 +98,32 @@ def act_together(
         else:
             actions = np.clip(actions, space.low, space.high)
     return actions
+
+
+def _action_masks(policy: Any, observations: Sequence[Any]) -> np.ndarray | None:
+    """The observations' ``action_mask`` entries (as PettingZoo's classic games give them),
+    for a policy of Discrete actions whose observation space has one; else ``None``."""
+    space = policy.observation_space
+    if not (
+        isinstance(space, spaces.Dict)
+        and "action_mask" in space.spaces
+        and isinstance(policy.action_space, spaces.Discrete)
+    ):
+        return None
+    return np.array([np.asarray(o["action_mask"], dtype=bool) for o in observations])
+
+
+def _mask(distribution: Any, masks: Any) -> None:
+    """Restrict a categorical distribution to the allowed actions (a row allowing none is left
+    whole, so that a mask of a seat whose turn it is not still gives an action)."""
+    from torch.distributions import Categorical
+
+    inner = distribution.distribution
+    if not isinstance(inner, Categorical):
+        return
+    masks = masks | ~masks.any(dim=1, keepdim=True)
+    logits = inner.logits.masked_fill(~masks, float("-inf"))
+    distribution.distribution = Categorical(logits=logits)
 
 
 def _draw(distribution: Any, generators: Sequence[Any]) -> Any:
