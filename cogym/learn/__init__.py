@@ -7,6 +7,7 @@
 - :func:`propose_queries`: pairs of recorded clips to ask a judge about.
 - :func:`reward_model`: a :class:`RewardModel` fitted to preferences and people's feedback.
 - :func:`rlhf`: a policy trained on a reward learnt from a judge's preferences, iteratively.
+- :func:`selfplay`: a policy trained against snapshots of itself from the registry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cogym.learn.live import follow_and_clone
 from cogym.learn.queries import propose_queries
 from cogym.learn.reward_model import RewardModel, load_reward_model, reward_model
 from cogym.learn.rlhf import IterationStats, rlhf
+from cogym.learn.selfplay import Snapshot, selfplay
 from cogym.learn.teacher import NO_LABEL
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "Judge",
     "RewardModel",
     "RoundStats",
+    "Snapshot",
     "behavior_cloning",
     "dagger",
     "fit_policy",
@@ -37,4 +40,5 @@ __all__ = [
     "propose_queries",
     "reward_model",
     "rlhf",
+    "selfplay",
 ]
