@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cogym.trial.mailbox import Mailbox
 from cogym.trial.values import TrialState
 
 __all__ = ["Port"]
@@ -44,6 +45,8 @@ class Port:
 
     def send_message(self, sender: str, receiver: str, payload: Any) -> None:
         trial = self._trial
+        if trial._mailbox is None:
+            trial._mailbox = Mailbox(trial.trial_id, trial.cast.names)
         trial._mailbox.send(trial.tick, sender, receiver, payload)
         trial._holds = True
 
