@@ -359,3 +359,52 @@ def test_actors_annotate_ticks_and_the_notes_are_recorded(monkeypatch):
         None,
         {"player": {"chosen_by": "bot", "tick": 3}},
     ]
+
+
+class _SelfCritic:
+    """Plays 0 and, on tick 2, rewards its own tick 0 with 5."""
+
+    def reset(self, context):
+        self.context = context
+
+    def act(self, observation):
+        if self.context.tick == 2:
+            self.context.send_reward("player", 5.0, tick=0)
+        return 0
+
+
+def test_an_actor_alone_rewarding_its_own_earlier_tick_revises_that_tick(monkeypatch):
+    from tests import helpers
+
+    monkeypatch.setattr(helpers, "SelfCritic", _SelfCritic, raising=False)
+    log = MemoryDatalog()
+    spec = make_spec(
+        CARTPOLE, [{"name": "player", "implementation": "python:tests.helpers:SelfCritic"}],
+        seed=0, max_ticks=4,
+    )  # fmt: skip
+    with Orchestrator(datastore=log) as orchestrator:
+        trial = orchestrator.start(spec)
+        result = trial.run()
+    assert trial.cast.solo is not None  # the one-actor path
+    record = log.trials[0]
+    # tick 0: env gave 1, then the actor gave 5 at confidence 1 -> 3; ticks 1-3 stay 1
+    assert record.rewards("player") == [3.0, 1.0, 1.0, 1.0]
+    assert record.revisions == [("player", 0, 3.0)]
+    assert result.returns["player"] == pytest.approx(6.0)
+    assert record.samples[2].rewards_sent == (Reward(0, "player", "player", 5.0, 1.0),)
+
+
+def test_a_failure_names_its_own_trial_when_its_cast_played_other_trials_before():
+    spec = make_spec(
+        PROBE,
+        [{"name": "player", "implementation": "python:tests.helpers:CrashOnSeed",
+          "config": {"seed": 11}}],
+        {"episode_length": 5},
+        seed=10,
+    )  # fmt: skip
+    with Orchestrator() as orchestrator:
+        results = [orchestrator.run(spec, index=i) for i in range(3)]
+    assert [r.state.value for r in results] == ["ended", "failed", "ended"]
+    failed = results[1]
+    assert f"trial {failed.trial_id}, tick 2: actor 'player'" in failed.error
+    assert all(r.trial_id not in failed.error for r in (results[0], results[2]))

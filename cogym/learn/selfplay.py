@@ -12,7 +12,9 @@ published version of the model being trained (``sb3:<model>@<version>``), chosen
   share of points, a draw counting half, against that snapshot so far; one not yet played
   counts as 0.5).
 
-Until the first snapshot the opponents are ``first_opponent`` (``random`` by default). Every
+Until the first snapshot the opponents are ``first_opponent`` (``random`` by default), and
+after it they still are in a ``first_opponent_share`` of the trials (a fixed baseline kept in
+the league, so that the learner does not unlearn how to beat it). Every
 ``snapshot_every`` environment steps, and at the end, the learner is published as the next
 version of ``model``, with its results against each snapshot and the snapshot it followed as
 lineage. Opponents sample their actions (``deterministic: false``) so that the learner meets
@@ -71,8 +73,10 @@ class OpponentPool:
         sampling: str,
         first_opponent: str,
         seed: int | None = None,
+        first_opponent_share: float = 0.0,
     ) -> None:
         self.model = model
+        self.first_opponent_share = first_opponent_share
         self.seats = tuple(seats)
         self.sampling = sampling
         self.first_opponent = first_opponent
@@ -85,7 +89,7 @@ class OpponentPool:
 
     def choose(self) -> str:
         """The implementation the next trial's opponents play."""
-        if not self.versions:
+        if not self.versions or self._rng.random() < self.first_opponent_share:
             return self.first_opponent
         if self.sampling == "latest":
             return self.implementation(self.versions[-1])
@@ -198,6 +202,7 @@ def selfplay(
     snapshot_every: int = 10_000,
     opponent_sampling: str = "latest",
     first_opponent: str = "random",
+    first_opponent_share: float = 0.0,
     algorithm_options: Mapping[str, Any] | None = None,
     datastore: Any = None,
     seed: int | None = 0,
@@ -213,16 +218,18 @@ def selfplay(
     from cogym.wrappers import TrialGymEnv
 
     if not isinstance(spec, TrialSpec):
-        spec = (
-            TrialSpec.from_dict(spec) if isinstance(spec, Mapping) else TrialSpec.from_yaml(spec)
-        )
+        spec = TrialSpec.from_dict(spec) if isinstance(spec, Mapping) else TrialSpec.from_yaml(spec)
     seats = (opponents,) if isinstance(opponents, str) else tuple(opponents)
     _check(spec, actor, seats, opponent_sampling, snapshot_every, total_timesteps)
     models = as_registry(registry)
     if models is None:
         raise InputError("selfplay needs a registry (a directory or a ModelRegistry)")
     spec = spec.replace_actor(actor, implementation="external", config={})
-    pool = OpponentPool(model, seats, opponent_sampling, first_opponent, seed)
+    if not 0.0 <= first_opponent_share < 1.0:
+        raise ArgumentError(
+            f"first_opponent_share must be at least 0 and below 1, got {first_opponent_share!r}"
+        )
+    pool = OpponentPool(model, seats, opponent_sampling, first_opponent, seed, first_opponent_share)
     spec = pool(spec, 0)  # the spec validated up front seats the first opponent
     orchestrator = Orchestrator(registry=models, hooks=[pool], datastore=datastore)
     try:

@@ -87,6 +87,9 @@ class Cast:
         )
         self.message_handlers[ENVIRONMENT] = environment.on_message
         self.tick_observers: dict[str, Callable[..., None]] = _hooks(self.actors, "observe_tick")
+        self.unguarded: tuple[Any, Any, SoloPlay | None] | None = None
+        """How its trials play when they need no guard: the ``(failures, play, solo)`` of
+        :func:`cogym.trial.playing.playing`, made for the first and reused by the next."""
         single = environment.single_actor()
         self.solo: SoloPlay | None = None
         if (

@@ -10,17 +10,18 @@ wrong, where.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError
+from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError
 from cogym.trial.deadlines import Skipped
 
 if TYPE_CHECKING:
     from cogym.trial.cast import Cast, SoloPlay, TrialEnvironment
     from cogym.trial.deadlines import Guard
 
-__all__ = ["Failures", "Play", "Played", "play_any", "playing", "render_frame", "retire"]
+__all__ = ["Failures", "Play", "Played", "play_any", "playing", "render_frame", "retire", "worded"]
 
 Played = tuple[
     dict[str, Any],  # actions, of the actors that acted
@@ -38,7 +39,11 @@ actions of this tick, and ``used`` collects the names of those that were used.""
 
 
 class Failures:
-    """The errors of a trial's participants, naming the trial, tick, actor and implementation."""
+    """The errors of a trial's participants, naming the trial, tick, actor and implementation.
+
+    The Failures of a cast's trials without a guard serve each of them in turn (a cast plays
+    one trial at a time): each sets :attr:`trial_id` to its own as it starts playing.
+    """
 
     __slots__ = ("_cast", "_environment", "trial_id")
 
@@ -70,6 +75,19 @@ class Failures:
     def action(self, name: str, tick: int, action: Any) -> InvalidActionError:
         space = self._cast.actor_classes[name].action_space
         return InvalidActionError(name, tick, space, action, self.trial_id)
+
+
+_WORDED = (ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError)
+"""The failures whose message says it all (others are shown with their type)."""
+
+
+def worded(exc: BaseException) -> str:
+    """The error of a trial that ``exc`` failed: its message (with its type, unless it is one of
+    the failures worded here), then the traceback of its cause, if it has one."""
+    cause = exc.__cause__
+    detail = "".join(traceback.format_exception(cause)) if cause is not None else ""
+    message = str(exc) if isinstance(exc, _WORDED) else repr(exc)
+    return message + (f"\n{detail}" if detail else "")
 
 
 def _adds_to_a_float(value: Any) -> bool:
@@ -151,13 +169,19 @@ def playing(
     words its failures and plays a tick: a :data:`Play` of any cast, or, when one actor plays
     alone (``cast.solo``), that actor's act and the environment's step, called inline by the
     tick loop. With a ``guard``, the calls into user code are guarded (and a cast whose actor
-    has a response timeout is played as any cast)."""
+    has a response timeout is played as any cast). Without a guard, what the cast's first
+    trial made is reused."""
+    if guard is None and cast.unguarded is not None:
+        cast.unguarded[0].trial_id = trial_id
+        return cast.unguarded
     failures = Failures(trial_id, cast, environment)
     solo = cast.solo if guard is None or not guard.rules else None
     if solo is not None and guard is not None:
         name, act, check, step = solo
         solo = (name, guard.act(name, act), check, guard.call("the environment's step", step))
     play = play_any(cast, failures, guard) if solo is None else None
+    if guard is None:
+        cast.unguarded = (failures, play, solo)
     return failures, play, solo
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from cogym.trial.mailbox import Mailbox
 from cogym.trial.values import ActorClass, TrialState
 
 __all__ = ["Port"]
@@ -55,6 +56,8 @@ class Port:
 
     def send_message(self, sender: str, receiver: str, payload: Any) -> None:
         trial = self._trial
+        if trial._mailbox is None:
+            trial._mailbox = Mailbox(trial.trial_id, trial.cast.names)
         trial._mailbox.send(trial.tick, sender, receiver, payload)
         trial._holds = True
 

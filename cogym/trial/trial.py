@@ -14,24 +14,17 @@ from __future__ import annotations
 
 import math
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from cogym.errors import (
-    ActorFailure,
-    EnvironmentFailure,
-    InvalidActionError,
-    TrialError,
-    TrialTimeoutError,
-)
+from cogym.errors import ActorFailure, EnvironmentFailure, TrialError
 from cogym.trial.cast import Cast, SoloPlay
 from cogym.trial.context import TrialContext
 from cogym.trial.deadlines import Guard, Interrupt
 from cogym.trial.externals import ExternalSeats, ExternalView
 from cogym.trial.mailbox import Mailbox
-from cogym.trial.playing import Failures, Play, playing, render_frame, retire
+from cogym.trial.playing import Failures, Play, playing, render_frame, retire, worded
 from cogym.trial.port import Port
 from cogym.trial.recording import Record, TickNotes, TrialRecorder, recorded_end, tick_recorder
 from cogym.trial.rewards import RewardLedger
@@ -48,8 +41,6 @@ NOTHING_SENT: tuple[Reward, ...] = ()
 NOTHING_POSTED: tuple[Message, ...] = ()
 NO_SEATS = ExternalSeats(())
 """The seats of every trial without external actors (nothing is ever written to them)."""
-_WORDED = (ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError)
-"""The failures whose message says it all (others are shown with their type)."""
 Prepared = tuple[Failures, Play | None, Record | None, SoloPlay | None, Record | None]
 """What a trial makes once to play its ticks (see :meth:`Trial._prepare`)."""
 
@@ -65,6 +56,12 @@ class Trial:
             trial.step({name: policy(obs) for name, obs in trial.pending.items()})
         print(trial.result)
     """
+
+    __slots__ = ("spec", "trial_id", "seed", "index", "cast", "environment", "actor_classes",
+                 "implementations", "state", "tick", "error", "result", "samples", "returns",
+                 "final_observations", "_externals", "_recorder", "_on_finish", "_seeds",
+                 "_started", "_stop", "_holds", "_deadline", "_obs", "_notes", "_ledger",
+                 "_mailbox", "_seats", "_pending", "_prepared", "_guard")  # fmt: skip
 
     def __init__(
         self,
@@ -109,9 +106,8 @@ class Trial:
         self._deadline: float | None = None
         self._obs: dict[str, Any] = {}
         self._notes = TickNotes()
-        names = cast.names
-        self._ledger = RewardLedger(trial_id, names, cast.solo and cast.solo[0])
-        self._mailbox = Mailbox(trial_id, names)
+        self._ledger = RewardLedger(trial_id, cast.names, cast.solo and cast.solo[0])
+        self._mailbox: Mailbox | None = None  # made when a participant first sends a message
         self._seats = ExternalSeats(cast.external_order) if cast.externals else NO_SEATS
         self._pending: frozenset[str] = frozenset()
         self._prepared: Prepared | None = None
@@ -172,7 +168,10 @@ class Trial:
             if self.spec.has_deadlines:
                 self._guard = Guard(self.spec, self.trial_id, self._deadline, lambda: self.tick,
                                     self._notes, self.actor_classes)  # fmt: skip
-            self._guarded(self._reset, options)
+            if self._guard is None:
+                self._reset(options)
+            else:
+                self._guarded(self._reset, options)
         except Exception as exc:
             self._fail(exc)
             raise
@@ -222,7 +221,10 @@ class Trial:
         try:
             if self.state is TrialState.PENDING:
                 self.start()
-            self._guarded(self._advance, None)
+            if self._guard is None:
+                self._advance(None)
+            else:
+                self._guarded(self._advance, None)
         except Exception:
             if not self.done:
                 raise
@@ -281,17 +283,14 @@ class Trial:
 
     def _advance(self, provided: Mapping[str, Any] | None) -> None:
         """Play ticks until an external actor must act (``provided`` are the external actions
-        of the current tick) or the trial ends: THE tick loop.
-
-        Acting and stepping is the one part a trial that one actor plays alone
-        (``cast.solo``) plays its own way; the rest of the tick is the same for every trial.
-        """
+        of the current tick) or the trial ends: THE tick loop. Acting and stepping is the one
+        part a trial that one actor plays alone (``cast.solo``) plays its own way."""
         cast = self.cast
         used: set[str] = set()
         failures, play, record, solo, record_solo = self._prepared or self._prepare()
         if solo is not None:
             name, act, check, solo_step = solo
-        externals, returns, mailbox = self._externals, self.returns, self._mailbox
+        externals, returns = self._externals, self.returns
         ledger, notes = self._ledger, self._notes
         history, trim_tick = ledger.history, ledger.trim_tick
         hand_out = ledger.hand_out if cast.reward_handlers else None
@@ -332,7 +331,7 @@ class Trial:
                 if tick >= trim_tick:
                     trim_tick = ledger.trim()
                 env_rewards, sent, messages = rewards, NOTHING_SENT, NOTHING_POSTED
-                if self._holds and (ledger.busy or mailbox.outgoing):
+                if self._holds:
                     rewards, sent, messages = self._route(tick, rewards)
                 lone = solo is not None and rewards is env_rewards  # a lone actor's bare reward
                 try:
@@ -408,24 +407,32 @@ class Trial:
                 self._pending = frozenset(needed)
                 self._obs = obs
                 return True
-        if self._mailbox.inbox:
-            self._deliver()
+        mailbox = self._mailbox
+        if mailbox is not None and mailbox.inbox:
+            mailbox.deliver(self.tick, self.cast.message_handlers)
+            self._rearm()
         return False
 
     def _rearm(self) -> None:
         """After messages or rewards were handled: whether the loop still has more to do."""
         mailbox = self._mailbox
         self._holds = self._stop is not None or self._deadline is not None or bool(
-            self._externals or mailbox.inbox or self._ledger.busy or mailbox.outgoing
+            self._externals
+            or self._ledger.busy
+            or (mailbox is not None and (mailbox.inbox or mailbox.outgoing))
         )
 
     def _route(
         self, tick: int, env_rewards: Mapping[str, float] | float
     ) -> tuple[dict[str, float], tuple[Reward, ...], tuple[Message, ...]]:
-        """Settle what participants sent during ``tick``: this tick's rewards, the rewards and
-        messages sent; revised earlier ticks correct the returns and the recording."""
-        messages = self._mailbox.post()
-        rewards, sent, revisions = self._ledger.route(tick, env_rewards)
+        """Settle what participants sent during ``tick``: this tick's rewards (``env_rewards``
+        if none), the rewards and messages sent; revisions correct the returns and recording."""
+        mailbox, ledger = self._mailbox, self._ledger
+        messages = NOTHING_POSTED if mailbox is None or not mailbox.outgoing else mailbox.post()
+        if not ledger.busy:
+            self._rearm()
+            return env_rewards, NOTHING_SENT, messages  # type: ignore[return-value]
+        rewards, sent, revisions = ledger.route(tick, env_rewards)
         self._rearm()
         for receiver, past_tick, value, change in revisions:
             self.returns[receiver] += change
@@ -433,10 +440,6 @@ class Trial:
             if self._recorder is not None:
                 self._recorder.revise_reward(receiver, past_tick, value)
         return rewards, sent, messages
-
-    def _deliver(self) -> None:
-        self._mailbox.deliver(self.tick, self.cast.message_handlers)
-        self._rearm()
 
     # -- ending -------------------------------------------------------------------------------
 
@@ -473,11 +476,7 @@ class Trial:
     def _fail(self, exc: BaseException) -> None:
         if self.done:
             return
-        cause = exc.__cause__
-        detail = "".join(traceback.format_exception(cause)) if cause is not None else ""
-        known = isinstance(exc, _WORDED)
-        message = str(exc) if known else repr(exc)
-        self.error = message + (f"\n{detail}" if detail else "")
+        self.error = worded(exc)
         self._obs = {}
         self._finish(TrialState.FAILED, self.error)
 
