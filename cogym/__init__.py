@@ -14,6 +14,7 @@ from cogym.trial import Message, Reward, TrialResult, TrialState
 
 if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
+    from cogym.evaluation import evaluate
     from cogym.registry import ModelRegistry
 
 __version__ = "0.1.0"
@@ -30,6 +31,7 @@ __all__ = [
     "TrialSpec",
     "TrialState",
     "__version__",
+    "evaluate",
 ]
 
 
@@ -43,4 +45,8 @@ def __getattr__(name: str) -> Any:
         from cogym.registry import ModelRegistry
 
         return ModelRegistry
+    if name == "evaluate":
+        from cogym.evaluation import evaluate
+
+        return evaluate
     raise AttributeError(f"module 'cogym' has no attribute {name!r}")

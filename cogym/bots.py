@@ -5,12 +5,20 @@ Use them in a spec as ``python:cogym.bots:<name>``.
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CartPoleExpert", "GreedyWalker", "LunarLanderHeuristic", "NimExpert", "PendulumExpert"]
+__all__ = [
+    "CartPoleExpert",
+    "GreedyWalker",
+    "LunarLanderHeuristic",
+    "NimExpert",
+    "PendulumExpert",
+    "TicTacToePerfect",
+]
 
 
 class CartPoleExpert:
@@ -94,3 +102,51 @@ class NimExpert:
             mask = observation["action_mask"]
             return int(np.flatnonzero(mask)[0])
         return take - 1
+
+
+_LINES = (
+    (0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6),
+)  # fmt: skip
+
+
+@functools.cache
+def _value(mine: int, theirs: int) -> int:
+    """The value for the player to move (bit masks of the nine squares): the number of empty
+    squares plus one when it wins, as negative when it loses, 0 for a draw."""
+    empty = [i for i in range(9) if not (mine | theirs) >> i & 1]
+    best = -10
+    for square in empty:
+        after = mine | 1 << square
+        if any(all(after >> i & 1 for i in line) for line in _LINES):
+            return len(empty)
+        best = max(best, -_value(theirs, after) if len(empty) > 1 else 0)
+    return 0 if best == -10 else best
+
+
+class TicTacToePerfect:
+    """Plays PettingZoo's ``tictactoe_v3`` perfectly (never loses; wins as soon as it can).
+
+    It reads its marks from plane 0 of the observation and the opponent's from plane 1 (square
+    ``3 * row + column`` is action ``3 * row + column``) and plays the first of the best moves.
+
+    >>> board = np.zeros((3, 3, 2), dtype=np.int8)
+    >>> board[0, 0, 0] = board[0, 1, 0] = board[1, 1, 1] = board[2, 2, 1] = 1
+    >>> TicTacToePerfect().act({"observation": board, "action_mask": np.ones(9, np.int8)})
+    2
+    """
+
+    def act(self, observation: Any) -> int:
+        planes = np.asarray(observation["observation"]).reshape(9, 2)
+        mine = sum(1 << i for i in range(9) if planes[i, 0])
+        theirs = sum(1 << i for i in range(9) if planes[i, 1])
+        best, choice = -11, -1
+        for square in range(9):
+            if (mine | theirs) >> square & 1:
+                continue
+            after = mine | 1 << square
+            if any(all(after >> i & 1 for i in line) for line in _LINES):
+                return square
+            value = -_value(theirs, after)
+            if value > best:
+                best, choice = value, square
+        return choice

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -203,6 +204,26 @@ class ActorSpec(_Value):
         return f"spec.replace_actor({self.name!r}, {name}=...)"
 
 
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def datastore_url_problem(text: str) -> str | None:
+    """Why ``text`` cannot name a datastore, when it is a URL other than ``file://``.
+
+    A datastore's shards are HDF5 files written and renamed in place, which object storage
+    cannot do; taken as a path, ``s3://bucket/run`` would record into a local folder ``s3:``.
+    """
+    match = _URL.match(text)
+    if match is None or match.group(1).lower() == "file":
+        return None
+    return (
+        f"{text!r} is a {match.group(1).lower()}:// URL, and a datastore is a directory on a disk "
+        "this machine mounts (with Ray, one that every node mounts); object storage is not "
+        "supported for datastores. Record into a local directory and copy it to the bucket "
+        "afterwards, or mount the bucket and give the mount's path"
+    )
+
+
 class TrialSpec(_Value):
     """Everything needed to run a trial; see the module docstring for an example."""
 
@@ -216,6 +237,18 @@ class TrialSpec(_Value):
     """Where trials of this spec are recorded, whoever runs them (a datastore directory)."""
     record_frames: bool = False
     """Record the environment's rendered frame on every tick, so that replays can be watched."""
+
+    @field_validator("datastore")
+    @classmethod
+    def _a_directory(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = datastore_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        if value.lower().startswith("file://"):
+            return unquote(urlsplit(value).path)
+        return value
 
     @field_validator("max_ticks", "max_seconds", "seed", mode="before")
     @classmethod

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -48,6 +50,21 @@ def orchestrator():
 def datastore_dir(tmp_path: Path) -> Path:
     """An empty directory for a datastore."""
     return tmp_path / "trials"
+
+
+@pytest.fixture(scope="module")
+def ray_session() -> Iterator[ModuleType]:
+    """One small local Ray per test module (2 CPUs, a 200 MB object store, no dashboard)."""
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=200 * 1024**2,
+        logging_level="WARNING",
+    )
+    yield ray
+    ray.shutdown()
 
 
 @pytest.fixture

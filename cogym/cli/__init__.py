@@ -90,6 +90,7 @@ def main() -> None:
 
 
 from cogym.cli import bc as _bc_commands  # noqa: E402,F401  (registers bc)
+from cogym.cli import compare as _compare_commands  # noqa: E402,F401  (registers compare)
 from cogym.cli import dagger as _dagger_commands  # noqa: E402,F401  (registers dagger)
 from cogym.cli import demo as _demo_commands  # noqa: E402,F401  (registers demo)
 from cogym.cli import models as _models_commands  # noqa: E402,F401  (registers models)

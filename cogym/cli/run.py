@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -152,8 +151,11 @@ def _datastore(path: str | None):  # noqa: ANN202  (HDF5Datastore | None)
         return None
     from cogym.datastore import HDF5Datastore
 
-    datastore = HDF5Datastore(path)
-    where = Path(path)
+    try:
+        datastore = HDF5Datastore(path)
+    except InputError as exc:
+        raise InvalidArgumentError("--datastore", str(exc)) from None
+    where = datastore.path
     if where.exists() and not (where.is_dir() and not any(where.iterdir())):
         try:
             datastore.catalog()  # a file, or a directory of other things, is refused here

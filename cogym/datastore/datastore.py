@@ -9,7 +9,8 @@ import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import cogym.datastore.preferences as prefs
 from cogym.datastore.follow import follow
@@ -21,15 +22,32 @@ from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
 from cogym.datastore.read.stored import StoredTrial
 from cogym.datastore.replay import ReplayReport, replay
 from cogym.datastore.write.writer import ProcessWriter, ensure_datastore, new_stem, require_version
-from cogym.errors import InputError, TrialNotFoundError
+from cogym.errors import InputError, NotADatastoreError, TrialNotFoundError
+from cogym.spec import datastore_url_problem
 from cogym.trial import TrialInfo, TrialRecorder
 from cogym.trust import refuse_untrusted, replay_loads
+
+if TYPE_CHECKING:
+    import ray.data
+
+    from cogym.datastore.read.loaders import TrialRowsDataset
 
 __all__ = ["HDF5Datastore", "UnreadableFileWarning"]
 
 
 class UnreadableFileWarning(UserWarning):
     """A file of the datastore could not be read; the other files were."""
+
+
+def local_directory(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a local directory: a ``file://`` URL is its path; other URLs are refused."""
+    text = os.fspath(path)
+    if isinstance(text, str) and text.lower().startswith("file://"):
+        return Path(unquote(urlsplit(text).path))
+    problem = datastore_url_problem(text) if isinstance(text, str) else None
+    if problem is not None:
+        raise NotADatastoreError(problem)
+    return Path(text)
 
 
 class HDF5Datastore:
@@ -79,7 +97,7 @@ class HDF5Datastore:
             raise InputError(
                 "shard_bytes must be positive, shard_seconds and commit_seconds not negative"
             )
-        self.path = Path(path)
+        self.path = local_directory(path)
         self.compression = compression
         self.shard_bytes = int(shard_bytes)
         self.shard_seconds = float(shard_seconds)
@@ -359,6 +377,50 @@ class HDF5Datastore:
             seed=seed,
             drop_last=drop_last,
         )
+
+    def torch_dataset(
+        self,
+        actor: str,
+        fields: Sequence[str] = ("observations", "actions"),
+        filter: TrialFilter | Mapping[str, Any] | None = None,
+        *,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        seed: int | None = None,
+        drop_last: bool = False,
+        rank: int | None = None,
+        world_size: int | None = None,
+        **criteria: Any,
+    ) -> TrialRowsDataset:
+        """The rows of :meth:`arrays` as a PyTorch ``IterableDataset`` that ``DataLoader``
+        workers and ``torch.distributed`` ranks (Ray Train's workers among them) split by file,
+        each row read once; see :class:`~cogym.datastore.read.loaders.TrialRowsDataset`."""
+        from cogym.datastore.read.loaders import ReadPlan, TrialRowsDataset
+
+        plan = ReadPlan.make(self.path, self.catalog(), actor, fields, as_filter(filter, criteria))
+        return TrialRowsDataset(
+            plan,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=drop_last,
+            rank=rank,
+            world_size=world_size,
+        )
+
+    def to_ray_dataset(
+        self,
+        actor: str,
+        fields: Sequence[str] = ("observations", "actions"),
+        filter: TrialFilter | Mapping[str, Any] | None = None,
+        **criteria: Any,
+    ) -> ray.data.Dataset:
+        """The rows of :meth:`arrays` as a Ray Data dataset read by one task per file (every
+        node must reach this directory); columns are arrays named by field."""
+        from cogym.datastore.read.loaders import ReadPlan, ray_dataset
+
+        plan = ReadPlan.make(self.path, self.catalog(), actor, fields, as_filter(filter, criteria))
+        return ray_dataset(plan)
 
     # -- replay and maintenance -------------------------------------------------------------------
 

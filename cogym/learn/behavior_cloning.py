@@ -19,7 +19,6 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -148,7 +147,7 @@ def behavior_cloning(
     from cogym.datastore import HDF5Datastore
     from cogym.datastore.read.query import as_filter
 
-    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
+    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(datastore)
     data = recorded_rows(store, actor, as_filter(filter, criteria), notes, labels)
     return fit_policy(
         data,

@@ -6,7 +6,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from cogym.actors import EXTERNAL
@@ -76,7 +75,7 @@ def clone_and_register(
     from cogym.registry import ModelRegistry, as_registry
 
     started = time.perf_counter()
-    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
+    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(datastore)
     registry = as_registry(registry) if not isinstance(registry, ModelRegistry) else registry
     flt = with_actor(filter, actor)
     summaries = [s for s in store.trials(flt) if actor in s.returns]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -331,7 +330,7 @@ def _as_store(datastore: Any) -> Any:
     if isinstance(datastore, HDF5Datastore):
         return datastore
     if isinstance(datastore, (str, os.PathLike)):
-        return HDF5Datastore(Path(datastore))
+        return HDF5Datastore(datastore)
     raise InvalidArgumentError(
         "datastore", f"expected an HDF5Datastore or a directory, got {type(datastore).__name__}"
     )

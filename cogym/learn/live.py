@@ -70,7 +70,7 @@ def follow_and_clone(
         raise InvalidArgumentError(
             "max_versions", f"expected None or a number of versions >= 1, got {max_versions!r}"
         )
-    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(Path(datastore))
+    store = datastore if isinstance(datastore, HDF5Datastore) else HDF5Datastore(datastore)
     registry = registry if isinstance(registry, ModelRegistry) else as_registry(registry)
     flt = with_actor(filter, actor)
     trials = store.follow(flt, timeout=timeout, poll=poll)

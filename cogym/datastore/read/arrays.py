@@ -12,7 +12,7 @@ left with (zeros where there is none, see ``has_final``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -373,15 +373,36 @@ def _batches(
     order = list(catalog.sources)
     if shuffle:
         order = [order[i] for i in rng.permutation(len(order))]
-    carry: dict[tuple[Any, ...], np.ndarray] = {}
+    yield from rebatch(
+        _shuffled(catalog, actor, fields, flt, order, rng if shuffle else None),
+        batch_size,
+        drop_last,
+    )
+
+
+def _shuffled(
+    catalog: Catalog,
+    actor: str,
+    fields: tuple[str, ...],
+    flt: TrialFilter,
+    order: Sequence[Source],
+    rng: np.random.Generator | None,
+) -> Iterator[dict[tuple[Any, ...], np.ndarray]]:
     for part in _parts(catalog, actor, fields, flt, order):
-        chunk = _combine([part], fields, actor)
-        flat = _flatten(chunk)
-        if shuffle:
-            permutation = rng.permutation(chunk.rows)
+        flat = _flatten(_combine([part], fields, actor))
+        if rng is not None:
+            permutation = rng.permutation(len(next(iter(flat.values()))))
             flat = {k: v[permutation] for k, v in flat.items()}
-        if carry:
-            flat = {k: np.concatenate([carry[k], v]) for k, v in flat.items()}
+        yield flat
+
+
+def rebatch(
+    chunks: Iterable[dict[tuple[Any, ...], np.ndarray]], batch_size: int, drop_last: bool
+) -> Iterator[dict[str, Any]]:
+    """Batches of ``batch_size`` rows from chunks of flat columns of any length, in order."""
+    carry: dict[tuple[Any, ...], np.ndarray] = {}
+    for chunk in chunks:
+        flat = {k: np.concatenate([carry[k], v]) for k, v in chunk.items()} if carry else chunk
         rows = len(next(iter(flat.values())))
         start = 0
         while rows - start >= batch_size:
