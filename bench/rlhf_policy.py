@@ -4,6 +4,7 @@ on the true reward gains over a random policy, and a plot of true return against
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -117,7 +118,15 @@ def _learnt_reward_ppo(setting: Setting, preferences: int, seed: int) -> float:
         return _evaluate(policy, setting.env_id)
 
 
-def _plot(curves: dict[str, tuple[Setting, list[float], float, float]], quick: bool) -> Path:
+def _progress(line: str) -> None:
+    print(f"rlhf_policy: {line}", file=sys.stderr, flush=True)
+
+
+Curve = tuple[Setting, list[int], list[float], float, float]
+"""``(setting, Ks, true returns of PPO on the learnt reward, on the true reward, random)``."""
+
+
+def _plot(curves: dict[str, Curve], quick: bool) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,9 +134,8 @@ def _plot(curves: dict[str, tuple[Setting, list[float], float, float]], quick: b
 
     FIGURES.mkdir(exist_ok=True)
     figure, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.8), squeeze=False)
-    for ax, (env_id, (setting, returns, true, random)) in zip(axes[0], curves.items(),
-                                                              strict=True):  # fmt: skip
-        ks = setting.preferences[: len(returns)]
+    for ax, (env_id, (setting, ks, returns, true, random)) in zip(axes[0], curves.items(),
+                                                                  strict=True):  # fmt: skip
         ax.plot(ks, returns, marker="o", label="PPO on the learnt reward")
         ax.axhline(true, linestyle="--", color="tab:green", label="PPO on the true reward")
         ax.axhline(random, linestyle=":", color="tab:gray", label="random policy")
@@ -145,15 +153,21 @@ def _plot(curves: dict[str, tuple[Setting, list[float], float, float]], quick: b
 
 
 def policy_on_learnt_reward(quick: bool) -> list[Figure]:
-    settings = [CARTPOLE] if quick else [CARTPOLE, PENDULUM]
-    figures, curves = [], {}
-    for setting in settings:
+    """Both envs; ``quick``: only the largest K of each."""
+    figures: list[Figure] = []
+    curves: dict[str, Curve] = {}
+    for setting in (CARTPOLE, PENDULUM):
         ks = setting.preferences[-1:] if quick else setting.preferences
         started = time.perf_counter()
         random = _random_return(setting.env_id)
         true = _true_reward_ppo(setting, seed=0)
-        returns = [_learnt_reward_ppo(setting, k, seed=0) for k in ks]
-        curves[setting.env_id] = (setting, returns, true, random)
+        _progress(f"{setting.env_id}: random {random:.1f}, PPO on the true reward {true:.1f}")
+        returns = []
+        for k in ks:
+            returns.append(_learnt_reward_ppo(setting, k, seed=0))
+            _progress(f"{setting.env_id}: PPO on the reward from {k} preferences {returns[-1]:.1f}"
+                      f" ({time.perf_counter() - started:.0f} s)")  # fmt: skip
+        curves[setting.env_id] = (setting, list(ks), returns, true, random)
         for k, value in zip(ks, returns, strict=True):
             figures.append(Figure(
                 f"{setting.env_id}: PPO on the reward from {k} oracle preferences vs PPO on the "

@@ -141,3 +141,14 @@ def test_ppo_on_a_reward_from_at_most_200_oracle_preferences_reaches_450_on_cart
     with Orchestrator(registry=models) as orchestrator:
         results = orchestrator.run_many(evaluation, 10)
     assert np.mean([r.returns["player"] for r in results]) >= 450
+
+
+def test_cogym_rlhf_with_a_person_refuses_a_public_host_without_allow_remote(tmp_path):
+    spec = tmp_path / "cartpole.yaml"
+    spec.write_text(make_spec(CARTPOLE, seed=0).to_yaml())
+    refused = CliRunner().invoke(main, [
+        "rlhf", str(spec), "--judge", "person", "--host", "0.0.0.0", "--model", "cp",
+        "--registry", str(tmp_path / "models"), "--datastore", str(tmp_path / "trials"),
+    ])  # fmt: skip
+    assert refused.exit_code == 2 and "--allow-remote" in refused.output
+    assert not (tmp_path / "trials").exists()
