@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
@@ -41,6 +40,7 @@ from cogym.errors import ArgumentError, InputError, SpecError, suggest
 from cogym.orchestrator import Orchestrator
 from cogym.registry.store import ModelRegistry, as_registry
 from cogym.spec import TrialSpec
+from cogym.tasks import TrialEvent
 
 __all__ = ["SAMPLING", "OpponentPool", "Snapshot", "selfplay"]
 
@@ -74,8 +74,10 @@ class OpponentPool:
         first_opponent: str,
         seed: int | None = None,
         first_opponent_share: float = 0.0,
+        learner: str = "",
     ) -> None:
         self.model = model
+        self.learner = learner
         self.first_opponent_share = first_opponent_share
         self.seats = tuple(seats)
         self.sampling = sampling
@@ -114,35 +116,24 @@ class OpponentPool:
             spec = spec.replace_actor(seat, implementation=chosen, config=config)
         return spec.replace(tags={**spec.tags, _TAG: chosen})
 
+    def observe(self, event: TrialEvent) -> None:
+        """An orchestrator's trial event: an ended trial's points go to its opponent's score
+        (trials terminated early, as by a reset, count for nobody)."""
+        result = event.result
+        if event.kind != "ended" or result is None or _TAG not in result.spec.tags:
+            return
+        learner = [a.name for a in result.spec.actors if a.name not in self.seats]
+        mine = sum(float(result.returns.get(n, 0.0)) for n in learner)
+        best = max(float(result.returns.get(s, 0.0)) for s in self.seats)
+        self.record(
+            str(result.spec.tags[_TAG]), 1.0 if mine > best else 0.5 if mine == best else 0.0
+        )
+
     def __repr__(self) -> str:
         return (
             f"OpponentPool({self.model!r}, {self.sampling}, snapshots={len(self.versions)}, "
             f"first={self.first_opponent!r})"
         )
-
-
-class _Scored(gym.Wrapper):
-    """Records in the pool the learner's points in each trial that ends."""
-
-    def __init__(self, env: Any, pool: OpponentPool, actor: str) -> None:
-        super().__init__(env)
-        self.pool = pool
-        self.actor = actor
-
-    def step(self, action: Any) -> Any:
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        if terminated or truncated:
-            trial = self.env.unwrapped.trial
-            if trial is not None:
-                returns = trial.returns
-                mine = float(returns.get(self.actor, 0.0))
-                best = max(float(returns.get(s, 0.0)) for s in self.pool.seats)
-                points = 1.0 if mine > best else 0.5 if mine == best else 0.0
-                self.pool.record(str(trial.spec.tags.get(_TAG, "")), points)
-        return observation, reward, terminated, truncated, info
-
-    def action_masks(self) -> np.ndarray:
-        return self.env.unwrapped.action_masks()
 
 
 def _masked(observation_space: spaces.Space, action_space: spaces.Space) -> bool:
@@ -204,6 +195,7 @@ def selfplay(
     first_opponent: str = "random",
     first_opponent_share: float = 0.0,
     algorithm_options: Mapping[str, Any] | None = None,
+    n_envs: int = 1,
     datastore: Any = None,
     seed: int | None = 0,
 ) -> Any:
@@ -211,16 +203,20 @@ def selfplay(
 
     Returns the trained SB3 model; its ``cogym_snapshots`` lists each :class:`Snapshot`
     published. ``algorithm_options`` go to the algorithm's constructor (``n_steps``,
-    ``learning_rate``...); ``datastore`` records every training trial.
+    ``learning_rate``...); ``datastore`` records every training trial. With ``n_envs`` above
+    1 the learner trains on a :class:`~cogym.wrappers.TrialVecEnv` of that many trials in
+    lockstep, whose opponents of one snapshot act in one batched forward pass per tick.
     """
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from cogym.wrappers import TrialGymEnv
+    from cogym.wrappers import TrialGymEnv, TrialVecEnv
 
     if not isinstance(spec, TrialSpec):
         spec = TrialSpec.from_dict(spec) if isinstance(spec, Mapping) else TrialSpec.from_yaml(spec)
     seats = (opponents,) if isinstance(opponents, str) else tuple(opponents)
     _check(spec, actor, seats, opponent_sampling, snapshot_every, total_timesteps)
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise ArgumentError(f"n_envs must be an int of at least 1, got {n_envs!r}")
     models = as_registry(registry)
     if models is None:
         raise InputError("selfplay needs a registry (a directory or a ModelRegistry)")
@@ -229,11 +225,17 @@ def selfplay(
         raise ArgumentError(
             f"first_opponent_share must be at least 0 and below 1, got {first_opponent_share!r}"
         )
-    pool = OpponentPool(model, seats, opponent_sampling, first_opponent, seed, first_opponent_share)
+    pool = OpponentPool(
+        model, seats, opponent_sampling, first_opponent, seed, first_opponent_share, actor
+    )
     spec = pool(spec, 0)  # the spec validated up front seats the first opponent
     orchestrator = Orchestrator(registry=models, hooks=[pool], datastore=datastore)
+    orchestrator.subscribe(pool.observe)
     try:
-        env = _Scored(TrialGymEnv(spec, orchestrator=orchestrator), pool, actor)
+        if n_envs == 1:
+            env: Any = TrialGymEnv(spec, orchestrator=orchestrator)
+        else:
+            env = TrialVecEnv(spec, n_envs, orchestrator=orchestrator)
     except SpecError:
         orchestrator.close()
         raise

@@ -79,6 +79,17 @@ def test_selfplay_publishes_snapshots_and_plays_them_as_opponents(tmp_path: Path
     assert 0.0 <= scores["sb3:ttt@1"] <= 1.0
 
 
+def test_selfplay_on_batched_trials_trains_and_scores_its_snapshots(tmp_path: Path) -> None:
+    policy = selfplay(
+        _spec(TICTACTOE, "player_1", "player_2"), "player_1", "player_2", model="ttt",
+        registry=tmp_path / "models", total_timesteps=512, snapshot_every=256, n_envs=4,
+        algorithm_options={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+    )  # fmt: skip
+    assert [s.version for s in policy.cogym_snapshots] == [1, 2]
+    assert policy.get_env().num_envs == 4
+    assert "sb3:ttt@1" in policy.cogym_snapshots[1].scores
+
+
 def test_opponent_sampling_rules() -> None:
     pool = OpponentPool("m", ["p2"], "latest", "random", seed=0)
     assert pool.choose() == "random"
