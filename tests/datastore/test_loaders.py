@@ -68,15 +68,21 @@ def test_many_files_really_are_many(many_files: HDF5Datastore) -> None:
     assert len(many_files.catalog().sources) >= 6
 
 
-@pytest.mark.parametrize("workers", [0, 2, 3])
+@pytest.mark.parametrize("workers", [0, 2])
 def test_dataloader_workers_read_every_row_once(many_files: HDF5Datastore, workers: int) -> None:
     expected = _sorted(_keyed(many_files.arrays("player", FIELDS)))
     dataset = many_files.torch_dataset("player", FIELDS)
-    loader = DataLoader(dataset, batch_size=64, num_workers=workers)
+    loader = DataLoader(dataset, batch_size=64, num_workers=workers, **_spawned(workers))
     batches = [{k: _numpy(v) for k, v in b.items()} for b in loader]
     got = np.concatenate([_keyed(b) for b in batches])
     assert len(got) == len(expected)
     np.testing.assert_array_equal(_sorted(got), expected)
+
+
+def _spawned(workers: int) -> dict[str, Any]:
+    """Workers started fresh: a forked copy of a process whose other threads hold locks (gRPC's,
+    once a Cogment test ran in this process) can crash."""
+    return {"multiprocessing_context": "spawn"} if workers else {}
 
 
 def _numpy(value: Any) -> Any:
@@ -152,6 +158,7 @@ def test_torch_dataset_over_a_million_steps_gives_each_row_of_arrays_once(
         million_steps.torch_dataset("player", FIELDS, batch_size=50_000),
         batch_size=None,
         num_workers=2,
+        **_spawned(2),
     )
     got = np.concatenate([_keyed({k: _numpy(v) for k, v in b.items()}) for b in loader])
     np.testing.assert_array_equal(_sorted(got), _sorted(_keyed(whole)))
