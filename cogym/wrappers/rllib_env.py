@@ -34,19 +34,25 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 __all__ = ["SEED_STREAM", "TrialMultiAgentEnv", "register_trial_env"]
 
 SEED_STREAM = 100_000
-"""Seeds between two env runners' (or two sub-environments') first trials: env ``k`` of a
-run whose spec has seed ``s`` plays trials ``s + k * SEED_STREAM``, ``+ 1``, ``+ 2`` ..."""
+"""Seeds between two env runners' (or two sub-environments') trials: each plays the seeds the
+first env would, plus a multiple of ``SEED_STREAM`` of its own."""
+_ENVS_PER_RUNNER = 1000
+_MADE: dict[str, int] = {}
+"""How many envs this process has made, per registered name."""
 
 
 class TrialMultiAgentEnv(MultiAgentEnv):
     """A trial as an RLlib ``MultiAgentEnv`` whose agents are the spec's external actors.
 
-    Each ``reset`` starts a new trial (``reset(seed=s)`` gives it seed ``s``, later resets
-    ``s+1``...); ``agents`` are the external actors still in the trial, ``possible_agents``
-    all of them; an agent that leaves (terminated or truncated) is reported once and not
-    again. ``terminateds["__all__"]`` is set when no agent is left and every last one ended
-    terminated; ``truncateds["__all__"]`` when no agent is left otherwise (the trial reached
-    ``max_ticks`` or the environment truncated someone).
+    Each ``reset`` starts a new trial (``reset(seed=s)`` gives it seed ``s + seed_offset``,
+    later resets the next seeds; the first reset without a seed starts at the spec's seed plus
+    ``seed_offset``). ``agents`` are the agents of the last ``reset`` or ``step`` (RLlib's
+    meaning: an agent that left on that step is still listed, with its last observation, until
+    the next step, which ignores an action for it), ``possible_agents`` all of them; an agent
+    that leaves (terminated or truncated) is reported once and not again.
+    ``terminateds["__all__"]`` is set when no agent is left and every last one ended terminated;
+    ``truncateds["__all__"]`` when no agent is left otherwise (the trial reached ``max_ticks``
+    or the environment truncated someone).
 
     >>> env = TrialMultiAgentEnv({
     ...     "environment": {"implementation": "pettingzoo:cogym.envs.rendezvous_v0:parallel_env",
@@ -65,7 +71,7 @@ class TrialMultiAgentEnv(MultiAgentEnv):
         orchestrator: Any = None,
         datastore: Any = None,
         registry: Any = None,
-        first_seed: int | None = None,
+        seed_offset: int = 0,
     ) -> None:
         self.trials = TrialParallelEnv(
             spec, orchestrator=orchestrator, datastore=datastore, registry=registry
@@ -79,7 +85,8 @@ class TrialMultiAgentEnv(MultiAgentEnv):
         self.action_spaces = {a: self.trials.action_space(a) for a in self.possible_agents}
         self.observation_space = spaces.Dict(self.observation_spaces)
         self.action_space = spaces.Dict(self.action_spaces)
-        self._first_seed = first_seed
+        self.seed_offset = int(seed_offset)
+        self._first = True
 
     @property
     def trial_spec(self) -> TrialSpec:
@@ -88,9 +95,11 @@ class TrialMultiAgentEnv(MultiAgentEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        if seed is None and self._first_seed is not None:
-            seed = self._first_seed
-        self._first_seed = None
+        if seed is None and self._first:
+            seed = self.trial_spec.seed
+        self._first = False
+        if seed is not None:
+            seed = (int(seed) + self.seed_offset) % (1 << 63)
         observations, infos = self.trials.reset(seed=seed, options=options)
         self.agents = list(self.trials.agents)
         return observations, infos
@@ -98,9 +107,12 @@ class TrialMultiAgentEnv(MultiAgentEnv):
     def step(
         self, action_dict: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, bool], dict[str, bool], dict[str, Any]]:
+        live = self.trials.agents
+        if len(live) < len(self.agents):  # agents listed for the step they left on: done
+            action_dict = {a: action for a, action in action_dict.items() if a in live}
         observations, rewards, terminated, truncated, infos = self.trials.step(action_dict)
-        self.agents = list(self.trials.agents)
-        over = not self.agents
+        self.agents = list(terminated)  # this step's agents, those that left on it included
+        over = not self.trials.agents
         terminated = dict(terminated)
         truncated = dict(truncated)
         everyone_terminated = all(terminated.values()) and not any(truncated.values())
@@ -127,16 +139,15 @@ def register_trial_env(
 ) -> str:
     """Register ``spec``'s trials as the RLlib env ``name`` (``config.environment(name)``).
 
-    The spec is read now (a bad one fails here, not in a remote env runner) and travels to
-    every env runner as a plain dict. ``env_config`` entries given to
-    ``config.environment(name, env_config={...})`` update the spec's environment ``config``.
-    Env runners and their sub-environments play different seeds: env ``k`` (``k`` counts env
-    runners times ``num_envs_per_env_runner`` plus the sub-environment's index) starts at
-    the spec's seed plus ``k *`` :data:`SEED_STREAM`, unless RLlib's own ``seed`` is set
-    (``config.debugging(seed=...)``), which then seeds the first trial. ``datastore`` and
-    ``registry`` are directories every node reaches: the trials are recorded there (each
-    process in its shard) and ``sb3:<model>@latest`` actors inside the trials are resolved
-    from there.
+    The spec is read now (a bad one fails here, not in a remote env runner) and travels to every
+    env runner as a plain dict. ``env_config`` entries given to ``config.environment(name,
+    env_config={...})`` update the spec's environment ``config``. Env runners and their
+    sub-environments play different seeds: the ``n``-th env that env runner ``w`` makes adds
+    ``(w * 1000 + n) *`` :data:`SEED_STREAM` to every seed (the spec's, RLlib's
+    ``config.debugging(seed=...)`` and the one RLlib's env check resets with), so no two play
+    the same trials. ``datastore`` and ``registry`` are directories every node reaches: the
+    trials are recorded there (each process in its shard) and ``sb3:<model>@latest`` actors
+    inside the trials are resolved from there.
 
     >>> register_trial_env("rendezvous-2", {
     ...     "environment": {"implementation": "pettingzoo:cogym.envs.rendezvous_v0:parallel_env",
@@ -153,7 +164,10 @@ def register_trial_env(
     }
 
     def make(env_config: Any) -> TrialMultiAgentEnv:
-        return _make_env(plain, dict(env_config or {}), env_config, **where)
+        made = _MADE[name] = _MADE.get(name, -1) + 1
+        runner = int(getattr(env_config, "worker_index", 0) or 0)
+        offset = (runner * _ENVS_PER_RUNNER + made) * SEED_STREAM
+        return _make_env(plain, dict(env_config or {}), offset, **where)
 
     register_env(name, make)
     return name
@@ -168,7 +182,7 @@ def _read_spec(spec: Mapping[str, Any] | str | Path) -> TrialSpec:
 def _make_env(
     plain: dict[str, Any],
     overrides: dict[str, Any],
-    context: Any,
+    seed_offset: int,
     datastore: str | None,
     registry: str | None,
 ) -> TrialMultiAgentEnv:
@@ -178,17 +192,11 @@ def _make_env(
         environment["config"] = {**(environment.get("config") or {}), **overrides}
         spec["environment"] = environment
     trial_spec = TrialSpec.from_dict(spec)
-    first_seed = None
-    if trial_spec.seed is not None:
-        runner = int(getattr(context, "worker_index", 0) or 0)
-        envs = max(1, int(getattr(context, "num_envs", 1) or 1))
-        index = int(getattr(context, "vector_index", 0) or 0)
-        first_seed = trial_spec.seed + (runner * envs + index) * SEED_STREAM
     datalog = None
     if datastore is not None:
         from cogym.datastore import HDF5Datastore
 
         datalog = HDF5Datastore(datastore)
     return TrialMultiAgentEnv(
-        trial_spec, datastore=datalog, registry=registry, first_seed=first_seed
+        trial_spec, datastore=datalog, registry=registry, seed_offset=seed_offset
     )

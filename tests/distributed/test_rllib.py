@@ -1,5 +1,6 @@
 """RLlib on trials: PPO (shared and separate policies) on a two-agent TrialParallelEnv on a
-local Ray, then the trained policies act in cogym trials as ``rllib:`` actors."""
+local Ray (the separate policies sampled by a remote env runner), then the trained policies
+act in cogym trials as ``rllib:`` actors."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from cogym import Orchestrator, TrialSpec
 from cogym.cli import main
+from cogym.datastore import HDF5Datastore
 from cogym.errors import ImplementationError, SpecError
 from cogym.trial import TrialState
 from tests.conftest import RENDEZVOUS
@@ -21,7 +23,11 @@ pytest.importorskip("ray.rllib")
 from ray.rllib.algorithms.ppo import PPOConfig  # noqa: E402
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments  # noqa: E402
 
-from cogym.wrappers.rllib_env import TrialMultiAgentEnv, register_trial_env  # noqa: E402
+from cogym.wrappers.rllib_env import (  # noqa: E402
+    SEED_STREAM,
+    TrialMultiAgentEnv,
+    register_trial_env,
+)
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -48,12 +54,19 @@ def _spec(implementations: dict[str, str], walkers: int = 2, **fields) -> TrialS
 TRAINING = _spec(dict.fromkeys(WALKERS, "external"))
 
 
-def _train(name: str, policies: set[str], mapping, checkpoint: Path) -> dict:
-    register_trial_env(name, TRAINING)
+def _train(
+    name: str,
+    policies: set[str],
+    mapping,
+    checkpoint: Path,
+    runners: int = 0,
+    datastore: Path | None = None,
+) -> dict:
+    register_trial_env(name, TRAINING, datastore=datastore)
     config = (
         PPOConfig()
         .environment(name)
-        .env_runners(num_env_runners=0, rollout_fragment_length=64)
+        .env_runners(num_env_runners=runners, rollout_fragment_length=64)
         .learners(num_learners=0)
         .training(train_batch_size_per_learner=128, minibatch_size=64, num_epochs=1)
         .rl_module(model_config={"fcnet_hiddens": [16]})
@@ -76,12 +89,27 @@ def checkpoints(ray_session: ModuleType, tmp_path_factory) -> dict[str, Path]:
     shared = _train(
         "cogym-rendezvous-shared", {"shared"}, lambda agent, *a, **k: "shared", made["shared"]
     )
+    # separate policies: sampled by one remote env runner, which records its trials
+    made["trials"] = root / "trials"
     separate = _train(
-        "cogym-rendezvous-separate", set(WALKERS), lambda agent, *a, **k: agent, made["separate"]
+        "cogym-rendezvous-separate",
+        set(WALKERS),
+        lambda agent, *a, **k: agent,
+        made["separate"],
+        runners=1,
+        datastore=made["trials"],
     )
     for result in (shared, separate):
         assert result["env_runners"]["num_episodes_lifetime"] > 0
     return made
+
+
+def test_trials_played_by_a_remote_env_runner_are_recorded_with_seeds_of_its_own(checkpoints):
+    recorded = HDF5Datastore(checkpoints["trials"]).trials(state="ended")
+    assert recorded, "the env runner recorded no ended trial"
+    # env runner 1 adds 1000 streams to each seed: it never plays the local env's trials
+    assert all(trial.seed >= 1000 * SEED_STREAM for trial in recorded)
+    assert {a for trial in recorded for a in trial.returns} == set(WALKERS)
 
 
 def _play(spec: TrialSpec, trials: int = 3) -> list:
@@ -122,15 +150,16 @@ def test_the_trial_multi_agent_env_passes_rllib_checks_and_reports_agents_that_l
     assert sorted(observations) == WALKERS == sorted(env.agents)
     left_at: dict[str, int] = {}
     for step in range(20):
+        # as a user would: an action for each of env.agents (one that left is ignored)
         actions = {a: _homeward(observations[a]) for a in env.agents}
         observations, rewards, terminated, truncated, _ = env.step(actions)
         reported = set(terminated) - {"__all__"}
         assert reported == set(rewards) and not reported & set(left_at)  # reported once
         left_at.update({a: step for a in reported if terminated[a] or truncated[a]})
-        assert sorted(env.agents) == sorted(set(WALKERS) - set(left_at))
+        assert sorted(env.agents) == sorted(reported)  # RLlib's check wants those of the step
         if terminated["__all__"] or truncated["__all__"]:
             break
-    assert env.agents == [] and len(set(left_at.values())) == 2  # one walker left first
+    assert set(left_at) == set(WALKERS) and len(set(left_at.values())) == 2  # one left first
     assert terminated["__all__"] and not truncated["__all__"]
 
 
