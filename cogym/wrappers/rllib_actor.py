@@ -108,8 +108,8 @@ class RLlibActor:
 
     ``act`` runs the module's ``forward_inference`` on a batch of one observation and takes
     the action from its inference distribution (``deterministic=True``: the most likely one).
-    An observation space that the module sees flattened (RLlib's ``FlattenObservations``
-    connector) is flattened the same way.
+    When the module's observation space is exactly ``gymnasium.spaces.flatten_space`` of the
+    seat's, observations are flattened with ``gymnasium.spaces.flatten`` first.
 
     >>> # actor = RLlibActor.from_checkpoint("checkpoints/rendezvous", policy="shared")
     >>> # actor.act(observation)
@@ -160,7 +160,7 @@ class RLlibActor:
 
     def check_spaces(self, actor_class: ActorClass) -> None:
         """Raise :class:`~cogym.errors.SpaceMismatchError` unless the policy fits the actor
-        class (an observation space it sees flattened fits too)."""
+        class (an observation space whose flattening is the policy's fits too)."""
         where = f" (rllib:{self.source})" if self.source else ""
         observed = actor_class.observation_space
         if observed != self.observation_space:
