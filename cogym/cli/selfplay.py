@@ -6,23 +6,8 @@ import click
 from rich.markup import escape
 
 from cogym.cli import console, main
+from cogym.cli.dagger import _pairs
 from cogym.cli.run import load_spec
-
-
-def _options(pairs: tuple[str, ...]) -> dict[str, object]:
-    import yaml
-
-    from cogym.errors import InvalidArgumentError
-
-    options: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidArgumentError(
-                "--algorithm-option", f"{pair!r}: write it as KEY=VALUE, for instance n_steps=256"
-            )
-        options[key] = yaml.safe_load(value)
-    return options
 
 
 @main.command()
@@ -100,7 +85,7 @@ def selfplay(
         snapshot_every=snapshot_every,
         opponent_sampling=sampling,
         first_opponent=first_opponent,
-        algorithm_options=_options(algorithm_options),
+        algorithm_options=_pairs(algorithm_options, "--algorithm-option"),
         datastore=store,
         seed=seed,
     )
