@@ -40,6 +40,13 @@ def make_spec(
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The Cogment tests run last. gRPC's threads stay in the process after them, and a child
+    forked by a later test (a DataLoader worker, ffmpeg started with a ``preexec_fn``) was seen
+    to crash in its after-fork handlers."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/cogment/"))
+
+
 @pytest.fixture
 def orchestrator():
     with Orchestrator(keep_samples=True) as orchestrator:
