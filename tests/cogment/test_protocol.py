@@ -4,6 +4,7 @@ command line with Cogment participants."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 
 from click.testing import CliRunner
@@ -60,7 +61,9 @@ def test_heartbeats_are_answered_in_kind_and_answers_are_not_echoed():
         await link.end()
         return stream.received, delivery
 
-    received, delivery = asyncio.run(play())
+    # on a thread of its own: an event loop of an earlier test may still be marked running here
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        received, delivery = pool.submit(asyncio.run, play()).result(timeout=30)
     assert delivery.data.content == b"x"
     states = [m.state for m in received]
     # cogym's probe, the init, then one heartbeat: its answer to the actor's own (the actor's
