@@ -27,7 +27,16 @@ from cogym.datastore.read.catalog import Catalog, Source
 from cogym.datastore.read.query import TrialFilter
 from cogym.errors import InputError, SpaceMismatchError, suggest
 
-__all__ = ["FIELDS", "TrialArrays", "batches", "gather"]
+__all__ = [
+    "FIELDS",
+    "TrialArrays",
+    "batches",
+    "check_step_fields",
+    "chosen",
+    "gather",
+    "rebatch",
+    "require_actor",
+]
 
 FIELDS = (
     "observations",
@@ -233,6 +242,36 @@ def _aligned_rewards(
     return np.bincount(rows[valid], weights=values[valid], minlength=len(ticks)).astype(np.float64)
 
 
+def chosen(catalog: Catalog, source: Source, flt: Any) -> list[int]:
+    """The positions in ``source`` of the trials passing ``flt`` that are read from it (a
+    trial that two files hold, a journal and the shard it was published to, is read once)."""
+    return [
+        i
+        for i, s in enumerate(source.summaries)
+        if flt(s) and catalog.by_id.get(s.trial_id, (None,))[0] is source
+    ]
+
+
+def check_step_fields(fields: Sequence[str]) -> tuple[str, ...]:
+    """:func:`check_fields`, for readers of one row per step (no ``final_observations``)."""
+    fields = check_fields(fields)
+    if "final_observations" in fields:
+        raise InputError(
+            "final_observations has one row per trial, not per step; read it with arrays()"
+        )
+    return fields
+
+
+def require_actor(catalog: Catalog, actor: str) -> None:
+    """Raise :class:`InputError`, suggesting close names, unless a trial has ``actor``."""
+    known = _known_actors(catalog)
+    if actor not in known:
+        raise InputError(
+            f"no recorded trial has an actor {actor!r}.{suggest(actor, known)} Actors: "
+            f"{', '.join(known) or '(no trials recorded)'}"
+        )
+
+
 def _parts(
     catalog: Catalog,
     actor: str,
@@ -242,11 +281,7 @@ def _parts(
 ) -> Iterator[_Part]:
     wanted: dict[int, list[int]] = {}
     for source in catalog.sources:
-        positions = [
-            i
-            for i, s in enumerate(source.summaries)
-            if flt(s) and catalog.by_id.get(s.trial_id, (None,))[0] is source
-        ]
+        positions = chosen(catalog, source, flt)
         if positions:
             wanted[id(source)] = positions
     for source in order if order is not None else catalog.sources:
@@ -316,12 +351,7 @@ def gather(catalog: Catalog, actor: str, fields: Sequence[str], flt: TrialFilter
     fields = check_fields(fields)
     parts = list(_parts(catalog, actor, fields, flt))
     if not parts:
-        known = _known_actors(catalog)
-        if actor not in known:
-            raise InputError(
-                f"no recorded trial has an actor {actor!r}.{suggest(actor, known)} Actors: "
-                f"{', '.join(known) or '(no trials recorded)'}"
-            )
+        require_actor(catalog, actor)
         return TrialArrays(
             {name: np.empty(0) for name in fields},
             (),
@@ -349,11 +379,7 @@ def batches(
     With ``shuffle``, files come in a random order and rows are shuffled within each file, so
     memory holds one file's rows (a shard is at most ``shard_bytes`` of data) at a time.
     """
-    fields = check_fields(fields)
-    if "final_observations" in fields:
-        raise InputError(
-            "final_observations has one row per trial, not per step; read it with arrays()"
-        )
+    fields = check_step_fields(fields)
     if batch_size < 1:
         raise InputError(f"batch_size must be at least 1, got {batch_size}")
     return _batches(catalog, actor, fields, flt, batch_size, shuffle, seed, drop_last)

@@ -22,7 +22,14 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from cogym.datastore.read.arrays import _shuffled, _unflatten, check_fields, rebatch
+from cogym.datastore.read.arrays import (
+    _shuffled,
+    _unflatten,
+    check_step_fields,
+    chosen,
+    rebatch,
+    require_actor,
+)
 from cogym.datastore.read.catalog import Catalog
 from cogym.datastore.read.query import TrialFilter, TrialSummary
 from cogym.errors import DatastoreError, InputError
@@ -48,27 +55,14 @@ class ReadPlan:
     def make(
         cls, root: Path, catalog: Catalog, actor: str, fields: Sequence[str], flt: TrialFilter
     ) -> ReadPlan:
-        fields = check_fields(fields)
-        if "final_observations" in fields:
-            raise InputError(
-                "final_observations has one row per trial, not per step; read it with arrays()"
-            )
-        if not any(actor in s.actor_classes for src in catalog.sources for s in src.summaries):
-            raise InputError(f"no recorded trial has an actor {actor!r}")
+        fields = check_step_fields(fields)
+        require_actor(catalog, actor)
         files = []
         for source in catalog.sources:
-            ids = frozenset(
-                s.trial_id
-                for s in source.summaries
-                if flt(s) and catalog.by_id.get(s.trial_id, (None,))[0] is source
-            )
+            ids = frozenset(source.summaries[i].trial_id for i in chosen(catalog, source, flt))
             if ids:
                 files.append((source.name, ids))
         return cls(root, actor, fields, tuple(files))
-
-    def share(self, member: int, members: int) -> tuple[tuple[str, frozenset[str]], ...]:
-        """The files reader ``member`` of ``members`` reads: every ``members``-th one."""
-        return self.files[member::members]
 
     def read(
         self, files: Sequence[tuple[str, frozenset[str]]], rng: np.random.Generator | None = None
