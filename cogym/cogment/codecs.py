@@ -31,6 +31,7 @@ declares); ``decode_*`` return a value of the actor's space. A value that does n
 
 from __future__ import annotations
 
+import abc
 import base64
 import io
 import secrets
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 
-class Codec:
+class Codec(abc.ABC):
     """Maps an actor's protobuf observations and actions to values of its Gymnasium spaces.
 
     ``spaces(actor, actor_class)`` gives ``(observation_space, action_space)`` of an actor of a
@@ -70,17 +71,19 @@ class Codec:
             f"{actor_class!r}); give the codec a spaces(actor, actor_class) method"
         )
 
-    def decode_observation(self, actor: str, actor_class: str, message: Any) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def decode_observation(self, actor: str, actor_class: str, message: Any) -> Any: ...
 
-    def encode_observation(self, actor: str, actor_class: str, value: Any, message: Any) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def encode_observation(
+        self, actor: str, actor_class: str, value: Any, message: Any
+    ) -> None: ...
 
-    def decode_action(self, actor: str, actor_class: str, message: Any) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def decode_action(self, actor: str, actor_class: str, message: Any) -> Any: ...
 
-    def encode_action(self, actor: str, actor_class: str, value: Any, message: Any) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def encode_action(self, actor: str, actor_class: str, value: Any, message: Any) -> None: ...
 
     def config_for_actor(
         self,

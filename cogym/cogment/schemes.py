@@ -117,7 +117,10 @@ def _codec(config: dict[str, Any], cog_settings: Any, known: dict[str, Any], wha
             )
         return CogmentLabCodec(known)
     made = import_object(reference, f"{what} codec")
-    codec = made() if inspect.isclass(made) else made
+    try:
+        codec = made() if inspect.isclass(made) else made
+    except TypeError as exc:  # a Codec subclass that leaves an abstract method out, say
+        raise ConfigError(f"{what}: codec {reference!r} could not be made: {exc}") from None
     for method in ("decode_observation", "encode_observation", "decode_action", "encode_action"):
         if not callable(getattr(codec, method, None)):
             raise ConfigError(f"{what}: codec {reference!r} has no {method}() method")

@@ -13,6 +13,7 @@ drives; everything here runs on the background loop (:mod:`cogym.cogment.runtime
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from types import SimpleNamespace
 from typing import Any
@@ -30,19 +31,19 @@ CLOSE_TIMEOUT = 5.0
 """Seconds a participant has to return once its stream got ``END``."""
 
 
-class Stream:
+class Stream(abc.ABC):
     """One trial's ``RunTrial`` stream with one participant (orchestrator side)."""
 
     where: str
 
-    async def write(self, message: Any) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def write(self, message: Any) -> None: ...
 
-    async def read(self) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def read(self) -> Any: ...
 
-    async def close(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def close(self) -> None: ...
 
 
 # -- served over gRPC ---------------------------------------------------------------------
