@@ -90,6 +90,8 @@ def query_shown(client: PageClient, query_id: str) -> dict[str, Any]:
 
 
 def answer(client: PageClient, query_id: str, choice: str) -> dict[str, Any]:
+    """Answer ``query_id`` once the page shows it (as a person does), and wait until it is saved."""
+    query_shown(client, query_id)
     client.send({"type": "answer", "query_id": query_id, "answer": choice, "key": None})
     return client.wait_for(lambda m: m.get("type") == "saved" and m["query_id"] == query_id)
 

@@ -54,6 +54,8 @@ def page_url(process: subprocess.Popen, timeout: float = 60.0) -> str:
 
 
 def answer(client: PageClient, query_id: str, choice: str) -> None:
+    """Answer ``query_id`` once the page shows it, and wait until it is saved."""
+    client.wait_for(lambda m: m.get("type") == "query" and m["query_id"] == query_id, 20)
     client.send({"type": "answer", "query_id": query_id, "answer": choice})
     client.wait_for(lambda m: m.get("type") == "saved" and m["query_id"] == query_id, 20)
 
