@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -156,6 +157,38 @@ def _ticks_per_second(orchestrator: Orchestrator, spec: TrialSpec, ticks: int) -
     return done / watch.seconds
 
 
+def _sdk_ticks_per_second(ticks: int) -> float:
+    """The in-process counter stepped by a coroutine on the Cogment loop itself, through
+    cogym's protocol link, with nothing of the tick loop and no thread crossing: what the SDK's
+    session and servicer alone cost per tick, the ceiling of any in-process bridge."""
+    from cogment.api import environment_pb2
+
+    from cogym.cogment.schemes import make_cogment_environment
+    from cogym.spec import ActorSpec
+
+    config = _counter_spec("cogment:bench.cogment:counter").environment.config
+    environment = make_cogment_environment("bench.cogment:counter", dict(config))
+    environment.bind([ActorSpec(name="player")])
+    action = environment.cog_settings.actor_classes["player"].action_space()
+    environment.codec.encode_action("player", "player", 1, action)
+    encoded = action.SerializeToString()
+
+    async def episode(link: Any, steps: int) -> None:
+        for tick in range(steps):
+            action_set = environment_pb2.ActionSet(tick_id=tick, actions=[encoded])
+            await link.step(action_set, False)
+
+    done = 0
+    with Stopwatch() as watch:
+        while done < ticks:
+            environment.reset(seed=0)
+            steps = min(EPISODE - 1, ticks - done)
+            environment.loop.call(episode(environment.link, steps), 600.0, "the counter")
+            done += steps
+    environment.close()
+    return done / watch.seconds
+
+
 def counter_ticks(quick: bool) -> list[Figure]:
     """Ticks/s of the counter: native, in-process Cogment, served Cogment."""
     ticks = 2 * EPISODE if quick else 10 * EPISODE
@@ -170,12 +203,22 @@ def counter_ticks(quick: bool) -> list[Figure]:
 
         base, in_process = alternate(run(native), run(local), rounds)
         base_again, over_grpc = alternate(run(native), run(remote), rounds)
+        base_sdk, sdk_only = alternate(
+            run(native), lambda: _sdk_ticks_per_second(ticks), rounds
+        )
     return [
         Figure(
             "ticks/s, trivial one-actor Cogment env run in-process (the SDK's servicer)",
             "ticks/s", "the same logic as a native cogym environment",
             median(base), median(in_process), True, target=0.3,
             samples={"baseline": base, "cogym": in_process},
+        ),
+        Figure(
+            "the in-process env stepped on the Cogment loop itself, without the tick loop",
+            "ticks/s", "the same logic as a native cogym environment",
+            median(base_sdk), median(sdk_only), True,
+            note="information: the SDK's own cost per tick bounds any in-process bridge",
+            samples={"baseline": base_sdk, "cogym": sdk_only},
         ),
         Figure(
             "same env served over gRPC on loopback (another process)",
