@@ -169,6 +169,12 @@ def _datastore(path: str | None):  # noqa: ANN202  (HDF5Datastore | None)
         datastore = HDF5Datastore(path)
     except InputError as exc:
         raise InvalidArgumentError("--datastore", str(exc)) from None
+    if datastore.store is not None:
+        try:
+            datastore.store.ensure()  # no bucket, no credentials, not a datastore: refused here
+        except InputError as exc:
+            raise InvalidArgumentError("--datastore", str(exc)) from None
+        return datastore
     where = datastore.path
     if where.exists() and not (where.is_dir() and not any(where.iterdir())):
         try:

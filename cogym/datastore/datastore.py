@@ -267,7 +267,7 @@ class HDF5Datastore:
             if segment.trial_id not in self:
                 raise InputError(
                     f"preference field {where}.trial_id: no trial {segment.trial_id!r} in "
-                    f"datastore {self.path} (give the full id of a recorded trial)"
+                    f"datastore {self.url} (give the full id of a recorded trial)"
                 )
             stored = self.trial(segment.trial_id)
             actors = sorted(stored.actor_classes)
@@ -381,10 +381,10 @@ class HDF5Datastore:
             return matches[0]
         if len(matches) > 1:
             raise TrialNotFoundError(
-                f"trial id prefix {trial_id!r} is ambiguous in {self.path}: it matches "
+                f"trial id prefix {trial_id!r} is ambiguous in {self.url}: it matches "
                 f"{', '.join(sorted(matches)[:5])}{' ...' if len(matches) > 5 else ''}"
             )
-        message = f"no trial {trial_id!r} in datastore {self.path} ({len(catalog.by_id)} trials"
+        message = f"no trial {trial_id!r} in datastore {self.url} ({len(catalog.by_id)} trials"
         if catalog.problems:
             unreadable = ", ".join(p.path.name for p in catalog.problems)
             message += f"; it may be in an unreadable file: {unreadable}"

@@ -37,7 +37,7 @@ def check_frames(datastore: HDF5Datastore, segments: Sequence[Any], where: str =
     unknown = [i for i in ids if i not in summaries]
     if unknown:
         raise InputError(
-            f"the queries name trials that are not in datastore {datastore.path}: "
+            f"the queries name trials that are not in datastore {datastore.url}: "
             f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"
         )
     without = [i for i in ids if not summaries[i].frames]
