@@ -24,7 +24,8 @@ def _record(root: str | Path, trials: int, **options: object) -> list[str]:
 
 
 def _by_seed(datastore: HDF5Datastore) -> list[tuple[object, ...]]:
-    return sorted((s.seed, s.ticks, s.state.value, json.dumps(s.returns)) for s in datastore.trials())
+    found = datastore.trials()
+    return sorted((s.seed, s.ticks, s.state.value, json.dumps(s.returns)) for s in found)
 
 
 def test_a_url_datastore_reads_back_equal_to_a_local_one_of_the_same_trials(
