@@ -86,7 +86,7 @@ def test_a_writer_killed_between_upload_and_commit_shows_nothing_half_and_loses_
 ) -> None:
     child = subprocess.run(
         [sys.executable, "-c", KILLED_AT_COMMIT, s3_url],
-        env=_env(), capture_output=True, text=True, timeout=120,
+        env=_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert child.returncode == -signal.SIGKILL, child.stderr
     lines = [line.split() for line in child.stdout.splitlines()]
@@ -145,8 +145,7 @@ def test_concurrent_compactions_and_a_writer_keep_every_trial_once(s3_url: str) 
                 HDF5Datastore(s3_url).compact()
                 outcomes.append("compacted")
             except DatastoreError as exc:
-                assert "another deletion or compaction is running" in str(exc)
-                outcomes.append("refused")
+                outcomes.append(str(exc))
             time.sleep(0.01)
 
     def record() -> None:
@@ -161,6 +160,8 @@ def test_concurrent_compactions_and_a_writer_keep_every_trial_once(s3_url: str) 
     for thread in threads:
         thread.join(timeout=120)
     assert "compacted" in outcomes
+    refused = [o for o in outcomes if o != "compacted"]
+    assert all("another deletion or compaction is running" in o for o in refused), refused
     datastore = HDF5Datastore(s3_url)
     ids = [s.trial_id for s in datastore.trials()]
     assert sorted(ids) == sorted(first + later)
