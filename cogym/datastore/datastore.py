@@ -5,18 +5,17 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import re
 import threading
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 import cogym.datastore.preferences as prefs
 from cogym.datastore.follow import follow
 from cogym.datastore.format.shard import COMPRESSION_CHOICES
+from cogym.datastore.location import local_directory
 from cogym.datastore.maintenance import CompactReport, compact, delete
 from cogym.datastore.objstore.catalog import RemoteCatalog
 from cogym.datastore.objstore.maintenance import compact_remote, delete_remote
@@ -33,8 +32,7 @@ from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
 from cogym.datastore.read.stored import StoredTrial
 from cogym.datastore.replay import ReplayReport, replay
 from cogym.datastore.write.writer import ProcessWriter, ensure_datastore, new_stem, require_version
-from cogym.errors import InputError, NotADatastoreError, TrialNotFoundError
-from cogym.spec import datastore_url_problem
+from cogym.errors import InputError, TrialNotFoundError
 from cogym.trial import TrialInfo, TrialRecorder
 from cogym.trust import refuse_untrusted, replay_loads
 
@@ -48,21 +46,6 @@ __all__ = ["HDF5Datastore", "UnreadableFileWarning"]
 
 class UnreadableFileWarning(UserWarning):
     """A file of the datastore could not be read; the other files were."""
-
-
-def local_directory(path: str | os.PathLike[str]) -> Path | None:
-    """``path`` as a local directory (a ``file://`` URL is its path); ``None`` for other URLs."""
-    text = os.fspath(path)
-    if not isinstance(text, str):
-        raise InputError(f"a datastore is a directory or a URL, got {text!r}")
-    problem = datastore_url_problem(text)
-    if problem is not None:
-        raise NotADatastoreError(problem)
-    if text.lower().startswith("file://"):
-        return Path(unquote(urlsplit(text).path))
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
-        return None
-    return Path(text)
 
 
 class HDF5Datastore:

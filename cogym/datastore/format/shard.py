@@ -123,9 +123,9 @@ def write_shard(
             node = f[name] if name else f
             for key, value in values.items():
                 node.attrs[key] = _attribute(value)
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return path.stat().st_size
 
 
@@ -135,7 +135,7 @@ def _attribute(value: Any) -> Any:
     return np.bytes_(value.encode("utf-8")) if isinstance(value, str) else value
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -143,7 +143,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_directory(path: Path) -> None:
+def fsync_directory(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

@@ -10,6 +10,7 @@ created with ``mode="create"``) against the others; one whose holder died expire
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,8 @@ def _publish(
 ) -> str:
     with tempfile.TemporaryDirectory(prefix="cogym-compact-") as folder:
         path = Path(folder) / f"{new_stem()}{SHARD}"
-        write_shard(builder.tree(), path, compression=compression)
+        attrs = {"supersedes": json.dumps(list(supersedes))}
+        write_shard(builder.tree(), path, compression=compression, attrs=attrs)
         store.publish(path, supersedes)
         return path.name
 

@@ -39,8 +39,12 @@ def test_two_processes_with_separate_spools_record_to_one_bucket(
     command = [sys.executable, "-m", "cogym", "run", str(spec), "-n", "4", "--datastore", s3_url]
     writers = [
         subprocess.Popen(
-            command, env=_env(COGYM_SPOOL=str(tmp_path / f"node{i}")), cwd=tmp_path / "..",
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            command,
+            env=_env(COGYM_SPOOL=str(tmp_path / f"node{i}")),
+            cwd=tmp_path / "..",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )  # fmt: skip
         for i in range(2)
     ]
