@@ -126,7 +126,8 @@ class HDF5Datastore:
         self._warned: set[Problem] = set()
         self._lock = threading.Lock()
         self._preference_writer: prefs.PreferenceWriter | None = None
-        self._tick_spans: dict[tuple[str, str], tuple[int, int]] = {}
+        self.tick_spans: dict[tuple[str, str], tuple[int, int]] = {}
+        """Each (trial, actor)'s first and last recorded tick, as preferences checked them."""
 
     # -- pickling: configuration only; files are opened by whichever process uses them ----------
 
@@ -230,7 +231,7 @@ class HDF5Datastore:
             )
         prefs.check_shape(preference)
         for side in ("left", "right"):
-            self._check_segment(getattr(preference.query, side), f"query.{side}")
+            prefs.check_segment(self, getattr(preference.query, side), f"query.{side}")
         writer = self._preference_writer
         if writer is None or writer.pid != os.getpid():
             with self._lock:
@@ -242,36 +243,6 @@ class HDF5Datastore:
                     writer = self._preference_writer = prefs.PreferenceWriter(path)
                     _close_at_exit(self)
         writer.write(preference)
-
-    def _check_segment(self, segment: prefs.Segment, where: str) -> None:
-        key = (segment.trial_id, segment.actor)
-        span = self._tick_spans.get(key)
-        if span is None:
-            if segment.trial_id not in self:
-                raise InputError(
-                    f"preference field {where}.trial_id: no trial {segment.trial_id!r} in "
-                    f"datastore {self.url} (give the full id of a recorded trial)"
-                )
-            stored = self.trial(segment.trial_id)
-            actors = sorted(stored.actor_classes)
-            if segment.actor not in actors:
-                raise InputError(
-                    f"preference field {where}.actor: trial {segment.trial_id} has no actor "
-                    f"{segment.actor!r}; its actors: {', '.join(actors)}"
-                )
-            ticks = stored.arrays(segment.actor)["tick"]
-            if not len(ticks):
-                raise InputError(
-                    f"preference field {where}: actor {segment.actor!r} has no recorded ticks in "
-                    f"trial {segment.trial_id}"
-                )
-            span = self._tick_spans[key] = (int(ticks.min()), int(ticks.max()))
-        if segment.first < span[0] or segment.last > span[1]:
-            raise InputError(
-                f"preference field {where}: ticks {segment.first}..{segment.last} are outside "
-                f"ticks {span[0]}..{span[1]} that actor {segment.actor!r} was recorded at in "
-                f"trial {segment.trial_id}"
-            )
 
     def preferences(
         self, trial_ids: Iterable[str] | None = None, actor: str | None = None
