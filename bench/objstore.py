@@ -63,6 +63,7 @@ def _spec(steps: int) -> TrialSpec:
 def _s3() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 with a bucket; yields the bucket's name."""
     import boto3
+    import s3fs
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -77,6 +78,7 @@ def _s3() -> Iterator[str]:
         AWS_EC2_METADATA_DISABLED="true",
     )
     boto3.client("s3").create_bucket(Bucket="bench")
+    s3fs.S3FileSystem.clear_instance_cache()  # one made for an earlier server would be reused
     try:
         yield "bench"
     finally:
