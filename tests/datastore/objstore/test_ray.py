@@ -14,7 +14,7 @@ from cogym import Orchestrator, TrialState
 from cogym.datastore import HDF5Datastore
 from tests.conftest import PROBE, make_spec
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -28,7 +28,13 @@ def ray_workers(s3_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Module
         include_dashboard=False,
         object_store_memory=200 * 1024**2,
         logging_level="WARNING",
-        runtime_env={"env_vars": {**s3_env, "COGYM_SPOOL": str(spool)}},
+        runtime_env={
+            "env_vars": {
+                **s3_env,
+                "COGYM_SPOOL": str(spool),
+                "COGYM_CACHE": str(tmp_path / "worker-cache"),
+            }
+        },
     )
     yield ray, spool
     ray.shutdown()
@@ -49,3 +55,7 @@ def test_a_ray_run_with_two_workers_records_every_trial_to_the_bucket(
     assert len(datastore.arrays("player", ("tick",))["tick"]) == 10 * 8
     writers = {s.name[: -len(".h5")].rsplit("-", 2)[1] for s in datastore.catalog().sources}
     assert len(writers) == 2  # one shard per worker process
+    rows = datastore.to_ray_dataset("player", ("tick",)).take_all()
+    assert sorted(int(r["tick"]) for r in rows) == sorted(
+        datastore.arrays("player", ("tick",))["tick"].tolist()
+    )

@@ -98,3 +98,20 @@ def test_compaction_and_deletion_on_a_url_keep_every_other_trial(url: str) -> No
     )
     assert datastore.delete([ids[0]]) == 1
     assert sorted(s.trial_id for s in HDF5Datastore(url).trials()) == sorted(ids[1:])
+
+
+def test_torch_dataset_at_a_url_split_between_two_ranks_gives_each_row_of_arrays_once(
+    s3_url: str,
+) -> None:
+    _record(s3_url, 4, shard_bytes=1)
+    datastore = HDF5Datastore(s3_url)
+    expected = datastore.arrays("player", ("observations", "tick"))
+    rows = []
+    for rank in range(2):
+        part = datastore.torch_dataset("player", ("observations", "tick"), rank=rank, world_size=2)
+        rows += [(int(r["tick"]), r["observations"].tobytes()) for r in part]
+    want = [
+        (int(t), o.tobytes())
+        for t, o in zip(expected["tick"], expected["observations"], strict=True)
+    ]
+    assert sorted(rows) == sorted(want) and len(rows) == len(want)
