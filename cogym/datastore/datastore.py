@@ -22,7 +22,7 @@ from cogym.datastore.objstore.maintenance import compact_remote, delete_remote
 from cogym.datastore.objstore.spool import (
     default_cache,
     default_spool,
-    publish_shard,
+    publish_or_keep,
     publish_spool,
 )
 from cogym.datastore.objstore.store import ObjectStore
@@ -179,7 +179,7 @@ class HDF5Datastore:
                     shard_bytes=self.shard_bytes,
                     shard_seconds=self.shard_seconds,
                     commit_seconds=self.commit_seconds,
-                    publisher=None if store is None else functools.partial(publish_shard, store),
+                    publisher=None if store is None else functools.partial(publish_or_keep, store),
                 )
                 _close_at_exit(self)
             return self._writer
@@ -207,6 +207,8 @@ class HDF5Datastore:
         writer = self._writer
         if writer is not None and writer.pid == os.getpid():
             writer.close()
+            if self.store is not None:
+                publish_spool(self.store, self.path, self.compression)
         self._writer = None
         preference_writer = self._preference_writer
         if preference_writer is not None and preference_writer.pid == os.getpid():

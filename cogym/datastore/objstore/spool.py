@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,8 +31,22 @@ from cogym.datastore.objstore.store import ObjectStore
 from cogym.datastore.read.catalog import SHARD, Catalog
 from cogym.datastore.write.builder import ShardBuilder
 from cogym.datastore.write.writer import ensure_datastore
+from cogym.errors import DatastoreError
 
-__all__ = ["default_cache", "default_spool", "publish_shard", "publish_spool"]
+__all__ = [
+    "UnpublishedShardWarning",
+    "default_cache",
+    "default_spool",
+    "publish_or_keep",
+    "publish_shard",
+    "publish_spool",
+]
+
+
+class UnpublishedShardWarning(UserWarning):
+    """A shard written while trials were recorded could not be published to its URL (the store
+    was unreachable); it stays in the spool, and the next flush or close publishes it (or
+    raises)."""
 
 
 def _base() -> Path:
@@ -81,6 +96,15 @@ def publish_shard(store: ObjectStore, path: Path) -> bool:
         path.unlink()
         lock.unlink(missing_ok=True)
         return True
+
+
+def publish_or_keep(store: ObjectStore, path: Path) -> None:
+    """Publish a shard a writer has just written; if the store cannot take it, warn and keep it
+    in the spool (a trial's end is no place to fail: its trials are safe in the shard)."""
+    try:
+        publish_shard(store, path)
+    except DatastoreError as exc:
+        warnings.warn(str(exc), UnpublishedShardWarning, stacklevel=2)
 
 
 def publish_spool(store: ObjectStore, spool: Path, compression: str) -> list[str]:

@@ -7,11 +7,15 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from cogym import Orchestrator
 from cogym.cli import main
 from cogym.datastore import HDF5Datastore
+from cogym.datastore.objstore.spool import UnpublishedShardWarning
+from cogym.datastore.objstore.store import ObjectStore
+from cogym.errors import DatastoreError
 from tests.conftest import PROBE, make_spec
 
 SPEC = make_spec(PROBE, config={"episode_length": 7}, seed=3)
@@ -115,3 +119,27 @@ def test_torch_dataset_at_a_url_split_between_two_ranks_gives_each_row_of_arrays
         for t, o in zip(expected["tick"], expected["observations"], strict=True)
     ]
     assert sorted(rows) == sorted(want) and len(rows) == len(want)
+
+
+def test_a_store_unreachable_while_recording_warns_and_the_next_flush_publishes(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = ObjectStore.publish
+
+    def unreachable(self: ObjectStore, local: Path, supersedes: tuple[str, ...] = ()) -> None:
+        raise DatastoreError(f"cannot upload shard {local.name} to {self.url}: network down")
+
+    monkeypatch.setattr(ObjectStore, "publish", unreachable)
+    datastore = HDF5Datastore(memory_url, shard_bytes=1)
+    orchestrator = Orchestrator(datastore=datastore)
+    with pytest.warns(UnpublishedShardWarning, match="network down"):
+        results = orchestrator.run_many(SPEC, 3)
+    assert [r.state.value for r in results] == ["ended"] * 3
+    assert len(HDF5Datastore(memory_url)) == 0
+    with pytest.raises(DatastoreError, match="network down"):
+        datastore.flush()
+    monkeypatch.setattr(ObjectStore, "publish", real)
+    orchestrator.close()
+    assert sorted(s.trial_id for s in HDF5Datastore(memory_url).trials()) == sorted(
+        r.trial_id for r in results
+    )
