@@ -70,7 +70,7 @@ def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
     "--datastore",
     metavar="DIR",
     envvar="COGYM_DATASTORE",
-    help="Record every trial into this datastore directory (HDF5).",
+    help="Record every trial into this datastore (a directory, or a URL such as s3://bucket/trials).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
