@@ -36,8 +36,6 @@ from cogym.errors import DatastoreError, InputError
 if TYPE_CHECKING:
     import ray.data
 
-    from cogym.datastore.objstore.catalog import RemoteCatalog
-
 __all__ = ["ReadPlan", "TrialRowsDataset", "ray_dataset"]
 
 _ROWS_PER_CHUNK = 4096
@@ -49,7 +47,9 @@ class Catalogued(Protocol):
     @property
     def url(self) -> str: ...
 
-    def catalog(self) -> Catalog | RemoteCatalog: ...
+    def catalog(self) -> Catalog:
+        """Its scanned catalog (at a URL, a ``RemoteCatalog``, which reads the same)."""
+        ...
 
 
 @dataclass(frozen=True)
