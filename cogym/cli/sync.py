@@ -18,6 +18,7 @@ def sync(source: str, target: str) -> None:
     from cogym.datastore.location import local_directory
     from cogym.datastore.objstore.store import ObjectStore
     from cogym.datastore.objstore.sync import sync as copy_shards
+    from cogym.datastore.read.catalog import Catalog
 
     for name, where in (("SRC", source), ("DST", target)):
         try:
@@ -28,6 +29,8 @@ def sync(source: str, target: str) -> None:
                     store.require()
                 else:
                     store.read_marker()
+            elif name == "SRC":
+                Catalog(local).check_root()
         except InputError as exc:
             raise InvalidArgumentError(name, str(exc)) from None
 

@@ -101,3 +101,11 @@ def test_sync_from_a_url_without_a_datastore_exits_2_naming_src(
     result = CliRunner().invoke(main, ["trials", "sync", memory_url, str(tmp_path / "x")])
     assert result.exit_code == 2, result.output
     assert "SRC" in result.output and memory_url in result.output
+
+
+def test_sync_from_a_directory_that_is_no_datastore_exits_2_naming_src(
+    memory_url: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(main, ["trials", "sync", str(tmp_path / "none"), memory_url])
+    assert result.exit_code == 2, result.output
+    assert "SRC" in result.output and str(tmp_path / "none") in result.output
