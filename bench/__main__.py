@@ -20,6 +20,7 @@ from bench import (
     datastore,
     distributed,
     learn,
+    objstore,
     registry,
     rlhf,
     rlhf_policy,
@@ -39,6 +40,7 @@ SUITES = {
     **web.BENCHMARKS,
     **vec.BENCHMARKS,
     **cogment.BENCHMARKS,
+    **objstore.BENCHMARKS,
 }
 
 

@@ -1,4 +1,5 @@
-"""Benchmarks of the Ray backend: throughput against one local process, start-up, per-trial cost.
+"""Benchmarks of the Ray backend: throughput against one local process, start-up, per-trial cost;
+and reading a datastore with `to_ray_dataset` on 2 workers against `arrays()` in one process.
 
 Ray is started once, here (a local cluster with this machine's CPUs, workers at niceness 0 like
 the local backend's processes); its start-up is measured and reported apart. Each run starts
@@ -12,13 +13,17 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from bench.harness import Figure, alternate, median
+from bench.harness import Figure, Stopwatch, alternate, median
 from cogym import Orchestrator, TrialSpec
+from cogym.datastore import HDF5Datastore
 
 
 @dataclass(frozen=True)
@@ -224,4 +229,63 @@ def _overhead(quick: bool, init_seconds: float) -> list[Figure]:
     ]
 
 
-BENCHMARKS = {"ray": ray_backend}
+def _recorded_steps(root: Path, steps: int) -> int:
+    """Random CartPole trials of about ``steps`` steps in all, into several shards."""
+    spec = TrialSpec.from_dict(
+        {
+            "environment": {"implementation": "gym:CartPole-v1"},
+            "actors": [{"name": "player", "implementation": "random"}],
+            "seed": 0,
+        }
+    )
+    datastore = HDF5Datastore(root, shard_bytes=4 << 20)
+    with Orchestrator(datastore=datastore) as orchestrator:
+        orchestrator.run_many(spec, max(1, steps // 22))
+    return len(HDF5Datastore(root).arrays("player", ("actions",))["actions"])
+
+
+def ray_dataset(quick: bool) -> list[Figure]:
+    """Rows/s of ``to_ray_dataset`` read by 2 Ray workers (one task per shard), against
+    ``arrays()`` in one process, over the same recorded CartPole steps."""
+    ray, _ = _start_ray()
+    root = Path(tempfile.mkdtemp(prefix="cogym-bench-raydata-"))
+    fields = ("observations", "actions")
+    try:
+        rows = _recorded_steps(root / "trials", 200_000 if quick else 1_000_000)
+
+        def baseline() -> float:
+            with Stopwatch() as watch:
+                got = len(HDF5Datastore(root / "trials").arrays("player", fields)["actions"])
+            assert got == rows
+            return rows / watch.seconds
+
+        def cogym() -> float:
+            with Stopwatch() as watch:
+                dataset = HDF5Datastore(root / "trials").to_ray_dataset("player", fields)
+                got = sum(
+                    len(batch["actions"])
+                    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy")
+                )
+            assert got == rows
+            return rows / watch.seconds
+
+        base, ours = alternate(baseline, cogym, 2 if quick else 3)
+        shards = len(HDF5Datastore(root / "trials").catalog().sources)
+    finally:
+        ray.shutdown()
+        shutil.rmtree(root, ignore_errors=True)
+    return [
+        Figure(
+            f"to_ray_dataset rows/s, {rows:,} CartPole steps in {shards} shards, 2 Ray workers",
+            "rows/s",
+            "arrays() of the same steps in one process",
+            median(base),
+            median(ours),
+            True,
+            note="dataset planning and Ray Data start-up included; each row read once",
+            samples={"baseline": base, "cogym": ours},
+        )
+    ]
+
+
+BENCHMARKS = {"ray": ray_backend, "ray_dataset": ray_dataset}

@@ -209,19 +209,19 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def datastore_url_problem(text: str) -> str | None:
-    """Why ``text`` cannot name a datastore, when it is a URL other than ``file://``.
+    """Why ``text`` cannot name a datastore, when it is a URL that names no place.
 
-    A datastore's shards are HDF5 files written and renamed in place, which object storage
-    cannot do; taken as a path, ``s3://bucket/run`` would record into a local folder ``s3:``.
+    A datastore is a directory (a path or a ``file://`` URL) or any fsspec URL
+    (``s3://bucket/trials``, ``gs://...``, ``memory://...``); a URL with nothing after the
+    scheme, or a ``file://`` URL with no path, cannot be one.
     """
     match = _URL.match(text)
-    if match is None or match.group(1).lower() == "file":
+    if match is None or text[match.end() :].strip("/"):
         return None
+    scheme = match.group(1).lower()
     return (
-        f"{text!r} is a {match.group(1).lower()}:// URL, and a datastore is a directory on a disk "
-        "this machine mounts (with Ray, one that every node mounts); object storage is not "
-        "supported for datastores. Record into a local directory and copy it to the bucket "
-        "afterwards, or mount the bucket and give the mount's path"
+        f"{text!r} is a {scheme}:// URL with nothing after the scheme; a datastore is a directory "
+        f"or a URL that names a place, e.g. s3://bucket/trials or memory://trials"
     )
 
 
@@ -235,7 +235,8 @@ class TrialSpec(_Value):
     seed: int | None = Field(default=None, ge=0, lt=2**63)
     tags: dict[str, str | int | float | bool] = Field(default_factory=dict)
     datastore: Annotated[Printable, Field(min_length=1, max_length=4096)] | None = None
-    """Where trials of this spec are recorded, whoever runs them (a datastore directory)."""
+    """Where trials of this spec are recorded, whoever runs them (a datastore directory or an
+    fsspec URL)."""
     record_frames: bool = False
     """Record the environment's rendered frame on every tick, so that replays can be watched."""
 

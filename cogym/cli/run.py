@@ -70,7 +70,7 @@ def load_spec(path: str):  # noqa: ANN201  (TrialSpec)
     "--datastore",
     metavar="DIR",
     envvar="COGYM_DATASTORE",
-    help="Record every trial into this datastore directory (HDF5).",
+    help="Record every trial into this datastore (a directory, or a URL such as s3://bucket/trials).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
@@ -169,6 +169,12 @@ def _datastore(path: str | None):  # noqa: ANN202  (HDF5Datastore | None)
         datastore = HDF5Datastore(path)
     except InputError as exc:
         raise InvalidArgumentError("--datastore", str(exc)) from None
+    if datastore.store is not None:
+        try:
+            datastore.store.ensure()  # no bucket, no credentials, not a datastore: refused here
+        except InputError as exc:
+            raise InvalidArgumentError("--datastore", str(exc)) from None
+        return datastore
     where = datastore.path
     if where.exists() and not (where.is_dir() and not any(where.iterdir())):
         try:

@@ -25,7 +25,7 @@ _DATASTORE = click.option(
     required=True,
     envvar="COGYM_DATASTORE",
     type=click.Path(file_okay=False),
-    help="The datastore directory (or set COGYM_DATASTORE).",
+    help="The datastore: a directory or a URL such as s3://bucket/trials (or set COGYM_DATASTORE).",
 )
 
 

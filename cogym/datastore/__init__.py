@@ -25,6 +25,9 @@ Laid out as the pipeline a trial goes through, each layer importing only those a
         catalog    which files of a directory hold which trials
         stored     one recorded trial, read back (StoredTrial)
         arrays     one actor's rows across trials, for training (TrialArrays)
+    objstore/  a datastore at an fsspec URL (s3://, gs://, memory://): writers spool locally
+               and publish shards with commit records; readers list those (see its docstring)
+    location   whether a datastore is a directory or a URL
     datastore  the facade, HDF5Datastore, that ties them together
     replay, maintenance, export, plot, follow
                the operations on recorded trials: re-running one, deleting and compacting,

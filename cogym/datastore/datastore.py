@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import threading
 import warnings
@@ -10,20 +11,28 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 import cogym.datastore.preferences as prefs
 from cogym.datastore.follow import follow
 from cogym.datastore.format.shard import COMPRESSION_CHOICES
+from cogym.datastore.location import local_directory
 from cogym.datastore.maintenance import CompactReport, compact, delete
+from cogym.datastore.objstore.catalog import RemoteCatalog
+from cogym.datastore.objstore.maintenance import compact_remote, delete_remote
+from cogym.datastore.objstore.spool import (
+    default_cache,
+    default_spool,
+    publish_or_keep,
+    publish_spool,
+)
+from cogym.datastore.objstore.store import ObjectStore
 from cogym.datastore.read import arrays as training
 from cogym.datastore.read.catalog import Catalog, Problem
 from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
 from cogym.datastore.read.stored import StoredTrial
 from cogym.datastore.replay import ReplayReport, replay
 from cogym.datastore.write.writer import ProcessWriter, ensure_datastore, new_stem, require_version
-from cogym.errors import InputError, NotADatastoreError, TrialNotFoundError
-from cogym.spec import datastore_url_problem
+from cogym.errors import InputError, TrialNotFoundError
 from cogym.trial import TrialInfo, TrialRecorder
 from cogym.trust import refuse_untrusted, replay_loads
 
@@ -37,17 +46,6 @@ __all__ = ["HDF5Datastore", "UnreadableFileWarning"]
 
 class UnreadableFileWarning(UserWarning):
     """A file of the datastore could not be read; the other files were."""
-
-
-def local_directory(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a local directory: a ``file://`` URL is its path; other URLs are refused."""
-    text = os.fspath(path)
-    if isinstance(text, str) and text.lower().startswith("file://"):
-        return Path(unquote(urlsplit(text).path))
-    problem = datastore_url_problem(text) if isinstance(text, str) else None
-    if problem is not None:
-        raise NotADatastoreError(problem)
-    return Path(text)
 
 
 class HDF5Datastore:
@@ -77,6 +75,11 @@ class HDF5Datastore:
     ``auto`` (chosen per dtype, see :func:`cogym.datastore.format.shard.filters`), ``gzip``, ``lzf``
     or ``none``.
 
+    ``path`` may also be any fsspec URL (``s3://bucket/trials``, ``gs://...``, ``memory://...``;
+    ``storage_options`` go to fsspec): each process then records into a local ``spool``
+    directory as above and publishes each shard it writes to the URL, where readers see only
+    whole, committed shards; see :mod:`cogym.datastore.objstore`.
+
     The object can be pickled to worker processes; each process writes its own files.
     """
 
@@ -88,6 +91,8 @@ class HDF5Datastore:
         shard_bytes: int = 64 << 20,
         shard_seconds: float = 300.0,
         commit_seconds: float = 0.0,
+        storage_options: dict[str, Any] | None = None,
+        spool: str | os.PathLike[str] | None = None,
     ) -> None:
         if compression not in COMPRESSION_CHOICES:
             raise InputError(
@@ -97,17 +102,32 @@ class HDF5Datastore:
             raise InputError(
                 "shard_bytes must be positive, shard_seconds and commit_seconds not negative"
             )
-        self.path = local_directory(path)
+        local = local_directory(path)
+        self.store: ObjectStore | None = None
+        self.storage_options = dict(storage_options or {})
+        self.spool = None if spool is None else Path(spool)
+        if local is None:
+            self.store = ObjectStore(os.fspath(path), self.storage_options)
+            self.path = self.spool or default_spool(self.store.url)
+            self.url = self.store.url
+        else:
+            if self.storage_options or spool is not None:
+                raise InputError(
+                    f"storage_options and spool are for datastores at URLs; {path!r} is a directory"
+                )
+            self.path = local
+            self.url = str(local)
         self.compression = compression
         self.shard_bytes = int(shard_bytes)
         self.shard_seconds = float(shard_seconds)
         self.commit_seconds = float(commit_seconds)
         self._writer: ProcessWriter | None = None
-        self._catalog: Catalog | None = None
+        self._catalog: Catalog | RemoteCatalog | None = None
         self._warned: set[Problem] = set()
         self._lock = threading.Lock()
         self._preference_writer: prefs.PreferenceWriter | None = None
-        self._tick_spans: dict[tuple[str, str], tuple[int, int]] = {}
+        self.tick_spans: dict[tuple[str, str], tuple[int, int]] = {}
+        """Each (trial, actor)'s first and last recorded tick, as preferences checked them."""
 
     # -- pickling: configuration only; files are opened by whichever process uses them ----------
 
@@ -118,11 +138,16 @@ class HDF5Datastore:
             "shard_bytes": self.shard_bytes,
             "shard_seconds": self.shard_seconds,
             "commit_seconds": self.commit_seconds,
+            "url": self.url if self.store is not None else None,
+            "storage_options": self.storage_options,
+            "spool": self.spool,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(
-            state["path"],
+            state["url"] or state["path"],
+            storage_options=state["storage_options"] or None,
+            spool=state["spool"],
             compression=state["compression"],  # type: ignore[misc]
             shard_bytes=state["shard_bytes"],
             shard_seconds=state["shard_seconds"],
@@ -130,7 +155,7 @@ class HDF5Datastore:
         )
 
     def __repr__(self) -> str:
-        return f"HDF5Datastore({str(self.path)!r})"
+        return f"HDF5Datastore({self.url!r})"
 
     # -- recording (the Datalog protocol) ---------------------------------------------------------
 
@@ -144,12 +169,17 @@ class HDF5Datastore:
     def _open_writer(self) -> ProcessWriter:
         with self._lock:
             if self._writer is None or self._writer.pid != os.getpid():
+                store = self.store
+                if store is not None:
+                    store.ensure()
+                    publish_spool(store, self.path, self.compression)
                 self._writer = ProcessWriter(
                     self.path,
                     compression=self.compression,
                     shard_bytes=self.shard_bytes,
                     shard_seconds=self.shard_seconds,
                     commit_seconds=self.commit_seconds,
+                    publisher=None if store is None else functools.partial(publish_or_keep, store),
                 )
                 _close_at_exit(self)
             return self._writer
@@ -162,17 +192,23 @@ class HDF5Datastore:
             writer.commit()
 
     def flush(self) -> Path | None:
-        """Publish this process's ended trials as a shard (fsynced); return its path, if any."""
+        """Publish this process's ended trials as a shard (fsynced); return its path, if any.
+
+        At a URL, the shard is then published there (its name there is the path's name), and so
+        is whatever the spool still holds (see :mod:`cogym.datastore.objstore.spool`)."""
         writer = self._writer
-        if writer is None or writer.pid != os.getpid():
-            return None
-        return writer.publish()
+        path = writer.publish() if writer is not None and writer.pid == os.getpid() else None
+        if self.store is not None:
+            publish_spool(self.store, self.path, self.compression)
+        return path
 
     def close(self) -> None:
         """Flush, and release this process's files. Reading (and recording again) still works."""
         writer = self._writer
         if writer is not None and writer.pid == os.getpid():
             writer.close()
+            if self.store is not None:
+                publish_spool(self.store, self.path, self.compression)
         self._writer = None
         preference_writer = self._preference_writer
         if preference_writer is not None and preference_writer.pid == os.getpid():
@@ -190,9 +226,14 @@ class HDF5Datastore:
         Any number of processes may add preferences at once. See
         :mod:`cogym.datastore.preferences`.
         """
+        if self.store is not None:
+            raise InputError(
+                f"preferences are stored in datastore directories; {self.url} is a URL. Record "
+                "them into a directory (copy its trials with `cogym trials sync URL DIR`)"
+            )
         prefs.check_shape(preference)
         for side in ("left", "right"):
-            self._check_segment(getattr(preference.query, side), f"query.{side}")
+            prefs.check_segment(self, getattr(preference.query, side), f"query.{side}")
         writer = self._preference_writer
         if writer is None or writer.pid != os.getpid():
             with self._lock:
@@ -205,36 +246,6 @@ class HDF5Datastore:
                     _close_at_exit(self)
         writer.write(preference)
 
-    def _check_segment(self, segment: prefs.Segment, where: str) -> None:
-        key = (segment.trial_id, segment.actor)
-        span = self._tick_spans.get(key)
-        if span is None:
-            if segment.trial_id not in self:
-                raise InputError(
-                    f"preference field {where}.trial_id: no trial {segment.trial_id!r} in "
-                    f"datastore {self.path} (give the full id of a recorded trial)"
-                )
-            stored = self.trial(segment.trial_id)
-            actors = sorted(stored.actor_classes)
-            if segment.actor not in actors:
-                raise InputError(
-                    f"preference field {where}.actor: trial {segment.trial_id} has no actor "
-                    f"{segment.actor!r}; its actors: {', '.join(actors)}"
-                )
-            ticks = stored.arrays(segment.actor)["tick"]
-            if not len(ticks):
-                raise InputError(
-                    f"preference field {where}: actor {segment.actor!r} has no recorded ticks in "
-                    f"trial {segment.trial_id}"
-                )
-            span = self._tick_spans[key] = (int(ticks.min()), int(ticks.max()))
-        if segment.first < span[0] or segment.last > span[1]:
-            raise InputError(
-                f"preference field {where}: ticks {segment.first}..{segment.last} are outside "
-                f"ticks {span[0]}..{span[1]} that actor {segment.actor!r} was recorded at in "
-                f"trial {segment.trial_id}"
-            )
-
     def preferences(
         self, trial_ids: Iterable[str] | None = None, actor: str | None = None
     ) -> list[prefs.Preference]:
@@ -244,6 +255,8 @@ class HDF5Datastore:
         A file whose tail is damaged warns (:class:`UnreadableFileWarning`) and its answers
         before the damage are read."""
         self.catalog()  # checks the directory is a datastore of a version this cogym reads
+        if self.store is not None:
+            return []  # add_preference refuses a URL: none can be there
         found, problems = prefs.read_preferences(self.path)
         for path, message in problems:
             problem = Problem(path, message)
@@ -254,10 +267,13 @@ class HDF5Datastore:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def catalog(self) -> Catalog:
+    def catalog(self) -> Catalog | RemoteCatalog:
         """Scan the directory (cheap when nothing changed) and return the up-to-date view."""
         if self._catalog is None:
-            self._catalog = Catalog(self.path)
+            if self.store is None:
+                self._catalog = Catalog(self.path)
+            else:
+                self._catalog = RemoteCatalog(self.store, default_cache())
         catalog = self._catalog
         catalog.scan()
         for problem in catalog.problems:
@@ -321,10 +337,10 @@ class HDF5Datastore:
             return matches[0]
         if len(matches) > 1:
             raise TrialNotFoundError(
-                f"trial id prefix {trial_id!r} is ambiguous in {self.path}: it matches "
+                f"trial id prefix {trial_id!r} is ambiguous in {self.url}: it matches "
                 f"{', '.join(sorted(matches)[:5])}{' ...' if len(matches) > 5 else ''}"
             )
-        message = f"no trial {trial_id!r} in datastore {self.path} ({len(catalog.by_id)} trials"
+        message = f"no trial {trial_id!r} in datastore {self.url} ({len(catalog.by_id)} trials"
         if catalog.problems:
             unreadable = ", ".join(p.path.name for p in catalog.problems)
             message += f"; it may be in an unreadable file: {unreadable}"
@@ -397,7 +413,7 @@ class HDF5Datastore:
         each row read once; see :class:`~cogym.datastore.read.loaders.TrialRowsDataset`."""
         from cogym.datastore.read.loaders import ReadPlan, TrialRowsDataset
 
-        plan = ReadPlan.make(self.path, self.catalog(), actor, fields, as_filter(filter, criteria))
+        plan = ReadPlan.make(self, actor, fields, as_filter(filter, criteria))
         return TrialRowsDataset(
             plan,
             batch_size=batch_size,
@@ -416,10 +432,10 @@ class HDF5Datastore:
         **criteria: Any,
     ) -> ray.data.Dataset:
         """The rows of :meth:`arrays` as a Ray Data dataset read by one task per file (every
-        node must reach this directory); columns are arrays named by field."""
+        node must reach this directory, or its URL); columns are arrays named by field."""
         from cogym.datastore.read.loaders import ReadPlan, ray_dataset
 
-        plan = ReadPlan.make(self.path, self.catalog(), actor, fields, as_filter(filter, criteria))
+        plan = ReadPlan.make(self, actor, fields, as_filter(filter, criteria))
         return ray_dataset(plan)
 
     # -- replay and maintenance -------------------------------------------------------------------
@@ -443,12 +459,22 @@ class HDF5Datastore:
     def delete(self, trial_ids: Iterable[str]) -> int:
         """Delete trials; return how many were deleted. See :mod:`cogym.datastore.maintenance`."""
         ids = [self.resolve(i) for i in ([trial_ids] if isinstance(trial_ids, str) else trial_ids)]
+        if self.store is not None:
+            return delete_remote(self.store, self._remote(), ids, self.compression)
         return delete(self, ids)
 
     def compact(self, target_bytes: int = 128 << 20) -> CompactReport:
         """Merge small shards (and journals of processes that died) into shards of about
-        ``target_bytes``."""
+        ``target_bytes``; at a URL, publish the spool first (see :meth:`flush`)."""
+        if self.store is not None:
+            self.flush()
+            return compact_remote(self.store, self._remote(), target_bytes, self.compression)
         return compact(self, target_bytes)
+
+    def _remote(self) -> RemoteCatalog:
+        catalog = self.catalog()
+        assert isinstance(catalog, RemoteCatalog)
+        return catalog
 
 
 _open: weakref.WeakSet[HDF5Datastore] = weakref.WeakSet()

@@ -19,13 +19,13 @@ place), so following an idle datastore costs a ``listdir`` and a few ``stat`` ca
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from cogym.datastore.read.catalog import JOURNAL, Catalog, Source
+from cogym.datastore.objstore.catalog import RemoteCatalog
+from cogym.datastore.read.catalog import Catalog, Source
 from cogym.datastore.read.query import TrialFilter, TrialSummary
 from cogym.errors import InvalidArgumentError
 
@@ -41,7 +41,7 @@ class Followed(Protocol):
     @property
     def path(self) -> Path: ...
 
-    def catalog(self) -> Catalog: ...
+    def catalog(self) -> Catalog | RemoteCatalog: ...
 
 
 def follow(
@@ -81,10 +81,11 @@ def _follow(
 ) -> Iterator[TrialSummary]:
     # every trial id looked at: yielded, or left out by the filter (a summary never changes)
     judged: set[str] = set()
-    looked: tuple[frozenset[str], tuple[tuple[str, int], ...]] | None = None
+    looked: Hashable | None = None
     quiet_since = time.monotonic()
+    catalog = datastore.catalog()
     while True:
-        now = _directory_state(datastore)
+        now = catalog.look()
         if now is None or now != looked:
             looked = now
             by_id = datastore.catalog().by_id
@@ -104,22 +105,3 @@ def _follow(
 def _summary(entry: tuple[Source, int]) -> TrialSummary:
     source, position = entry
     return source.summaries[position]
-
-
-def _directory_state(
-    datastore: Followed,
-) -> tuple[frozenset[str], tuple[tuple[str, int], ...]] | None:
-    """The names in the directory and each journal's size: what changes when a trial is
-    committed (``None`` when it cannot be told, so that the catalog is read)."""
-    try:
-        names = os.listdir(datastore.path)
-        sizes = []
-        for name in names:
-            if name.endswith(JOURNAL):
-                try:
-                    sizes.append((name, os.stat(datastore.path / name).st_size))
-                except FileNotFoundError:
-                    sizes.append((name, -1))  # retired meanwhile; the names change next look
-        return frozenset(names), tuple(sorted(sizes))
-    except OSError:
-        return None

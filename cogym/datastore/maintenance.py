@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from cogym.datastore.format.journal import is_live
 from cogym.datastore.format.shard import HDF5Tree, write_shard
@@ -28,9 +28,10 @@ from cogym.datastore.write.builder import ShardBuilder
 from cogym.datastore.write.writer import new_stem
 from cogym.errors import DatastoreError
 
-__all__ = ["CompactReport", "Maintained", "compact", "delete"]
+__all__ = ["CompactReport", "Maintained", "add_trials", "compact", "delete", "merge_groups"]
 
 LOCK = ".maintenance.lock"
+S = TypeVar("S", bound=Source)
 
 
 class Maintained(Protocol):
@@ -108,7 +109,7 @@ def _still_written(journal: Source) -> bool:
     return is_live(journal.path) or journal.path.with_suffix(SHARD).exists()
 
 
-def _add(builder: ShardBuilder, source: Source, keep: Sequence[int]) -> None:
+def add_trials(builder: ShardBuilder, source: Source, keep: Sequence[int]) -> None:
     """Add the trials of ``source`` at positions ``keep`` (the whole file is read once)."""
     with source.open() as opened:
         tree = load(opened) if isinstance(opened, HDF5Tree) else opened
@@ -134,11 +135,24 @@ def delete(datastore: Maintained, trial_ids: Sequence[str]) -> int:
             keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in doomed]
             if keep:
                 builder = ShardBuilder()
-                _add(builder, source, keep)
+                add_trials(builder, source, keep)
                 _publish(builder, root, [source.name], datastore.compression)
             _remove([source.path])
         catalog.scan()
         return len(deleted)
+
+
+def merge_groups(candidates: Sequence[tuple[S, int]], target_bytes: int) -> list[list[S]]:
+    """The files to merge, in order, cut into groups of at most about ``target_bytes``."""
+    groups: list[list[S]] = []
+    size = 0
+    for source, source_size in candidates:
+        if not groups or size + source_size > target_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(source)
+        size += source_size
+    return groups
 
 
 def compact(datastore: Maintained, target_bytes: int = 128 << 20) -> CompactReport:
@@ -157,23 +171,15 @@ def compact(datastore: Maintained, target_bytes: int = 128 << 20) -> CompactRepo
                 continue
             if source.kind == "journal" or source_size < target_bytes // 2:
                 candidates.append((source, source_size))
-        groups: list[list[Source]] = []
-        size = 0
-        for source, source_size in candidates:
-            if not groups or size + source_size > target_bytes:
-                groups.append([])
-                size = 0
-            groups[-1].append(source)
-            size += source_size
         merged: list[str] = []
         written: list[str] = []
-        for group in groups:
+        for group in merge_groups(candidates, target_bytes):
             if len(group) < 2 and all(s.kind == "shard" for s in group):
                 continue
             builder = ShardBuilder()
             for source in group:
                 keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in builder.ids]
-                _add(builder, source, keep)
+                add_trials(builder, source, keep)
             names = [s.name for s in group]
             if len(builder):
                 written.append(_publish(builder, root, names, datastore.compression))

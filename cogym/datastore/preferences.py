@@ -39,6 +39,7 @@ __all__ = [
     "PreferenceWriter",
     "Query",
     "Segment",
+    "check_segment",
     "read_preferences",
 ]
 
@@ -299,3 +300,36 @@ def select(
         if actor is not None and not all(s.actor == actor for s in sides):
             continue
         yield pref
+
+
+def check_segment(datastore: Any, segment: Segment, where: str) -> None:
+    """Refuse a segment whose trial, actor or ticks are not in ``datastore`` (an
+    :class:`~cogym.datastore.HDF5Datastore`), naming the field ``where``."""
+    key = (segment.trial_id, segment.actor)
+    span = datastore.tick_spans.get(key)
+    if span is None:
+        if segment.trial_id not in datastore:
+            raise InputError(
+                f"preference field {where}.trial_id: no trial {segment.trial_id!r} in "
+                f"datastore {datastore.url} (give the full id of a recorded trial)"
+            )
+        stored = datastore.trial(segment.trial_id)
+        actors = sorted(stored.actor_classes)
+        if segment.actor not in actors:
+            raise InputError(
+                f"preference field {where}.actor: trial {segment.trial_id} has no actor "
+                f"{segment.actor!r}; its actors: {', '.join(actors)}"
+            )
+        ticks = stored.arrays(segment.actor)["tick"]
+        if not len(ticks):
+            raise InputError(
+                f"preference field {where}: actor {segment.actor!r} has no recorded ticks in "
+                f"trial {segment.trial_id}"
+            )
+        span = datastore.tick_spans[key] = (int(ticks.min()), int(ticks.max()))
+    if segment.first < span[0] or segment.last > span[1]:
+        raise InputError(
+            f"preference field {where}: ticks {segment.first}..{segment.last} are outside "
+            f"ticks {span[0]}..{span[1]} that actor {segment.actor!r} was recorded at in "
+            f"trial {segment.trial_id}"
+        )

@@ -64,7 +64,7 @@ def segment_returns(
             if segment.trial_id not in rows:
                 raise InputError(
                     f"segment {segment}: trial {segment.trial_id!r} has no recorded rows of actor "
-                    f"{actor!r} in datastore {datastore.path}"
+                    f"{actor!r} in datastore {datastore.url}"
                 )
             start, stop = rows[segment.trial_id]
             inside = (ticks[start:stop] >= segment.first) & (ticks[start:stop] <= segment.last)

@@ -52,7 +52,7 @@ def propose_queries(
     arrays = datastore.arrays(actor, fields, filter, **criteria)
     if not arrays.trial_ids:
         raise InputError(
-            f"no recorded trial of actor {actor!r} passes the filter in {datastore.path}"
+            f"no recorded trial of actor {actor!r} passes the filter in {datastore.url}"
         )
     rng = np.random.default_rng(seed)
     offsets, ticks = arrays.offsets, arrays["tick"]

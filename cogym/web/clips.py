@@ -11,6 +11,7 @@ last few trials read are kept in memory, and each encoded frame is kept until th
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ def check_frames(datastore: HDF5Datastore, segments: Sequence[Any], where: str =
     unknown = [i for i in ids if i not in summaries]
     if unknown:
         raise InputError(
-            f"the queries name trials that are not in datastore {datastore.path}: "
+            f"the queries name trials that are not in datastore {datastore.url}: "
             f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"
         )
     without = [i for i in ids if not summaries[i].frames]
@@ -57,9 +58,7 @@ class ClipSource:
     own :class:`~cogym.HDF5Datastore` object, one trial at a time."""
 
     def __init__(self, datastore: HDF5Datastore, quality: int = 80) -> None:
-        from cogym.datastore import HDF5Datastore
-
-        self.datastore = HDF5Datastore(datastore.path)
+        self.datastore = copy.copy(datastore)  # the configuration only: files opened anew
         self.quality = quality
         self._reading = threading.Lock()
         self._trials: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()

@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Self
+from typing import IO, Any, Self
 
 import h5py
 import numpy as np
@@ -123,9 +123,9 @@ def write_shard(
             node = f[name] if name else f
             for key, value in values.items():
                 node.attrs[key] = _attribute(value)
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return path.stat().st_size
 
 
@@ -135,7 +135,7 @@ def _attribute(value: Any) -> Any:
     return np.bytes_(value.encode("utf-8")) if isinstance(value, str) else value
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -143,7 +143,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_directory(path: Path) -> None:
+def fsync_directory(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -159,9 +159,10 @@ def _fsync_directory(path: Path) -> None:
 class HDF5Tree:
     """A published shard, open for reading (see :class:`cogym.datastore.format.tree.Tree`)."""
 
-    def __init__(self, file: h5py.File, path: Path) -> None:
+    def __init__(self, file: h5py.File, path: Path, stream: IO[bytes] | None = None) -> None:
         self.file = file
         self.path = path
+        self.stream = stream
 
     def has(self, path: str) -> bool:
         with self._reading(path):
@@ -216,6 +217,8 @@ class HDF5Tree:
 
     def close(self) -> None:
         self.file.close()
+        if self.stream is not None:
+            self.stream.close()
 
     def __enter__(self) -> Self:
         return self
@@ -224,36 +227,48 @@ class HDF5Tree:
         self.close()
 
 
-def open_shard(path: Path) -> HDF5Tree:
-    """Open a published shard, checking that it is one and that its version is readable."""
+def open_shard(path: Path, stream: IO[bytes] | None = None) -> HDF5Tree:
+    """Open a published shard, checking that it is one and that its version is readable.
+
+    With ``stream`` (a seekable binary file, such as one of fsspec's, which fetches the ranges
+    HDF5 asks for), the shard is read from it and ``path`` only names it in messages; the tree
+    closes the stream."""
     try:
-        file = h5py.File(path, "r")
+        file = h5py.File(path if stream is None else stream, "r")
     except FileNotFoundError:
         raise
     except OSError as exc:
+        if stream is not None:
+            stream.close()
         raise CorruptFileError(path, f"not a readable HDF5 file: {exc}") from None
     try:
         fmt = file.attrs.get("format")
         version = file.attrs.get("version")
     except (OSError, KeyError) as exc:
-        file.close()
+        _close(file, stream)
         raise CorruptFileError(path, f"its attributes cannot be read: {exc}") from None
     if isinstance(fmt, bytes):
         fmt = fmt.decode()
     if fmt != SHARD_FORMAT or version is None:
-        file.close()
+        _close(file, stream)
         raise DatastoreFormatError(
             path,
             f"not a cogym datastore shard (format attribute {fmt!r}, expected {SHARD_FORMAT!r})",
         )
     if not isinstance(version, (int, np.integer)) or isinstance(version, bool):
-        file.close()
+        _close(file, stream)
         raise CorruptFileError(path, f"its version attribute is {version!r}, not an integer")
     if int(version) > SHARD_VERSION:
-        file.close()
+        _close(file, stream)
         raise DatastoreFormatError(
             path,
             f"written in shard format version {int(version)}, and this cogym reads versions up "
             f"to {SHARD_VERSION}; upgrade cogym to read it",
         )
-    return HDF5Tree(file, path)
+    return HDF5Tree(file, path, stream)
+
+
+def _close(file: h5py.File, stream: IO[bytes] | None) -> None:
+    file.close()
+    if stream is not None:
+        stream.close()

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +35,7 @@ __all__ = ["Catalog", "Problem", "Source"]
 
 SHARD = ".h5"
 JOURNAL = ".journal"
-_WHOLE_FILE = 16
+WHOLE_FILE_TRIALS = 16
 """Reading more trials than this from a shard loads the whole file first."""
 
 
@@ -116,7 +116,7 @@ class Source:
         """The records of the trials at ``positions``."""
         with self.open() as opened:
             # for many trials, one read per column beats one per trial and column
-            whole = self.kind == "shard" and len(positions) > _WHOLE_FILE
+            whole = self.kind == "shard" and len(positions) > WHOLE_FILE_TRIALS
             tree = load(opened) if whole else opened
             return list(layout.extract(tree, positions, cache))
 
@@ -150,6 +150,22 @@ class Catalog:
                 "directory that trials were recorded into"
             )
         read_marker(root)
+
+    def look(self) -> Hashable | None:
+        """The names in the directory and each journal's size: what changes when a trial is
+        committed (``None`` when it cannot be told, so that the caller scans)."""
+        try:
+            names = os.listdir(self.root)
+            sizes = []
+            for name in names:
+                if name.endswith(JOURNAL):
+                    try:
+                        sizes.append((name, os.stat(self.root / name).st_size))
+                    except FileNotFoundError:
+                        sizes.append((name, -1))  # retired meanwhile; the names change next look
+            return frozenset(names), tuple(sorted(sizes))
+        except OSError:
+            return None
 
     def scan(self) -> None:
         """Bring the view up to date with the directory."""
@@ -211,13 +227,9 @@ class Catalog:
         if stat.S_ISREG(mode):
             return True
         kind = (
-            "a directory"
-            if stat.S_ISDIR(mode)
-            else "not a regular file (a FIFO, socket or device)"
+            "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
         )
-        problems.append(
-            Problem(path, f"{path}: {kind}, named as a datastore file; it is skipped")
-        )
+        problems.append(Problem(path, f"{path}: {kind}, named as a datastore file; it is skipped"))
         return False
 
     def _shard(self, name: str, problems: list[Problem]) -> Source | None:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -42,19 +41,32 @@ __all__ = ["ReadPlan", "TrialRowsDataset", "ray_dataset"]
 _ROWS_PER_CHUNK = 4096
 
 
+class Catalogued(Protocol):
+    """What a plan reads from: an :class:`~cogym.datastore.HDF5Datastore` is one."""
+
+    @property
+    def url(self) -> str: ...
+
+    def catalog(self) -> Catalog:
+        """Its scanned catalog (at a URL, a ``RemoteCatalog``, which reads the same)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ReadPlan:
     """The files of a datastore to read, each with the trials to take from it."""
 
-    root: Path
+    datastore: Catalogued
+    """The datastore (pickled as its configuration: each reader opens its own catalog)."""
     actor: str
     fields: tuple[str, ...]
     files: tuple[tuple[str, frozenset[str]], ...]
 
     @classmethod
     def make(
-        cls, root: Path, catalog: Catalog, actor: str, fields: Sequence[str], flt: TrialFilter
+        cls, datastore: Catalogued, actor: str, fields: Sequence[str], flt: TrialFilter
     ) -> ReadPlan:
+        catalog = datastore.catalog()
         fields = check_step_fields(fields)
         require_actor(catalog, actor)
         files = []
@@ -62,21 +74,20 @@ class ReadPlan:
             ids = frozenset(source.summaries[i].trial_id for i in chosen(catalog, source, flt))
             if ids:
                 files.append((source.name, ids))
-        return cls(root, actor, fields, tuple(files))
+        return cls(datastore, actor, fields, tuple(files))
 
     def read(
         self, files: Sequence[tuple[str, frozenset[str]]], rng: np.random.Generator | None = None
     ) -> Iterator[dict[tuple[Any, ...], np.ndarray]]:
         """The rows of ``files``, a file at a time, as flat columns (shuffled with ``rng``)."""
-        catalog = Catalog(self.root)
-        catalog.scan()
+        catalog = self.datastore.catalog()
         by_name = {source.name: source for source in catalog.sources}
         for name, ids in files:
             source = by_name.get(name)
             if source is None or any(catalog.by_id.get(t, (None,))[0] is not source for t in ids):
                 raise DatastoreError(
-                    f"{self.root / name}: the datastore changed since this dataset was made "
-                    "(the file was compacted or deleted); make the dataset again"
+                    f"{self.datastore.url}/{name}: the datastore changed since this dataset was "
+                    "made (the file was compacted or deleted); make the dataset again"
                 )
             yield from _shuffled(catalog, self.actor, self.fields, _Ids(ids), [source], rng)
 
@@ -168,7 +179,7 @@ class TrialRowsDataset(IterableDataset):
 
     def __repr__(self) -> str:
         return (
-            f"TrialRowsDataset({str(self.plan.root)!r}, actor={self.plan.actor!r}, "
+            f"TrialRowsDataset({self.plan.datastore.url!r}, actor={self.plan.actor!r}, "
             f"fields={self.plan.fields}, files={len(self.plan.files)})"
         )
 

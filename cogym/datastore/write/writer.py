@@ -17,7 +17,8 @@ Every process that records owns its files, named by a *stem* unique to it
 3. When the committed trials reach ``shard_bytes``, or ``shard_seconds`` after the first of
    them was committed, or on :meth:`flush` / :meth:`close`, they are written into the shard
    ``<stem>.h5`` (temporary file, fsync, atomic rename) and the journal is deleted. The next
-   trials go to a new stem.
+   trials go to a new stem. With a ``publisher`` (a datastore at a URL, whose directory here is
+   the process's spool), the shard is then handed to it, which publishes it elsewhere.
 
 What a crash loses: a SIGKILL (or any death of the process) loses the trials still running;
 with ``commit_seconds`` above 0, also the short trials not yet committed: those that ended
@@ -38,6 +39,7 @@ import secrets
 import socket
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from cogym.datastore.format.journal import JournalWriter, Record, encode_tree
@@ -168,8 +170,10 @@ class ProcessWriter:
         shard_bytes: int,
         shard_seconds: float,
         commit_seconds: float,
+        publisher: Callable[[Path], object] | None = None,
     ) -> None:
         ensure_datastore(root)
+        self.publisher = publisher
         self.root = root
         self.pid = os.getpid()
         self.compression = compression
@@ -343,6 +347,8 @@ class ProcessWriter:
         self._pending_trials = 0
         self._pending_bytes = 0
         self.published.append(path)
+        if self.publisher is not None:
+            self.publisher(path)
         return path
 
     def close(self) -> None:
