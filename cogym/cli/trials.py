@@ -428,6 +428,11 @@ def _filter_fields(flt: Any) -> dict[str, Any]:
     metavar="TAG",
     help="Shade and name the runs of trials that share this tag's value (e.g. role).",
 )
+@click.option(
+    "--split",
+    metavar="implementation|tag:NAME",
+    help="One curve per actor and implementation, or per actor and value of tag NAME.",
+)
 @_filters
 def plot(
     datastore_dir: str,
@@ -435,15 +440,25 @@ def plot(
     actors: tuple[str, ...],
     window: int | None,
     phase_tag: str | None,
+    split: str | None,
     filter: Any,
 ) -> None:
     """Draw returns over trials into a PNG."""
-    from cogym.datastore.plot import plot_returns
+    from cogym.datastore.plot import parse_split, plot_returns
 
     _check_output("--out", out)
+    try:
+        parse_split(split)
+    except InputError as exc:
+        raise InvalidArgumentError("--split", str(exc).removeprefix("split: ")) from None
     datastore = _open(datastore_dir)
     count = plot_returns(
-        datastore.trials(filter), out, actors=actors or None, window=window, phase_tag=phase_tag
+        datastore.trials(filter),
+        out,
+        actors=actors or None,
+        window=window,
+        phase_tag=phase_tag,
+        split=split,
     )
     console.print(
         f"plotted the returns of {count} trials to {out}", highlight=False, soft_wrap=True
