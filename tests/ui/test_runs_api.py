@@ -1,4 +1,4 @@
-"""The runs data of the dashboard: the series of `cogym trials plot`, and a cheap unchanged answer."""
+"""The runs data of the dashboard: the series of `cogym trials plot`; a cheap unchanged answer."""
 
 from __future__ import annotations
 
