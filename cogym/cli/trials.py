@@ -94,37 +94,22 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
         until: str | None,
         **kwargs: Any,
     ) -> Any:
-        from cogym.datastore import TrialFilter
+        from cogym.datastore.read.query import filter_from_options
 
-        tag_values: dict[str, str] = {}
-        for tag in tags:
-            key, sep, value = tag.partition("=")
-            if not sep or not key:
-                raise InputError(f"--tag {tag!r}: write it as KEY=VALUE")
-            tag_values[key] = value
-        returns = None if min_return is None and max_return is None else (min_return, max_return)
-        kwargs["filter"] = TrialFilter(
-            state=state or None,
-            tags=tag_values or None,
+        kwargs["filter"] = filter_from_options(
+            state=state,
+            tags=tags,
             environment=environment,
             implementation=implementation,
-            actor=with_actor,
-            returns=returns,
-            started_after=_when(since),
-            started_before=_when(until),
+            with_actor=with_actor,
+            min_return=min_return,
+            max_return=max_return,
+            since=since,
+            until=until,
         )
         return command(*args, **kwargs)
 
     return wrapper
-
-
-def _when(value: str | None) -> str | float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return value
 
 
 @main.group()

@@ -19,7 +19,7 @@ from cogym.errors import InputError
 from cogym.spec import TrialSpec
 from cogym.trial import TrialState
 
-__all__ = ["TrialFilter", "TrialSummary", "as_filter"]
+__all__ = ["TrialFilter", "TrialSummary", "as_filter", "filter_from_options"]
 
 
 @dataclass(frozen=True)
@@ -266,3 +266,58 @@ def as_filter(
             f"unknown trial filter criteria {unknown}; known: {', '.join(sorted(known))}"
         )
     return TrialFilter(**merged)
+
+
+def _when(value: str | float | None) -> str | float | None:
+    if value is None or isinstance(value, float):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _bound(value: str | float | None, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"{name}: {value!r} is not a number; give a return such as 200") from None
+
+
+def filter_from_options(
+    *,
+    state: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    environment: str | None = None,
+    implementation: str | None = None,
+    with_actor: str | None = None,
+    min_return: str | float | None = None,
+    max_return: str | float | None = None,
+    since: str | float | None = None,
+    until: str | float | None = None,
+    prefix: str = "--",
+) -> TrialFilter:
+    """The filter that ``cogym trials ls`` options (and the dashboard's fields) describe, as
+    text: ``tags`` as ``KEY=VALUE``, ``since``/``until`` as ISO times or epoch seconds.
+    Errors name the option as ``prefix`` + its name (``--tag``)."""
+    tag_values: dict[str, str] = {}
+    for tag in tags:
+        key, sep, value = tag.partition("=")
+        if not sep or not key:
+            raise InputError(f"{prefix}tag {tag!r}: write it as KEY=VALUE")
+        tag_values[key] = value
+    low = _bound(min_return, f"{prefix}min-return")
+    high = _bound(max_return, f"{prefix}max-return")
+    returns = None if low is None and high is None else (low, high)
+    return TrialFilter(
+        state=tuple(state) or None,
+        tags=tag_values or None,
+        environment=environment or None,
+        implementation=implementation or None,
+        actor=with_actor or None,
+        returns=returns,
+        started_after=_when(since or None),
+        started_before=_when(until or None),
+    )
