@@ -1,0 +1,114 @@
+"""The runs view: returns over trials, with moving averages, per actor, implementation or tag.
+
+``GET /runs`` is the page; ``GET /api/runs`` its curves as JSON (:mod:`cogym.ui.api_runs`),
+with the filters of the trials view (``state``, ``tag`` as ``KEY=VALUE``, ``env``,
+``implementation``, ``with_actor``, ``min_return``, ``max_return``, ``since``, ``until``),
+``actor`` (repeatable: the actors to draw), ``window``, ``split`` (``implementation`` or
+``tag:NAME``), ``phases`` (a tag whose runs of values are shaded) and ``known`` (the stamp of
+the last answer: an unchanged datastore answers ``{"changed": false}``). The page polls it every
+second, so trials recorded by running processes (``cogym run``, ``cogym dagger``, self-play,
+``cogym bc --follow``) appear as they end.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from cogym.errors import InputError
+from cogym.ui.api_runs import runs_json
+from cogym.ui.app import json_response
+from cogym.ui.trials import filter_of
+
+if TYPE_CHECKING:
+    from cogym.ui.app import Dashboard
+
+__all__ = ["POLL_SECONDS", "routes"]
+
+POLL_SECONDS = 1.0
+"""How often the page asks for new trials."""
+FIELDS = (
+    ("tag", "filter tag", "KEY=VALUE"),
+    ("implementation", "implementation", "e.g. sb3:*"),
+    ("env", "environment", "e.g. gym:CartPole-v1"),
+    ("window", "window", "trials (default: a twentieth)"),
+    ("split", "split", "implementation or tag:NAME"),
+    ("phases", "phases of tag", "e.g. role"),
+)
+esc = html.escape
+
+
+def _window(text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"window: {text[:50]!r} is not a whole number of trials") from None
+    if value < 1:
+        raise InputError(f"window: {value} is too small; give at least 1 trial")
+    return value
+
+
+def answer(ui: Dashboard, request: Request) -> dict[str, Any]:
+    """The JSON of ``GET /api/runs`` for ``request``'s parameters."""
+    params = request.query_params
+    flt = filter_of(request)
+    window = _window(params.get("window"))
+    with ui.lock:
+        summaries = ui.datastore.trials(flt)
+    return runs_json(
+        summaries,
+        actors=params.getlist("actor") or None,
+        window=window,
+        split=params.get("split") or None,
+        phase_tag=params.get("phases") or None,
+        known=params.get("known"),
+    )
+
+
+def _form(request: Request) -> str:
+    params = request.query_params
+    inputs = []
+    for name, label, placeholder in FIELDS:
+        value = esc(params.get(name, ""), quote=True)
+        inputs.append(
+            f'<label>{esc(label)} <input name="{name}" value="{value}" '
+            f'placeholder="{esc(placeholder, quote=True)}"></label>'
+        )
+    return (
+        f'<form id="runs-form" class="filters">{"".join(inputs)}'
+        '<button type="submit">Show</button></form>'
+    )
+
+
+def routes(ui: Dashboard) -> list[BaseRoute]:
+    async def page(request: Request) -> Response:
+        body = (
+            "<h1>Runs</h1>"
+            + _form(request)
+            + '<p id="runs-status" aria-live="polite"><span id="runs-count">0</span> trials · '
+            'moving average of <span id="runs-window">–</span> · <span id="runs-updated">'
+            'loading…</span></p><p id="runs-error" class="error" hidden></p>'
+            f'<div id="runs-chart" data-poll="{POLL_SECONDS * 1000:.0f}" data-points="0"></div>'
+        )
+        return ui.page(
+            request,
+            "Runs",
+            body,
+            nav="runs",
+            scripts=("uPlot.iife.min.js", "runs.js"),
+            styles=("uPlot.min.css",),
+        )
+
+    async def api(request: Request) -> Response:
+        try:
+            return json_response(answer(ui, request))
+        except InputError as exc:
+            return json_response({"error": str(exc)}, 400)
+
+    return [Route("/runs", page), Route("/api/runs", api)]
