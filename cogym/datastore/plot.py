@@ -20,6 +20,7 @@ __all__ = [
     "ReturnCurves",
     "ReturnSeries",
     "draw_returns",
+    "moving_mean",
     "parse_split",
     "phases_of",
     "plot_returns",
@@ -108,6 +109,15 @@ def _group(summary: TrialSummary, actor: str, split: str | None) -> str | None:
     return str(summary.tags.get(split[len(TAG_PREFIX) :], "-"))
 
 
+def moving_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """The means of every ``window`` consecutive ``values`` (empty if there are fewer, or if
+    ``window`` is 1), in time linear in the number of values whatever the window."""
+    if window <= 1 or len(values) < window:
+        return np.empty(0)
+    sums = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+    return (sums[window:] - sums[:-window]) / window
+
+
 def return_curves(
     summaries: Sequence[TrialSummary],
     *,
@@ -128,26 +138,19 @@ def return_curves(
         raise InputError(f"window must be at least 1 trial, got {window}")
     names = list(actors) if actors else list(dict.fromkeys(a for s in summaries for a in s.returns))
     window = window or max(1, len(summaries) // 20)
-    points: dict[tuple[str, str | None], tuple[list[int], list[float]]] = {}
-    for name in names:
-        found = False
-        for index, summary in enumerate(summaries):
-            if name in summary.returns:
-                xs, ys = points.setdefault((name, _group(summary, name, split)), ([], []))
-                xs.append(index)
-                ys.append(float(summary.returns[name]))
-                found = True
-        if summaries and not found:
-            raise InputError(f"no trial has an actor {name!r}")
     series = []
-    for (name, group), (xs, ys) in points.items():
-        y = np.array(ys, dtype=np.float64)
-        mean = (
-            np.convolve(y, np.ones(window) / window, mode="valid")
-            if len(y) >= window > 1
-            else np.empty(0)
-        )
-        series.append(ReturnSeries(name, group, np.array(xs, dtype=np.int64), y, mean))
+    for name in names:
+        taken = [(i, s) for i, s in enumerate(summaries) if name in s.returns]
+        if summaries and not taken:
+            raise InputError(f"no trial has an actor {name!r}")
+        groups: dict[str | None, list[int]] = {}
+        for number, (_, summary) in enumerate(taken):
+            groups.setdefault(_group(summary, name, split), []).append(number)
+        positions = np.fromiter((i for i, _ in taken), np.int64, len(taken))
+        returns = np.fromiter((s.returns[name] for _, s in taken), np.float64, len(taken))
+        for group, members in groups.items():
+            y = returns[members]
+            series.append(ReturnSeries(name, group, positions[members], y, moving_mean(y, window)))
     phases = tuple(phases_of(summaries, phase_tag)) if phase_tag is not None else ()
     return ReturnCurves(tuple(s.trial_id for s in summaries), window, tuple(series), phases, split)
 

@@ -5,9 +5,9 @@ with the filters of the trials view (``state``, ``tag`` as ``KEY=VALUE``, ``env`
 ``implementation``, ``with_actor``, ``min_return``, ``max_return``, ``since``, ``until``),
 ``actor`` (repeatable: the actors to draw), ``window``, ``split`` (``implementation`` or
 ``tag:NAME``), ``phases`` (a tag whose runs of values are shaded) and ``known`` (the stamp of
-the last answer: an unchanged datastore answers ``{"changed": false}``). The page polls it every
-second, so trials recorded by running processes (``cogym run``, ``cogym dagger``, self-play,
-``cogym bc --follow``) appear as they end.
+the last answer: an unchanged datastore answers ``{"changed": false}`` without reading it).
+The page polls it every second, so trials recorded by running processes (``cogym run``,
+``cogym dagger``, self-play, ``cogym bc --follow``) appear as they end.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from cogym.datastore.plot import parse_split
 from cogym.errors import InputError
 from cogym.ui.api_runs import runs_json
 from cogym.ui.app import json_response
-from cogym.ui.trials import filter_of
+from cogym.ui.trials import TrialTable, filter_of
 
 if TYPE_CHECKING:
     from cogym.ui.app import Dashboard
@@ -54,20 +55,25 @@ def _window(text: str | None) -> int | None:
     return value
 
 
-def answer(ui: Dashboard, request: Request) -> dict[str, Any]:
-    """The JSON of ``GET /api/runs`` for ``request``'s parameters."""
+def answer(ui: Dashboard, table: TrialTable, request: Request) -> dict[str, Any]:
+    """The JSON of ``GET /api/runs`` for ``request``'s parameters: ``{"stamp", "changed":
+    false}`` if the datastore's version is still ``known`` (the page's last stamp)."""
     params = request.query_params
     flt = filter_of(request)
     window = _window(params.get("window"))
+    split = parse_split(params.get("split") or None)
+    version = table.version()  # before reading: a trial landing meanwhile shows next time
+    if params.get("known") == version:
+        return {"stamp": version, "changed": False}
     with ui.lock:
         summaries = ui.datastore.trials(flt)
     return runs_json(
         summaries,
         actors=params.getlist("actor") or None,
         window=window,
-        split=params.get("split") or None,
+        split=split,
         phase_tag=params.get("phases") or None,
-        known=params.get("known"),
+        stamp=version,
     )
 
 
@@ -87,6 +93,8 @@ def _form(request: Request) -> str:
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
+    table = TrialTable(ui)
+
     async def page(request: Request) -> Response:
         body = (
             "<h1>Runs</h1>"
@@ -107,7 +115,7 @@ def routes(ui: Dashboard) -> list[BaseRoute]:
 
     async def api(request: Request) -> Response:
         try:
-            return json_response(answer(ui, request))
+            return json_response(answer(ui, table, request))
         except InputError as exc:
             return json_response({"error": str(exc)}, 400)
 

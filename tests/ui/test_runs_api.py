@@ -1,4 +1,4 @@
-"""The runs data of the dashboard: the series of `cogym trials plot`; a cheap unchanged answer."""
+"""The runs data of the dashboard: the series of `cogym trials plot`, thinned when long."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from cogym import Orchestrator
 from cogym.datastore import HDF5Datastore
 from cogym.datastore.plot import return_curves
 from cogym.errors import InputError
-from cogym.ui.api_runs import runs_json
+from cogym.ui.api_runs import runs_json, thin
 from tests.conftest import CARTPOLE, make_spec
 
 
@@ -42,13 +42,15 @@ def test_the_json_holds_the_numbers_of_the_png(store) -> None:
     assert answer["phases"] == [["random", 0, 5], ["expert", 6, 9]]
 
 
-def test_an_unchanged_datastore_answers_in_a_few_bytes_and_a_new_trial_changes_it(store) -> None:
-    first = runs_json(store.trials())
-    again = runs_json(store.trials(), known=first["stamp"])
-    assert again == {"stamp": first["stamp"], "changed": False}
-    _record(store.path, "random", 1, "random")
-    later = runs_json(HDF5Datastore(store.path).trials(), known=first["stamp"])
-    assert later["changed"] and later["count"] == 11 and later["stamp"] != first["stamp"]
+def test_a_long_series_is_thinned_to_points_of_the_series_keeping_its_extremes() -> None:
+    positions = np.arange(10_000)
+    values = np.sin(positions / 300.0) + (positions == 4321) * 5.0
+    x, y = thin(positions, values, 200, extremes=True)
+    assert len(x) <= 200 and np.array_equal(y, values[x]) and np.all(np.diff(x) > 0)
+    assert 4321 in x and y.max() == values.max() and y.min() == values.min()
+    mx, my = thin(positions, values, 200, extremes=False)
+    assert len(mx) <= 200 and mx[-1] == 9999 and np.array_equal(my, values[mx])
+    assert thin(positions[:50], values[:50], 200, extremes=True)[0].tolist() == list(range(50))
 
 
 def test_an_empty_selection_has_no_series_and_a_bad_split_is_named(store) -> None:

@@ -211,13 +211,9 @@ class Catalog:
         if stat.S_ISREG(mode):
             return True
         kind = (
-            "a directory"
-            if stat.S_ISDIR(mode)
-            else "not a regular file (a FIFO, socket or device)"
+            "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
         )
-        problems.append(
-            Problem(path, f"{path}: {kind}, named as a datastore file; it is skipped")
-        )
+        problems.append(Problem(path, f"{path}: {kind}, named as a datastore file; it is skipped"))
         return False
 
     def _shard(self, name: str, problems: list[Problem]) -> Source | None:

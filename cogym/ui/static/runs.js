@@ -90,7 +90,9 @@
     chart.dataset.points = String(points);
     chart.dataset.series = String(data.series.length);
     count.textContent = String(data.count);
-    windowText.textContent = `${data.window} trial${data.window === 1 ? "" : "s"}`;
+    const thinned = data.series.some((s) => s.x.length < s.trials);
+    windowText.textContent = `${data.window} trial${data.window === 1 ? "" : "s"}` +
+      (thinned ? " (long series thinned: the lowest and highest return of each run of trials)" : "");
   }
 
   // The form changes the parameters in place (and in the address bar, to link to the view).
