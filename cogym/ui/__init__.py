@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cogym.datastore import HDF5Datastore
     from cogym.web.mounts import MountedApp
     from cogym.web.server import WebServer
 
@@ -23,10 +24,13 @@ PREFIX = "/ui"
 
 
 def mount_dashboard(
-    server: WebServer, datastore: str | Path | None, registry: str | Path | None = None
+    server: WebServer,
+    datastore: HDF5Datastore | str | Path | None,
+    registry: str | Path | None = None,
 ) -> MountedApp:
-    """Serve the dashboard of ``datastore`` (and ``registry``) on ``server`` under ``/ui``;
-    ``.url()`` is its address, token included."""
+    """Serve the dashboard of ``datastore`` (a directory or an open datastore, whose index
+    read so far is kept) and ``registry`` on ``server`` under ``/ui``; ``.url()`` is its
+    address, token included."""
     from cogym.ui.app import Dashboard
 
     return server.mount(PREFIX, Dashboard(datastore, registry).app())

@@ -20,13 +20,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+
+if TYPE_CHECKING:
+    from cogym.datastore import HDF5Datastore
 
 __all__ = ["VIEWS", "Dashboard", "NavEntry", "json_response"]
 
@@ -81,10 +84,14 @@ class Dashboard:
     """What the views share: the datastore and registry, the lock around reading them, the
     layout of pages and links that carry the token."""
 
-    def __init__(self, datastore: str | Path | None, registry: str | Path | None) -> None:
+    def __init__(
+        self, datastore: HDF5Datastore | str | Path | None, registry: str | Path | None
+    ) -> None:
         from cogym.datastore import HDF5Datastore
 
-        self.datastore = HDF5Datastore(datastore) if datastore is not None else None
+        if datastore is not None and not isinstance(datastore, HDF5Datastore):
+            datastore = HDF5Datastore(datastore)
+        self.datastore = datastore
         self.registry_root = Path(registry) if registry is not None else None
         self.lock = threading.RLock()
         """Held while reading the datastore or registry (their caches are not thread-safe)."""

@@ -53,16 +53,19 @@
       for (const c of cells) tr.append(el("td", typeof c === "object" ? JSON.stringify(c) : c));
       body.append(tr);
     }
-    if (!rows.length) body.append(el("tr")).append(el("td", "none", { class: "hint", colspan: "5" }));
+    if (!rows.length) {
+      const tr = el("tr");
+      tr.append(el("td", "none", { class: "hint", colspan: "5" }));
+      body.append(tr);
+    }
   }
 
   function notes(data) {
     const counts = new Map();
     for (const t of data.ticks) {
       for (const [actor, note] of Object.entries(t.notes)) {
-        const by = note && typeof note === "object" && "by" in note ? String(note.by)
-          : JSON.stringify(note);
-        const key = `${by}\u0000${actor}`;
+        if (!note || typeof note !== "object" || !("by" in note)) continue;
+        const key = `${String(note.by)}\u0000${actor}`;
         counts.set(key, (counts.get(key) || 0) + 1);
       }
     }

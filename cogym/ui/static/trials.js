@@ -55,7 +55,7 @@
       tr.append(id, spec, stateCell, el("td", r.ticks, { class: "num" }),
         el("td", mapping(r.returns, 2), { class: "num pre returns" }),
         el("td", mapping(r.implementations), { class: "pre mono implementations" }),
-        el("td", time(r.started)), el("td", number(r.duration, 3), { class: "num" }),
+        el("td", time(r.started), { class: "when" }), el("td", number(r.duration, 3), { class: "num" }),
         el("td", r.error || "", { class: "error" }));
       return tr;
     });
