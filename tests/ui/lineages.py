@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cogym import ModelRegistry, Orchestrator
@@ -63,3 +64,15 @@ def build_lineages(root: Path) -> Lineages:
         lineage={"filter": SCRIPT, "parent": "clone@1"},
     )
     return Lineages(datastore, registry, random_ids, clone_ids)
+
+
+_built: dict[Path, Lineages] = {}
+
+
+def shared_lineages(tmp_path_factory: pytest.TempPathFactory) -> Lineages:
+    """:func:`build_lineages` once per test session (the tests only read them)."""
+    root = tmp_path_factory.getbasetemp() / "lineages"
+    if root not in _built:
+        root.mkdir()
+        _built[root] = build_lineages(root)
+    return _built[root]

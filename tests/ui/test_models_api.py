@@ -8,12 +8,12 @@ from cogym import ModelRegistry
 from cogym.datastore import HDF5Datastore
 from cogym.errors import ModelNameError, ModelNotFoundError
 from cogym.ui.api_models import model_of, model_view, models_index
-from tests.ui.lineages import SCRIPT, build_lineages
+from tests.ui.lineages import SCRIPT, shared_lineages
 
 
 @pytest.fixture(scope="module")
 def lineages(tmp_path_factory):
-    return build_lineages(tmp_path_factory.mktemp("lineages"))
+    return shared_lineages(tmp_path_factory)
 
 
 def test_a_clone_links_to_its_trials_and_the_models_that_acted_in_them(lineages) -> None:

@@ -9,12 +9,12 @@ import urllib.request
 import pytest
 
 from tests.ui.conftest import screenshot
-from tests.ui.lineages import SCRIPT, build_lineages
+from tests.ui.lineages import SCRIPT, shared_lineages
 
 
 @pytest.fixture(scope="module")
 def lineages(tmp_path_factory):
-    return build_lineages(tmp_path_factory.mktemp("lineages"))
+    return shared_lineages(tmp_path_factory)
 
 
 @pytest.fixture
