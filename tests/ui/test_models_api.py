@@ -7,7 +7,7 @@ import pytest
 from cogym import ModelRegistry
 from cogym.datastore import HDF5Datastore
 from cogym.errors import ModelNameError, ModelNotFoundError
-from cogym.ui.api_models import model_of, model_view, models_index
+from cogym.ui.api_models import model_of, model_view, models_index, version_lineage
 from tests.ui.lineages import SCRIPT, shared_lineages
 
 
@@ -86,3 +86,15 @@ def test_an_unknown_or_bad_model_name_is_named_in_the_error(lineages) -> None:
 )
 def test_implementations_and_references_that_name_a_model(text, expected) -> None:
     assert model_of(text) == expected
+
+
+def test_the_model_page_lists_a_few_trials_and_the_version_page_all(lineages) -> None:
+    registry = ModelRegistry(lineages.registry)
+    info = registry.info("clone@1")
+    store = HDF5Datastore(lineages.datastore)
+    few = version_lineage(info, store, limit=2)
+    assert (
+        few["trial_count"] == 4
+        and [t["id"] for t in few["trials"]] == info.lineage["trial_ids"][:2]
+    )
+    assert len(version_lineage(info, store, limit=None)["trials"]) == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.request
@@ -90,3 +91,25 @@ def test_the_models_routes_refuse_a_request_without_the_token(dashboard):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url)
         assert refused.value.code == 403, path
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_the_json_routes_answer_the_model_and_name_an_unknown_one(lineages, dashboard):
+    status, body = _get(dashboard.url("/api/models/clone/champion"))
+    version = json.loads(body)
+    assert status == 200 and version["ref"] == "clone@1" and version["aliases"] == ["champion"]
+    assert sorted(t["id"] for t in version["lineage"]["trials"]) == sorted(lineages.random_ids)
+    status, body = _get(dashboard.url("/api/models/nothing"))
+    assert status == 404 and "no model 'nothing'" in json.loads(body)["error"]
+
+
+def test_without_a_registry_the_models_page_says_how_to_give_one(lineages, ui_server):
+    status, body = _get(ui_server(lineages.datastore).url("/models"))
+    assert status == 200 and "started without a model registry" in body and "--registry" in body
