@@ -9,6 +9,7 @@ an alias or ``latest``) with all the trials it came from. ``GET /api/models``,
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from collections.abc import Callable
@@ -43,6 +44,17 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str)
+
+
+def _when(iso: str) -> str:
+    """An ISO time from the registry as ``2025-01-31 12:00:00 UTC`` (as given if not one)."""
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S}" + (" UTC" if moment.tzinfo is not None else "")
 
 
 def _fields(rows: dict[str, Any], cls: str) -> str:
@@ -142,7 +154,7 @@ class ModelPages:
         aliases = "".join(f' <span class="alias">{esc(a)}</span>' for a in view["aliases"])
         href = self.ui.href(request, model_path(view["name"], view["version"]))
         facts = {
-            "created": view["created"],
+            "created": _when(view["created"]),
             "kind": view["kind"],
             "algorithm": view["algorithm"],
             "size": f"{view['size']:,} bytes",
@@ -163,7 +175,7 @@ class ModelPages:
         )
         history = "".join(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-                esc(c["time"]),
+                esc(_when(c["time"])),
                 esc(c["alias"]),
                 "–" if c["previous"] is None else c["previous"],
                 "removed" if c["version"] is None else c["version"],
@@ -188,7 +200,7 @@ class ModelPages:
                 f'<tr><td><a class="model" href="{esc(href)}">{esc(r["name"])}</a></td>'
                 f"<td>{r['versions']}</td><td>{r['latest']}</td><td>{esc(aliases)}</td>"
                 f"<td>{esc(r['algorithm'])}</td><td>{esc(str(r['trained_by'] or '–'))}</td>"
-                f"<td>{esc(metrics)}</td><td>{esc(r['created'])}</td></tr>"
+                f"<td>{esc(metrics)}</td><td>{esc(_when(r['created']))}</td></tr>"
             )
         head = "".join(
             f"<th>{h}</th>"
