@@ -16,6 +16,7 @@ from typing import Any
 from cogym.datastore import HDF5Datastore
 from cogym.errors import InputError
 from cogym.registry import AliasChange, ModelRegistry, ModelVersion, parse_ref
+from cogym.ui.links import model_path
 
 __all__ = [
     "TRIAL_LINKS",
@@ -35,8 +36,9 @@ _MODEL_SCHEMES = ("sb3:", "reward:")
 
 
 def model_of(text: Any) -> dict[str, Any] | None:
-    """``{"name", "ref", "version"}`` for a model reference (``name@3``, ``name@champion``) or
-    an implementation naming one (``sb3:name@3``, ``reward:name@latest``); else ``None``."""
+    """``{"name", "ref", "version", "path"}`` for a model reference (``name@3``,
+    ``name@champion``) or an implementation naming one (``sb3:name@3``, ``reward:name@latest``),
+    ``path`` being its page in the dashboard; else ``None``."""
     if not isinstance(text, str):
         return None
     for scheme in _MODEL_SCHEMES:
@@ -50,7 +52,8 @@ def model_of(text: Any) -> dict[str, Any] | None:
         ref = parse_ref(text)
     except InputError:
         return None
-    return {"name": ref.name, "ref": str(ref), "version": ref.version}
+    path = model_path(ref.name, ref.ref)
+    return {"name": ref.name, "ref": str(ref), "version": ref.version, "path": path}
 
 
 def _same_directory(recorded: Any, store: HDF5Datastore | None) -> bool:

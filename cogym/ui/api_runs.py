@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from cogym.datastore.plot import ReturnCurves, ReturnSeries, return_curves
+from cogym.datastore.plot import IMPLEMENTATION, ReturnCurves, ReturnSeries, return_curves
 from cogym.datastore.read.query import TrialSummary
+from cogym.ui.api_models import model_of
 
 __all__ = ["MAX_POINTS", "curves_json", "runs_json", "thin"]
 
@@ -43,14 +44,17 @@ def thin(
     return positions[keep], values[keep]
 
 
-def _series_json(series: ReturnSeries, limit: int) -> dict[str, Any]:
+def _series_json(series: ReturnSeries, split: str | None, limit: int) -> dict[str, Any]:
     x, y = thin(series.positions, series.returns, limit, extremes=True)
     mean_x, mean = thin(series.mean_positions, series.mean, limit, extremes=False)
     return {
         "label": series.label,
         "actor": series.actor,
         "group": series.group,
+        "model": model_of(series.group) if split == IMPLEMENTATION else None,
         "trials": len(series.returns),
+        "mean_return": float(series.returns.mean()),
+        "last_mean": float(series.mean[-1]) if len(series.mean) else None,
         "x": x.tolist(),
         "y": y.tolist(),
         "mean_x": mean_x.tolist(),
@@ -59,9 +63,10 @@ def _series_json(series: ReturnSeries, limit: int) -> dict[str, Any]:
 
 
 def curves_json(curves: ReturnCurves, limit: int = MAX_POINTS) -> dict[str, Any]:
-    """``curves`` as JSON: per series its label, its trial count, the trials' positions (in
-    start order) and returns, and the positions and values of its moving average (each thinned
-    to ``limit`` points, see :func:`thin`)."""
+    """``curves`` as JSON: per series its label, the model its implementation names (split by
+    implementation), its trial count and mean return, the trials' positions (in start order)
+    and returns, and the positions and values of its moving average (each thinned to ``limit``
+    points, see :func:`thin`)."""
     return {
         "count": curves.count,
         "window": curves.window,
@@ -69,7 +74,7 @@ def curves_json(curves: ReturnCurves, limit: int = MAX_POINTS) -> dict[str, Any]
         "first": curves.trial_ids[0] if curves.trial_ids else None,
         "last": curves.trial_ids[-1] if curves.trial_ids else None,
         "phases": [list(p) for p in curves.phases],
-        "series": [_series_json(s, limit) for s in curves.series],
+        "series": [_series_json(s, curves.split, limit) for s in curves.series],
     }
 
 

@@ -77,8 +77,7 @@ class ModelPages:
     # -- links -------------------------------------------------------------------------------
 
     def _model_link(self, request: Request, model: dict[str, Any], text: str) -> str:
-        ref = model["version"] if model["version"] is not None else model["ref"].partition("@")[2]
-        href = self.ui.href(request, model_path(model["name"], ref))
+        href = self.ui.href(request, model["path"])
         return f'<a class="model-link" href="{esc(href)}">{esc(text)}</a>'
 
     def _trial_link(self, request: Request, trial: dict[str, Any], here: bool) -> str:

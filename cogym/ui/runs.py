@@ -33,6 +33,7 @@ __all__ = ["POLL_SECONDS", "routes"]
 POLL_SECONDS = 1.0
 """How often the page asks for new trials."""
 FIELDS = (
+    ("actor", "actor", "all"),
     ("tag", "filter tag", "KEY=VALUE"),
     ("implementation", "implementation", "e.g. sb3:*"),
     ("env", "environment", "e.g. gym:CartPole-v1"),
@@ -103,6 +104,9 @@ def routes(ui: Dashboard) -> list[BaseRoute]:
             'moving average of <span id="runs-window">–</span> · <span id="runs-updated">'
             'loading…</span></p><p id="runs-error" class="error" hidden></p>'
             f'<div id="runs-chart" data-poll="{POLL_SECONDS * 1000:.0f}" data-points="0"></div>'
+            '<table id="runs-series"><thead><tr><th>series</th><th class="num">trials</th>'
+            '<th class="num">mean return</th><th class="num">last moving average</th>'
+            "<th>model</th></tr></thead><tbody></tbody></table>"
         )
         return ui.page(
             request,

@@ -24,7 +24,8 @@ def test_a_clone_links_to_its_trials_and_the_models_that_acted_in_them(lineages)
     assert lineage["here"] and lineage["trial_count"] == 3 and lineage["missing"] == 0
     assert sorted(t["id"] for t in lineage["trials"]) == sorted(lineages.clone_ids)
     acted = [(a["implementation"], a["trials"], a["model"]) for a in lineage["acted"]]
-    assert acted == [("sb3:clone@1", 3, {"name": "clone", "ref": "clone@1", "version": 1})]
+    assert acted == [("sb3:clone@1", 3, model_of("clone@1"))]
+    assert model_of("clone@1")["path"] == "/models/clone/1"
     assert [a["implementation"] for a in first["lineage"]["acted"]] == ["random"]
     assert first["lineage"]["acted"][0]["model"] is None
 
@@ -75,9 +76,28 @@ def test_an_unknown_or_bad_model_name_is_named_in_the_error(lineages) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("sb3:clone@3", {"name": "clone", "ref": "clone@3", "version": 3}),
-        ("reward:judge@latest", {"name": "judge", "ref": "judge@latest", "version": None}),
-        ("clone@champion", {"name": "clone", "ref": "clone@champion", "version": None}),
+        (
+            "sb3:clone@3",
+            {"name": "clone", "ref": "clone@3", "version": 3, "path": "/models/clone/3"},
+        ),
+        (
+            "reward:judge@latest",
+            {
+                "name": "judge",
+                "ref": "judge@latest",
+                "version": None,
+                "path": "/models/judge/latest",
+            },
+        ),
+        (
+            "clone@champion",
+            {
+                "name": "clone",
+                "ref": "clone@champion",
+                "version": None,
+                "path": "/models/clone/champion",
+            },
+        ),
         ("random", None),
         ("python:cogym.bots:CartPoleExpert", None),
         ("sb3:../x@1", None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import yaml
 from cogym.datastore import HDF5Datastore
 from cogym.datastore.plot import return_curves
 from tests.ui.conftest import record, screenshot
+from tests.ui.lineages import shared_lineages
 
 SPEC = {
     "environment": {"implementation": "gym:CartPole-v1"},
@@ -102,3 +104,19 @@ def test_a_trial_recorded_by_another_process_appears_within_two_seconds(
     assert done.returncode == 0, done.stderr
     _wait_for_count(ui_tab, 41, within=2.0)
     assert _shown(ui_tab)["points"] == 41
+
+
+def test_a_curve_of_a_model_links_to_its_version(ui_server, ui_tab, tmp_path_factory):
+    lineages = shared_lineages(tmp_path_factory)
+    dashboard = ui_server(lineages.datastore, lineages.registry)
+    ui_tab.goto(dashboard.url("/runs") + "&split=implementation")
+    _wait_for_count(ui_tab, 7)
+    rows = ui_tab.locator("#runs-series tbody tr")
+    assert rows.locator("td:first-child").all_inner_texts() == [
+        "player · random",
+        "player · sb3:clone@1",
+    ]
+    assert rows.locator("td:nth-child(2)").all_inner_texts() == ["4", "3"]
+    rows.locator("a.model-link").click()
+    ui_tab.wait_for_url(re.compile(r"/ui/models/clone/1\?"))
+    assert ui_tab.locator("section.version h2").inner_text().startswith("clone@1")

@@ -6,6 +6,7 @@
   const windowText = document.getElementById("runs-window");
   const updated = document.getElementById("runs-updated");
   const error = document.getElementById("runs-error");
+  const seriesTable = document.getElementById("runs-series");
   const poll = Number(chart.dataset.poll) || 1000;
   const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
@@ -77,7 +78,25 @@
     plot = new uPlot(options, columns(data), chart);
   }
 
+  // One row per series: its numbers, and a link to the model its implementation names.
+  function listSeries(data) {
+    const rows = data.series.map((s) => {
+      const row = cogym.el("tr");
+      row.append(cogym.el("td", s.label), cogym.el("td", s.trials, { class: "num" }),
+        cogym.el("td", cogym.number(s.mean_return), { class: "num" }),
+        cogym.el("td", cogym.number(s.last_mean), { class: "num" }));
+      const cell = cogym.el("td");
+      if (s.model) {
+        cell.append(cogym.el("a", s.model.ref, { href: cogym.href(s.model.path), class: "model-link" }));
+      }
+      row.append(cell);
+      return row;
+    });
+    seriesTable.querySelector("tbody").replaceChildren(...rows);
+  }
+
   function show(data) {
+    listSeries(data);
     phases = data.phases;
     const names = `${data.window}|` + data.series.map((s) => s.label).join("\u0000");
     if (plot === null || names !== labels) {
