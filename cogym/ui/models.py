@@ -94,7 +94,10 @@ class ModelPages:
         parts = []
         count = lineage["trial_count"]
         if count:
-            where = esc(str(lineage["datastore"]))
+            where = f"<code>{esc(str(lineage['datastore']))}</code>"
+            if lineage["here"]:
+                table = esc(self.ui.href(request, "/trials"))
+                where = f'<a class="datastore-link" href="{table}">{where}</a>'
             actor = (
                 f" of actor <code>{esc(str(lineage['actor']))}</code>" if lineage["actor"] else ""
             )
@@ -108,7 +111,7 @@ class ModelPages:
                 note = f" ({lineage['missing']} of them are no longer there)"
             parts.append(
                 f'<p class="trained-from">Trained from {count} trial{"s" if count != 1 else ""}'
-                f"{actor} in datastore <code>{where}</code>{esc(note)}</p>"
+                f"{actor} in datastore {where}{esc(note)}</p>"
             )
             links = "".join(
                 f"<li>{self._trial_link(request, t, lineage['here'])}</li>"

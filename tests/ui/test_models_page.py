@@ -33,6 +33,7 @@ def test_the_lineage_link_of_a_clone_opens_a_trial_it_came_from(lineages, dashbo
     links = second.locator("ul.lineage-trials a.trial-link")
     assert sorted(links.all_inner_texts()) == sorted(lineages.clone_ids)
     assert "Trained from 3 trials" in second.locator(".trained-from").inner_text()
+    assert second.locator("a.datastore-link").inner_text() == str(lineages.datastore)
     screenshot(ui_tab, "model")
     trial_id = links.first.inner_text()
     links.first.click()
