@@ -24,11 +24,12 @@ from cogym.datastore.read.query import TrialFilter, TrialSummary, filter_from_op
 from cogym.errors import InputError
 from cogym.ui import trial as trial_view
 from cogym.ui.app import json_response
+from cogym.ui.trial import row
 
 if TYPE_CHECKING:
     from cogym.ui.app import Dashboard
 
-__all__ = ["MAX_LIMIT", "SORT_KEYS", "TrialTable", "routes"]
+__all__ = ["MAX_LIMIT", "SORT_KEYS", "TrialTable", "filter_of", "routes"]
 
 MAX_LIMIT = 500
 SORT_KEYS: dict[str, Callable[[TrialSummary], Any]] = {
@@ -94,23 +95,6 @@ def filter_of(request: Request) -> TrialFilter:
         until=params.get("until"),
         prefix="",
     )
-
-
-def row(summary: TrialSummary) -> dict[str, Any]:
-    """A trial as a row of the table (JSON)."""
-    return {
-        "id": summary.trial_id,
-        "environment": summary.environment,
-        "tags": dict(summary.tags),
-        "state": summary.state.value,
-        "ticks": summary.ticks,
-        "returns": dict(summary.returns),
-        "implementations": dict(summary.implementations),
-        "started": summary.started,
-        "duration": summary.duration,
-        "error": summary.error,
-        "frames": summary.frames,
-    }
 
 
 class TrialTable:
