@@ -177,10 +177,25 @@ PAGE = """<h1>Trials <span class="hint" id="total"></span></h1>
 <th data-sort="duration" class="sortable num">duration (s)</th>
 <th data-sort="error" class="sortable">error</th>
 </tr></thead><tbody></tbody></table>
-<p class="hint">Entry points: <code>cogym play ENV_ID</code> (play), <code>cogym play ENV_ID
---watch IMPL</code> (watch and reward), <code>cogym play ENV_ID --teach IMPL</code> (teach),
+{open_pages}<p class="hint">Entry points: <code>cogym play ENV_ID</code> (play), <code>cogym play
+ENV_ID --watch IMPL</code> (watch and reward), <code>cogym play ENV_ID --teach IMPL</code> (teach),
 <code>cogym prefer --datastore {datastore}</code> (compare clips); each prints its page's URL.</p>
 """
+
+
+def open_pages() -> str:
+    """Links to the human actors' pages open in this process (play, watch, teach), if any."""
+    from cogym.web.server import channels
+
+    links = [
+        f'<li><a href="{html.escape(c.url)}">{html.escape(c.actor)}</a> '
+        f'<span class="hint">{html.escape(c.url.split("?")[0])}</span></li>'
+        for c in channels()
+        if not c.closed
+    ]
+    if not links:
+        return ""
+    return f'<h2>Open pages</h2><ul id="open-pages">{"".join(links)}</ul>'
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
@@ -188,6 +203,7 @@ def routes(ui: Dashboard) -> list[BaseRoute]:
 
     async def page(request: Request) -> Response:
         body = PAGE.replace("{datastore}", html.escape(str(ui.datastore.path)))
+        body = body.replace("{open_pages}", open_pages())
         return ui.page(request, "Trials", body, nav="trials", scripts=["trials.js"])
 
     def listing(request: Request) -> Response:
