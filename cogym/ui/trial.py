@@ -27,14 +27,30 @@ if TYPE_CHECKING:
     from cogym.datastore.read.stored import StoredTrial
     from cogym.ui.app import Dashboard
 
-__all__ = ["MAX_VALUE_CHARS", "routes", "row", "trial_data"]
+__all__ = ["MAX_ARRAY_VALUES", "MAX_VALUE_CHARS", "routes", "row", "trial_data"]
 
 MAX_VALUE_CHARS = 2000
 """An observation or action longer than this (as JSON) is cut, with a note that it was."""
+MAX_ARRAY_VALUES = 512
+"""An array with more values than this is shown by its shape, dtype, range and first values."""
 
 
 def _value(value: Any) -> Any:
-    """A space's value as JSON (arrays as lists, dicts and tuples nested); a long one cut."""
+    """A space's value as JSON (arrays as lists, dicts and tuples nested); a long one cut, a
+    large array (an image) summarised by its shape, dtype, range and first values."""
+    if isinstance(value, np.ndarray) and value.size > MAX_ARRAY_VALUES:
+        flat = value.ravel()
+        return {
+            "shape": list(value.shape),
+            "dtype": str(value.dtype),
+            "min": _plain(flat.min()),
+            "max": _plain(flat.max()),
+            "first": _plain(flat[:16]),
+        }
+    if isinstance(value, dict):
+        return {str(k): _value(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_value(v) for v in value]
     plain = _plain(value)
     text = json.dumps(plain, default=str)
     if len(text) > MAX_VALUE_CHARS:
