@@ -23,6 +23,7 @@ from bench import (
     registry,
     rlhf,
     rlhf_policy,
+    ui,
     vec,
     web,
 )
@@ -37,6 +38,7 @@ SUITES = {
     **rlhf.BENCHMARKS,
     **rlhf_policy.BENCHMARKS,
     **web.BENCHMARKS,
+    **ui.BENCHMARKS,
     **vec.BENCHMARKS,
     **cogment.BENCHMARKS,
 }

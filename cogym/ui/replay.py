@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -76,13 +77,14 @@ class FrameSource:
         self._trials: OrderedDict[str, TrialFrames] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, stored: StoredTrial) -> TrialFrames:
-        trial_id = stored.trial_id
+    def get(self, trial_id: str, read: Callable[[], StoredTrial]) -> TrialFrames:
+        """The frames of ``trial_id`` (a full id); ``read()`` gives the trial if they are not
+        kept (reading a trial reads its frames whole: once per trial, not once per frame)."""
         with self._lock:
             if trial_id in self._trials:
                 self._trials.move_to_end(trial_id)
                 return self._trials[trial_id]
-        found = frames_of(stored)
+        found = frames_of(read())
         with self._lock:
             self._trials[trial_id] = found
             while len(self._trials) > KEEP_TRIALS:

@@ -23,17 +23,34 @@ from cogym.ui.app import json_response
 from cogym.ui.replay import FrameSource
 
 if TYPE_CHECKING:
+    from cogym.datastore.read.query import TrialSummary
     from cogym.datastore.read.stored import StoredTrial
     from cogym.ui.app import Dashboard
 
-__all__ = ["MAX_VALUE_CHARS", "routes", "trial_data"]
+__all__ = ["MAX_ARRAY_VALUES", "MAX_VALUE_CHARS", "routes", "row", "trial_data"]
 
 MAX_VALUE_CHARS = 2000
 """An observation or action longer than this (as JSON) is cut, with a note that it was."""
+MAX_ARRAY_VALUES = 512
+"""An array with more values than this is shown by its shape, dtype, range and first values."""
 
 
 def _value(value: Any) -> Any:
-    """A space's value as JSON (arrays as lists, dicts and tuples nested); a long one cut."""
+    """A space's value as JSON (arrays as lists, dicts and tuples nested); a long one cut, a
+    large array (an image) summarised by its shape, dtype, range and first values."""
+    if isinstance(value, np.ndarray) and value.size > MAX_ARRAY_VALUES:
+        flat = value.ravel()
+        return {
+            "shape": list(value.shape),
+            "dtype": str(value.dtype),
+            "min": _plain(flat.min()),
+            "max": _plain(flat.max()),
+            "first": _plain(flat[:16]),
+        }
+    if isinstance(value, dict):
+        return {str(k): _value(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_value(v) for v in value]
     plain = _plain(value)
     text = json.dumps(plain, default=str)
     if len(text) > MAX_VALUE_CHARS:
@@ -53,10 +70,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def row(summary: TrialSummary) -> dict[str, Any]:
+    """A trial as a row of the table (JSON)."""
+    return {
+        "id": summary.trial_id,
+        "environment": summary.environment,
+        "tags": dict(summary.tags),
+        "state": summary.state.value,
+        "ticks": summary.ticks,
+        "returns": dict(summary.returns),
+        "implementations": dict(summary.implementations),
+        "started": summary.started,
+        "duration": summary.duration,
+        "error": summary.error,
+        "frames": summary.frames,
+    }
+
+
 def trial_data(stored: StoredTrial, frame_ticks: list[int], frames_how: str) -> dict[str, Any]:
     """The trial as the page reads it."""
-    from cogym.ui.trials import row
-
     ticks = []
     for sample in stored.samples():
         ticks.append(
@@ -124,12 +156,19 @@ PAGE = """<h1>Trial <code id="trial-id">{trial_id}</code></h1>
 def routes(ui: Dashboard) -> list[BaseRoute]:
     frames = FrameSource()
 
-    def stored_or_none(trial_id: str) -> StoredTrial | None:
+    def full_id(trial_id: str) -> str | None:
         with ui.lock:
             try:
-                return ui.datastore.trial(trial_id)
+                return ui.datastore.resolve(trial_id)
             except TrialNotFoundError:
                 return None
+
+    def read(trial_id: str) -> StoredTrial:
+        with ui.lock:
+            return ui.datastore.trial(trial_id)
+
+    def missing(trial_id: str) -> Response:
+        return json_response({"error": f"no trial {trial_id!r} in this datastore"}, 404)
 
     def page(request: Request) -> Response:
         trial_id = request.path_params["trial_id"]
@@ -151,22 +190,21 @@ def routes(ui: Dashboard) -> list[BaseRoute]:
         )
 
     def data(request: Request) -> Response:
-        trial_id = request.path_params["trial_id"]
-        stored = stored_or_none(trial_id)
-        if stored is None:
-            return json_response({"error": f"no trial {trial_id!r} in this datastore"}, 404)
-        found = frames.get(stored)
+        trial_id = full_id(request.path_params["trial_id"])
+        if trial_id is None:
+            return missing(request.path_params["trial_id"])
+        stored = read(trial_id)
+        found = frames.get(trial_id, lambda: stored)
         body = trial_data(stored, found.ticks, found.how)
         body["frames"]["note"] = found.note
         return json_response(body)
 
     def frame(request: Request) -> Response:
-        trial_id = request.path_params["trial_id"]
-        stored = stored_or_none(trial_id)
-        if stored is None:
-            return json_response({"error": f"no trial {trial_id!r} in this datastore"}, 404)
+        trial_id = full_id(request.path_params["trial_id"])
+        if trial_id is None:
+            return missing(request.path_params["trial_id"])
         tick = request.path_params["tick"]
-        image = frames.get(stored).jpeg(tick)
+        image = frames.get(trial_id, lambda: read(trial_id)).jpeg(tick)
         if image is None:
             return json_response({"error": f"trial {trial_id} has no frame for tick {tick}"}, 404)
         return Response(image, media_type="image/jpeg")

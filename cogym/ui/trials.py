@@ -24,11 +24,12 @@ from cogym.datastore.read.query import TrialFilter, TrialSummary, filter_from_op
 from cogym.errors import InputError
 from cogym.ui import trial as trial_view
 from cogym.ui.app import json_response
+from cogym.ui.trial import row
 
 if TYPE_CHECKING:
     from cogym.ui.app import Dashboard
 
-__all__ = ["MAX_LIMIT", "SORT_KEYS", "TrialTable", "routes"]
+__all__ = ["MAX_LIMIT", "SORT_KEYS", "TrialTable", "filter_of", "routes"]
 
 MAX_LIMIT = 500
 SORT_KEYS: dict[str, Callable[[TrialSummary], Any]] = {
@@ -94,23 +95,6 @@ def filter_of(request: Request) -> TrialFilter:
         until=params.get("until"),
         prefix="",
     )
-
-
-def row(summary: TrialSummary) -> dict[str, Any]:
-    """A trial as a row of the table (JSON)."""
-    return {
-        "id": summary.trial_id,
-        "environment": summary.environment,
-        "tags": dict(summary.tags),
-        "state": summary.state.value,
-        "ticks": summary.ticks,
-        "returns": dict(summary.returns),
-        "implementations": dict(summary.implementations),
-        "started": summary.started,
-        "duration": summary.duration,
-        "error": summary.error,
-        "frames": summary.frames,
-    }
 
 
 class TrialTable:
@@ -193,10 +177,25 @@ PAGE = """<h1>Trials <span class="hint" id="total"></span></h1>
 <th data-sort="duration" class="sortable num">duration (s)</th>
 <th data-sort="error" class="sortable">error</th>
 </tr></thead><tbody></tbody></table>
-<p class="hint">Entry points: <code>cogym play ENV_ID</code> (play), <code>cogym play ENV_ID
---watch IMPL</code> (watch and reward), <code>cogym play ENV_ID --teach IMPL</code> (teach),
+{open_pages}<p class="hint">Entry points: <code>cogym play ENV_ID</code> (play), <code>cogym play
+ENV_ID --watch IMPL</code> (watch and reward), <code>cogym play ENV_ID --teach IMPL</code> (teach),
 <code>cogym prefer --datastore {datastore}</code> (compare clips); each prints its page's URL.</p>
 """
+
+
+def open_pages() -> str:
+    """Links to the human actors' pages open in this process (play, watch, teach), if any."""
+    from cogym.web.server import channels
+
+    links = [
+        f'<li><a href="{html.escape(c.url)}">{html.escape(c.actor)}</a> '
+        f'<span class="hint">{html.escape(c.url.split("?")[0])}</span></li>'
+        for c in channels()
+        if not c.closed
+    ]
+    if not links:
+        return ""
+    return f'<h2>Open pages</h2><ul id="open-pages">{"".join(links)}</ul>'
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
@@ -204,6 +203,7 @@ def routes(ui: Dashboard) -> list[BaseRoute]:
 
     async def page(request: Request) -> Response:
         body = PAGE.replace("{datastore}", html.escape(str(ui.datastore.path)))
+        body = body.replace("{open_pages}", open_pages())
         return ui.page(request, "Trials", body, nav="trials", scripts=["trials.js"])
 
     def listing(request: Request) -> Response:

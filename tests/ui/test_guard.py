@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import signal
 import subprocess
@@ -152,3 +153,23 @@ def test_cogym_ui_bad_input_exits_2_naming_it(
     process = cogym("ui", *given)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2 and named in err, err
+
+
+def test_the_trials_page_links_to_the_human_pages_open_in_its_process(recorded: Path) -> None:
+    from gymnasium import spaces
+
+    from cogym.ui import mount_dashboard
+    from cogym.web import shared_server
+
+    server = shared_server()
+    channel = server.open_channel("<i>player", spaces.Discrete(2))
+    mounted = mount_dashboard(server, recorded)
+    try:
+        status, body, _ = get(mounted.url("/trials"))
+        assert status == 200
+        assert f'href="{html.escape(channel.url)}">&lt;i&gt;player</a>' in body.decode()
+    finally:
+        server.unmount(mounted)
+        channel.close()
+    status, body, _ = get(mounted.url("/trials"))
+    assert status == 404 and b"open-pages" not in body
