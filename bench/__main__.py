@@ -24,6 +24,7 @@ from bench import (
     rlhf,
     rlhf_policy,
     ui,
+    ui_runs,
     vec,
     web,
 )
@@ -39,6 +40,7 @@ SUITES = {
     **rlhf_policy.BENCHMARKS,
     **web.BENCHMARKS,
     **ui.BENCHMARKS,
+    **ui_runs.BENCHMARKS,
     **vec.BENCHMARKS,
     **cogment.BENCHMARKS,
 }

@@ -107,6 +107,11 @@
     }
     const points = data.series.reduce((sum, s) => sum + s.x.length, 0);
     chart.dataset.points = String(points);
+    // for bench/ui_runs.py: when the first curves were drawn, on the page's clock
+    if (!window.cogymRuns) {
+      window.cogymRuns = {};
+      requestAnimationFrame(() => { window.cogymRuns.drawn = performance.now(); });
+    }
     chart.dataset.series = String(data.series.length);
     count.textContent = String(data.count);
     const thinned = data.series.some((s) => s.x.length < s.trials);
