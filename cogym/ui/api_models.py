@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cogym.datastore import HDF5Datastore
-from cogym.errors import InputError
+from cogym.errors import InputError, ModelNotFoundError, RegistryFormatError
 from cogym.registry import AliasChange, ModelRegistry, ModelVersion, parse_ref
 from cogym.ui.links import model_path
 
@@ -140,6 +140,10 @@ def _change(change: AliasChange) -> dict[str, Any]:
     }
 
 
+def _unreadable(name: str, version: int, error: Exception) -> dict[str, Any]:
+    return {"name": name, "version": version, "ref": f"{name}@{version}", "error": str(error)}
+
+
 def version_view(
     info: ModelVersion,
     aliases: Mapping[str, int],
@@ -170,12 +174,19 @@ def version_view(
 def model_view(registry: ModelRegistry, name: str, store: HDF5Datastore | None) -> dict[str, Any]:
     """A model: its versions (newest first), aliases and alias history. An unknown name raises
     :class:`~cogym.errors.ModelNotFoundError` (a bad one :class:`~cogym.errors.ModelNameError`),
-    naming it."""
+    naming it; a version whose ``meta.json`` cannot be read is listed with the reason."""
     numbers = registry.versions(name)
     aliases = registry.aliases(name)
-    versions = [
-        version_view(registry.info(name, number), aliases, store) for number in reversed(numbers)
-    ]
+    versions = []
+    for number in reversed(numbers):
+        try:
+            info = registry.info(name, number)
+        except ModelNotFoundError:
+            continue  # deleted since it was listed
+        except RegistryFormatError as exc:
+            versions.append(_unreadable(name, number, exc))
+            continue
+        versions.append(version_view(info, aliases, store))
     return {
         "name": name,
         "aliases": dict(sorted(aliases.items())),
@@ -189,7 +200,11 @@ def models_index(registry: ModelRegistry) -> list[dict[str, Any]]:
     rows = []
     for name in registry.models():
         numbers = registry.versions(name)
-        latest = registry.info(name, numbers[-1])
+        try:
+            latest = registry.info(name, numbers[-1])
+        except RegistryFormatError as exc:
+            rows.append({**_unreadable(name, numbers[-1], exc), "versions": len(numbers)})
+            continue
         rows.append(
             {
                 "name": name,

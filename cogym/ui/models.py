@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cogym.errors import InputError
+from cogym.errors import InputError, RegistryError
 from cogym.registry import ModelRegistry, ModelVersion
 from cogym.ui import api_models
 from cogym.ui.app import json_response
@@ -153,6 +153,11 @@ class ModelPages:
         return "".join(parts) or '<p class="empty">no lineage recorded</p>'
 
     def _version(self, request: Request, view: dict[str, Any]) -> str:
+        if "error" in view:
+            return (
+                f'<section class="version" id="v{view["version"]}"><h2>{esc(view["ref"])}</h2>'
+                f'<p class="error">This version cannot be read: {esc(view["error"])}</p></section>'
+            )
         aliases = "".join(f' <span class="alias">{esc(a)}</span>' for a in view["aliases"])
         href = self.ui.href(request, model_path(view["name"], view["version"]))
         facts = {
@@ -196,6 +201,13 @@ class ModelPages:
         cells = []
         for r in rows:
             href = self.ui.href(request, model_path(r["name"]))
+            if "error" in r:
+                cells.append(
+                    f'<tr><td><a class="model" href="{esc(href)}">{esc(r["name"])}</a></td>'
+                    f"<td>{r['versions']}</td><td>{r['version']}</td><td colspan=5 "
+                    f'class="error">cannot be read: {esc(r["error"])}</td></tr>'
+                )
+                continue
             metrics = ", ".join(f"{k}={_value(v)}" for k, v in r["metrics"].items())
             aliases = ", ".join(f"{a}→{v}" for a, v in r["aliases"].items())
             cells.append(
@@ -233,6 +245,9 @@ class ModelPages:
             what = "model" if ref is None else "version"
             shown = name if ref is None else f"{name}@{ref}"
             return None, self.ui.not_found(request, what, shown, f": {exc}")
+        except RegistryError as exc:
+            body = f'<h1>Cannot be read</h1><p class="error">{esc(str(exc))}</p>'
+            return None, self.ui.page(request, "Cannot be read", body, status_code=500)
 
     def _info(self, registry: ModelRegistry, request: Request) -> ModelVersion:
         return registry.info(request.path_params["name"], request.path_params["ref"])
@@ -295,6 +310,8 @@ class ModelPages:
                 return json_response(make(self.registry))
         except (InputError, LookupError) as exc:
             return json_response({"error": str(exc)}, 404)
+        except RegistryError as exc:
+            return json_response({"error": str(exc)}, 500)
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:

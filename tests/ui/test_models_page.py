@@ -114,3 +114,23 @@ def test_the_json_routes_answer_the_model_and_name_an_unknown_one(lineages, dash
 def test_without_a_registry_the_models_page_says_how_to_give_one(lineages, ui_server):
     status, body = _get(ui_server(lineages.datastore).url("/models"))
     assert status == 200 and "started without a model registry" in body and "--registry" in body
+
+
+def test_a_version_whose_meta_json_is_damaged_is_named_and_the_others_shown(
+    lineages, ui_server, tmp_path
+):
+    from cogym import ModelRegistry
+
+    models = ModelRegistry(tmp_path / "models")
+    policy = ModelRegistry(lineages.registry).load("clone@1")
+    for _ in range(2):
+        models.save("twice", policy, metrics={"kept": 1.0})
+    (tmp_path / "models" / "twice" / "2" / "meta.json").write_text("{")
+    dashboard = ui_server(lineages.datastore, tmp_path / "models")
+    status, body = _get(dashboard.url("/models/twice"))
+    assert status == 200 and "This version cannot be read" in body and "not valid JSON" in body
+    assert "twice@1" in body and "kept" in body
+    status, body = _get(dashboard.url("/models"))
+    assert status == 200 and "cannot be read" in body
+    status, body = _get(dashboard.url("/models/twice/2"))
+    assert status == 500 and "meta.json is not valid JSON" in body
