@@ -13,6 +13,7 @@ The page polls it every second, so trials recorded by running processes (``cogym
 from __future__ import annotations
 
 import html
+import threading
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -28,7 +29,7 @@ from cogym.ui.trials import TrialTable, filter_of
 if TYPE_CHECKING:
     from cogym.ui.app import Dashboard
 
-__all__ = ["POLL_SECONDS", "routes"]
+__all__ = ["POLL_SECONDS", "RunCurves", "routes"]
 
 POLL_SECONDS = 1.0
 """How often the page asks for new trials."""
@@ -56,26 +57,45 @@ def _window(text: str | None) -> int | None:
     return value
 
 
-def answer(ui: Dashboard, table: TrialTable, request: Request) -> dict[str, Any]:
-    """The JSON of ``GET /api/runs`` for ``request``'s parameters: ``{"stamp", "changed":
-    false}`` if the datastore's version is still ``known`` (the page's last stamp)."""
-    params = request.query_params
-    flt = filter_of(request)
-    window = _window(params.get("window"))
-    split = parse_split(params.get("split") or None)
-    version = table.version()  # before reading: a trial landing meanwhile shows next time
-    if params.get("known") == version:
-        return {"stamp": version, "changed": False}
-    with ui.lock:
-        summaries = ui.datastore.trials(flt)
-    return runs_json(
-        summaries,
-        actors=params.getlist("actor") or None,
-        window=window,
-        split=split,
-        phase_tag=params.get("phases") or None,
-        stamp=version,
-    )
+class RunCurves:
+    """Answers ``GET /api/runs``, keeping the last answer until the datastore changes (a reload,
+    or a second page on the same view, costs nothing)."""
+
+    def __init__(self, ui: Dashboard) -> None:
+        self.ui = ui
+        self.table = TrialTable(ui)
+        self._kept: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def answer(self, request: Request) -> dict[str, Any]:
+        """The JSON for ``request``'s parameters: ``{"stamp", "changed": false}`` if the
+        datastore's version is still ``known`` (the page's last stamp)."""
+        params = request.query_params
+        flt = filter_of(request)
+        window = _window(params.get("window"))
+        split = parse_split(params.get("split") or None)
+        actors = tuple(params.getlist("actor"))
+        phase_tag = params.get("phases") or None
+        version = self.table.version()  # before reading: a trial landing meanwhile shows next
+        if params.get("known") == version:
+            return {"stamp": version, "changed": False}
+        key = (version, repr(flt), window, split, actors, phase_tag)
+        with self._lock:
+            if self._kept is not None and self._kept[0] == key:
+                return self._kept[1]
+        with self.ui.lock:
+            summaries = self.ui.datastore.trials(flt)
+        found = runs_json(
+            summaries,
+            actors=actors or None,
+            window=window,
+            split=split,
+            phase_tag=phase_tag,
+            stamp=version,
+        )
+        with self._lock:
+            self._kept = (key, found)
+        return found
 
 
 def _form(request: Request) -> str:
@@ -94,7 +114,7 @@ def _form(request: Request) -> str:
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
-    table = TrialTable(ui)
+    curves = RunCurves(ui)
 
     async def page(request: Request) -> Response:
         body = (
@@ -119,7 +139,7 @@ def routes(ui: Dashboard) -> list[BaseRoute]:
 
     async def api(request: Request) -> Response:
         try:
-            return json_response(answer(ui, table, request))
+            return json_response(curves.answer(request))
         except InputError as exc:
             return json_response({"error": str(exc)}, 400)
 
