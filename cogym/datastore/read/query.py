@@ -192,6 +192,11 @@ class TrialFilter:
         ]
         return f"TrialFilter({', '.join(shown)})"
 
+    @property
+    def matches_everything(self) -> bool:
+        """Whether no criterion is set (every trial passes)."""
+        return all(getattr(self, f.name) is None for f in fields(self))
+
     def __call__(self, summary: TrialSummary) -> bool:
         """Whether ``summary`` passes the filter."""
         if self.ids is not None and not any(summary.trial_id.startswith(i) for i in self.ids):
