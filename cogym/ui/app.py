@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.util
 import json
 import math
 import re
@@ -31,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
 
-__all__ = ["VIEWS", "Dashboard", "NavEntry", "json_response"]
+__all__ = ["VIEWS", "Dashboard", "NavEntry", "json_response", "plain_json"]
 
 
 @dataclass(frozen=True)
@@ -61,22 +62,22 @@ MEDIA_TYPES = {
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """``value`` with non-finite floats as ``None`` and NumPy values as Python ones (JSON)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     if hasattr(value, "tolist"):
-        return _plain(value.tolist())
+        return plain_json(value.tolist())
     return value
 
 
 def json_response(data: Any, status_code: int = 200) -> Response:
     """``data`` as JSON (NaN and infinities as ``null``, NumPy values converted)."""
-    body = json.dumps(_plain(data), separators=(",", ":"), allow_nan=False, default=str)
+    body = json.dumps(plain_json(data), separators=(",", ":"), allow_nan=False, default=str)
     return Response(body, status_code=status_code, media_type="application/json")
 
 
