@@ -107,8 +107,13 @@ class Dashboard:
             Route("/", self._home),
             Route("/static/{name}", self._asset),
         ]
+        served = []
         for view in self.views:
-            routes += importlib.import_module(f"cogym.ui.{view.module}").routes(self)
+            found = importlib.import_module(f"cogym.ui.{view.module}").routes(self)
+            if found:  # a view with nothing to show (no datastore, no registry) has no entry
+                served.append(view)
+                routes += found
+        self.views = served
         return Starlette(routes=routes)
 
     # -- links and pages -----------------------------------------------------------------------
@@ -176,7 +181,11 @@ class Dashboard:
 
     async def _home(self, request: Request) -> Response:
         if not self.views:
-            return PlainTextResponse("this dashboard has no views", status_code=404)
+            return PlainTextResponse(
+                "this dashboard has nothing to show: give it a datastore (cogym ui --datastore "
+                "DIR) or a model registry (--registry DIR)",
+                status_code=404,
+            )
         return RedirectResponse(self.href(request, self.views[0].path), status_code=303)
 
     async def _asset(self, request: Request) -> Response:

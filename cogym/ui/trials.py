@@ -197,6 +197,9 @@ def open_pages() -> str:
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
+    """The trials view's routes; none without a datastore."""
+    if ui.datastore is None:
+        return []
     table = TrialTable(ui)
 
     async def page(request: Request) -> Response:

@@ -173,3 +173,10 @@ def test_the_trials_page_links_to_the_human_pages_open_in_its_process(recorded: 
         channel.close()
     status, body, _ = get(mounted.url("/trials"))
     assert status == 404 and b"open-pages" not in body
+
+
+def test_a_dashboard_without_a_datastore_says_what_to_give_it(ui_server: Any) -> None:
+    mounted = ui_server(None)
+    status, body, _ = get(mounted.url("/"))
+    assert status == 404 and b"give it a datastore (cogym ui --datastore DIR)" in body
+    assert get(mounted.url("/trials"))[0] == 404
