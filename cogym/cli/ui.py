@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import click
@@ -36,6 +37,9 @@ def ui(
     from cogym.web.server import WebServer
 
     datastore = _open(datastore_dir)
+    datastore.trials()  # the index in order, kept until trials are added: the first page is quick
+    # the index stays for the server's life: keep the collector from scanning it again and again
+    gc.freeze()
     server = WebServer(host, port, allow_remote=allow_remote)
     try:
         mounted = mount_dashboard(server, datastore, registry_dir)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.util
 import json
 import math
 import re
@@ -31,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
 
-__all__ = ["VIEWS", "Dashboard", "NavEntry", "json_response"]
+__all__ = ["VIEWS", "Dashboard", "NavEntry", "json_response", "plain_json"]
 
 
 @dataclass(frozen=True)
@@ -61,22 +62,22 @@ MEDIA_TYPES = {
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """``value`` with non-finite floats as ``None`` and NumPy values as Python ones (JSON)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     if hasattr(value, "tolist"):
-        return _plain(value.tolist())
+        return plain_json(value.tolist())
     return value
 
 
 def json_response(data: Any, status_code: int = 200) -> Response:
     """``data`` as JSON (NaN and infinities as ``null``, NumPy values converted)."""
-    body = json.dumps(_plain(data), separators=(",", ":"), allow_nan=False, default=str)
+    body = json.dumps(plain_json(data), separators=(",", ":"), allow_nan=False, default=str)
     return Response(body, status_code=status_code, media_type="application/json")
 
 
@@ -106,8 +107,13 @@ class Dashboard:
             Route("/", self._home),
             Route("/static/{name}", self._asset),
         ]
+        served = []
         for view in self.views:
-            routes += importlib.import_module(f"cogym.ui.{view.module}").routes(self)
+            found = importlib.import_module(f"cogym.ui.{view.module}").routes(self)
+            if found:  # a view with nothing to show (no datastore, no registry) has no entry
+                served.append(view)
+                routes += found
+        self.views = served
         return Starlette(routes=routes)
 
     # -- links and pages -----------------------------------------------------------------------
@@ -175,7 +181,11 @@ class Dashboard:
 
     async def _home(self, request: Request) -> Response:
         if not self.views:
-            return PlainTextResponse("this dashboard has no views", status_code=404)
+            return PlainTextResponse(
+                "this dashboard has nothing to show: give it a datastore (cogym ui --datastore "
+                "DIR) or a model registry (--registry DIR)",
+                status_code=404,
+            )
         return RedirectResponse(self.href(request, self.views[0].path), status_code=303)
 
     async def _asset(self, request: Request) -> Response:

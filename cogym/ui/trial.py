@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from cogym.errors import TrialNotFoundError
-from cogym.ui.app import json_response
+from cogym.ui.app import json_response, plain_json
 from cogym.ui.replay import FrameSource
 
 if TYPE_CHECKING:
@@ -43,31 +43,19 @@ def _value(value: Any) -> Any:
         return {
             "shape": list(value.shape),
             "dtype": str(value.dtype),
-            "min": _plain(flat.min()),
-            "max": _plain(flat.max()),
-            "first": _plain(flat[:16]),
+            "min": plain_json(flat.min()),
+            "max": plain_json(flat.max()),
+            "first": plain_json(flat[:16]),
         }
     if isinstance(value, dict):
         return {str(k): _value(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return [_value(v) for v in value]
-    plain = _plain(value)
+    plain = plain_json(value)
     text = json.dumps(plain, default=str)
     if len(text) > MAX_VALUE_CHARS:
         return {"cut": text[:MAX_VALUE_CHARS], "chars": len(text)}
     return plain
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def row(summary: TrialSummary) -> dict[str, Any]:
@@ -97,7 +85,7 @@ def trial_data(stored: StoredTrial, frame_ticks: list[int], frames_how: str) -> 
                 "observations": {k: _value(v) for k, v in sample.observations.items()},
                 "actions": {k: _value(v) for k, v in sample.actions.items()},
                 "rewards": dict(sample.rewards),
-                "notes": _plain(sample.annotations or {}),
+                "notes": plain_json(sample.annotations or {}),
             }
         )
     return {

@@ -109,9 +109,7 @@ class TrialTable:
     def version(self) -> str:
         """Changes whenever a file of the datastore gains, loses or changes trials."""
         with self.ui.lock:
-            catalog = self.ui.datastore.catalog()
-            parts = [(s.name, len(s.summaries), s.signature) for s in catalog.sources]
-        return format(hash(tuple(parts)) & 0xFFFFFFFFFFFF, "x")
+            return str(self.ui.datastore.catalog().generation)
 
     def select(self, flt: TrialFilter, sort: str, descending: bool) -> tuple[str, list[Any]]:
         key = _sort_key(sort)
@@ -199,6 +197,9 @@ def open_pages() -> str:
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
+    """The trials view's routes; none without a datastore."""
+    if ui.datastore is None:
+        return []
     table = TrialTable(ui)
 
     async def page(request: Request) -> Response:

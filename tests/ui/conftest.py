@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from cogym import HDF5Datastore, Orchestrator, TrialSpec
-from tests.web.conftest import chromium  # noqa: F401  (the session's browser)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 """Where the tests put screenshots of the dashboard's views (a CI artefact; see README)."""
@@ -44,7 +43,7 @@ def ui_server() -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
-def ui_tab(chromium: Any) -> Iterator[Any]:  # noqa: F811
+def ui_tab(chromium: Any) -> Iterator[Any]:
     """A Chromium tab (1280×900) for the dashboard; script errors on its pages fail the test."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()

@@ -173,3 +173,21 @@ def test_the_trials_page_links_to_the_human_pages_open_in_its_process(recorded: 
         channel.close()
     status, body, _ = get(mounted.url("/trials"))
     assert status == 404 and b"open-pages" not in body
+
+
+def test_without_a_datastore_there_is_no_trials_view(ui_server: Any) -> None:
+    mounted = ui_server(None)
+    status, body, _ = get(mounted.url("/trials"))
+    assert status == 404
+    home = get(mounted.url("/"))
+    assert b">Trials</a>" not in home[1]
+
+
+def test_a_dashboard_with_nothing_to_show_says_what_to_give_it(
+    ui_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cogym.ui import app
+
+    monkeypatch.setattr(app, "VIEWS", app.VIEWS[:1])  # the trials view alone
+    status, body, _ = get(ui_server(None).url("/"))
+    assert status == 404 and b"give it a datastore (cogym ui --datastore DIR)" in body

@@ -135,6 +135,9 @@ class Catalog:
         self._journals: dict[str, tuple[JournalReader, Source]] = {}
         self._held: tuple[tuple[int, int], ...] | None = None
         """Which sources, of how many trials each, :attr:`by_id` indexes."""
+        self.generation = 0
+        """Counts the changes of :attr:`by_id` (the trials added or removed) seen by scans."""
+        self._ordered: tuple[int, list[TrialSummary]] | None = None
 
     def check_root(self) -> None:
         root = self.root
@@ -195,10 +198,20 @@ class Catalog:
                     by_id.setdefault(summary.trial_id, (source, position))
             self.by_id = by_id
             self._held = held
+            self.generation += 1
         self.sources = sources
         self.problems = problems
         self._shards = {k: v for k, v in self._shards.items() if k in shard_names}
         self._journals = {k: v for k, v in self._journals.items() if k in journal_names}
+
+    def ordered(self) -> list[TrialSummary]:
+        """Every trial's summary, oldest first (then by id); kept until the trials change.
+        The list is shared: copy it before changing it."""
+        if self._ordered is None or self._ordered[0] != self.generation:
+            found = [source.summaries[p] for source, p in self.by_id.values()]
+            found.sort(key=lambda s: (s.started, s.trial_id))
+            self._ordered = (self.generation, found)
+        return self._ordered[1]
 
     def _regular(self, name: str, problems: list[Problem]) -> bool:
         """Whether the entry named as a shard or journal is a regular file (checked before

@@ -192,6 +192,11 @@ class TrialFilter:
         ]
         return f"TrialFilter({', '.join(shown)})"
 
+    @property
+    def matches_everything(self) -> bool:
+        """Whether no criterion is set (every trial passes)."""
+        return all(getattr(self, f.name) is None for f in fields(self))
+
     def __call__(self, summary: TrialSummary) -> bool:
         """Whether ``summary`` passes the filter."""
         if self.ids is not None and not any(summary.trial_id.startswith(i) for i in self.ids):
@@ -301,16 +306,22 @@ def filter_from_options(
 ) -> TrialFilter:
     """The filter that ``cogym trials ls`` options (and the dashboard's fields) describe, as
     text: ``tags`` as ``KEY=VALUE``, ``since``/``until`` as ISO times or epoch seconds.
-    Errors name the option as ``prefix`` + its name (``--tag``)."""
+    Errors name the option: ``--min-return`` with ``prefix="--"``, ``min_return`` with ``""``."""
+
+    def option(name: str) -> str:
+        return f"--{name.replace('_', '-')}" if prefix == "--" else f"{prefix}{name}"
+
     tag_values: dict[str, str] = {}
     for tag in tags:
         key, sep, value = tag.partition("=")
         if not sep or not key:
-            raise InputError(f"{prefix}tag {tag!r}: write it as KEY=VALUE")
+            raise InputError(f"{option('tag')} {tag!r}: write it as KEY=VALUE")
         tag_values[key] = value
-    low = _bound(min_return, f"{prefix}min-return")
-    high = _bound(max_return, f"{prefix}max-return")
+    low = _bound(min_return, option("min_return"))
+    high = _bound(max_return, option("max_return"))
     returns = None if low is None and high is None else (low, high)
+    after = _time(_when(since or None), option("since"))
+    before = _time(_when(until or None), option("until"))
     return TrialFilter(
         state=tuple(state) or None,
         tags=tag_values or None,
@@ -318,6 +329,6 @@ def filter_from_options(
         implementation=implementation or None,
         actor=with_actor or None,
         returns=returns,
-        started_after=_when(since or None),
-        started_before=_when(until or None),
+        started_after=after,
+        started_before=before,
     )
