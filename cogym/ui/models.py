@@ -32,10 +32,6 @@ __all__ = ["routes"]
 
 esc = html.escape
 STYLES = ("models.css",)
-NO_REGISTRY = (
-    "This dashboard was started without a model registry: start it with "
-    "`cogym ui --datastore DIR --registry DIR` to see models."
-)
 
 
 def _value(value: Any) -> str:
@@ -69,10 +65,9 @@ def _fields(rows: dict[str, Any], cls: str) -> str:
 class ModelPages:
     """The pages and JSON answers of the models view."""
 
-    def __init__(self, ui: Dashboard) -> None:
+    def __init__(self, ui: Dashboard, registry: ModelRegistry) -> None:
         self.ui = ui
-        root = ui.registry_root
-        self.registry = ModelRegistry(root) if root is not None else None
+        self.registry = registry
 
     # -- links -------------------------------------------------------------------------------
 
@@ -232,10 +227,6 @@ class ModelPages:
         self, request: Request, make: Callable[[ModelRegistry], Any]
     ) -> tuple[Any, Response | None]:
         """``make(registry)`` under the dashboard's lock, or the page that says why not."""
-        if self.registry is None:
-            return None, self.ui.page(
-                request, "Models", f"<p>{esc(NO_REGISTRY)}</p>", nav="models", styles=STYLES
-            )
         name = request.path_params.get("name", "")
         ref = request.path_params.get("ref")
         try:
@@ -303,8 +294,6 @@ class ModelPages:
         return self._json(request, self._version_view(request))
 
     def _json(self, request: Request, make: Callable[[ModelRegistry], Any]) -> Response:
-        if self.registry is None:
-            return json_response({"error": NO_REGISTRY}, 404)
         try:
             with self.ui.lock:
                 return json_response(make(self.registry))
@@ -315,7 +304,10 @@ class ModelPages:
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
-    pages = ModelPages(ui)
+    """The models view's routes; none without a registry."""
+    if ui.registry_root is None:
+        return []
+    pages = ModelPages(ui, ModelRegistry(ui.registry_root))
     return [
         Route("/models", pages.index),
         Route("/models/{name}", pages.model),

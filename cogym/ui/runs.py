@@ -114,6 +114,9 @@ def _form(request: Request) -> str:
 
 
 def routes(ui: Dashboard) -> list[BaseRoute]:
+    """The runs view's routes; none without a datastore."""
+    if ui.datastore is None:
+        return []
     curves = RunCurves(ui)
 
     async def page(request: Request) -> Response:

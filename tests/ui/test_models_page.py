@@ -111,9 +111,20 @@ def test_the_json_routes_answer_the_model_and_name_an_unknown_one(lineages, dash
     assert status == 404 and "no model 'nothing'" in json.loads(body)["error"]
 
 
-def test_without_a_registry_the_models_page_says_how_to_give_one(lineages, ui_server):
-    status, body = _get(ui_server(lineages.datastore).url("/models"))
-    assert status == 200 and "started without a model registry" in body and "--registry" in body
+def test_without_a_registry_there_is_no_models_view(lineages, ui_server):
+    dashboard = ui_server(lineages.datastore)
+    status, body = _get(dashboard.url("/trials"))
+    assert status == 200 and ">Trials</a>" in body and ">Runs</a>" in body
+    assert ">Models</a>" not in body
+    assert _get(dashboard.url("/models"))[0] == 404
+
+
+def test_a_registry_without_a_datastore_has_models_and_no_runs(lineages, ui_server):
+    dashboard = ui_server(None, lineages.registry)
+    status, body = _get(dashboard.url("/models/clone"))
+    assert status == 200 and ">Models</a>" in body and ">Runs</a>" not in body
+    assert "Trained from 3 trials" in body and "trial-link" not in body
+    assert _get(dashboard.url("/runs"))[0] == 404
 
 
 def test_a_version_whose_meta_json_is_damaged_is_named_and_the_others_shown(
