@@ -142,7 +142,8 @@ class ModelPages:
                 for m in lineage["models"]
             )
             parts.append(f'<ul class="lineage-models">{items}</ul>')
-        other = {k: v for k, v in lineage["other"].items() if k not in api_models.MODEL_KEYS}
+        linked = {m["role"] for m in lineage["models"]}  # shown as links above
+        other = {k: v for k, v in lineage["other"].items() if k not in linked}
         if other:
             parts.append("<p>Also recorded:</p>" + _fields(other, "other"))
         return "".join(parts) or '<p class="empty">no lineage recorded</p>'

@@ -14,6 +14,7 @@ from cogym.datastore import HDF5Datastore
 from tests.conftest import CARTPOLE, make_spec
 
 SCRIPT = "<script>window.injected = 1</script>"
+EXPERT = "python:cogym.bots:CartPoleExpert"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def _bc(datastore: Path, registry: Path, phase: str) -> None:
 def build_lineages(root: Path) -> Lineages:
     """``clone@1`` cloned by ``cogym bc`` from 4 random trials; ``clone@2`` from 3 trials that
     ``clone@1`` played; alias ``champion`` moved from 2 to 1; model ``odd`` (a copy of
-    ``clone@1``) has a metric, a property and a lineage value that are ``<script>`` tags."""
+    ``clone@1``) has a metric, a property and a lineage value that are ``<script>`` tags, a
+    ``parent`` and a ``teacher`` that is no model (as ``cogym dagger`` records a bot)."""
     datastore, registry = root / "trials", root / "models"
     random_ids = _record(datastore, registry, "random", "random", 4)
     _bc(datastore, registry, "random")
@@ -61,7 +63,7 @@ def build_lineages(root: Path) -> Lineages:
         models.load("clone@1"),
         metrics={SCRIPT: 1.0},
         properties={"note": SCRIPT},
-        lineage={"filter": SCRIPT, "parent": "clone@1"},
+        lineage={"filter": SCRIPT, "parent": "clone@1", "teacher": EXPERT, "round": 2},
     )
     return Lineages(datastore, registry, random_ids, clone_ids)
 

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from tests.ui.conftest import screenshot
-from tests.ui.lineages import SCRIPT, shared_lineages
+from tests.ui.lineages import EXPERT, SCRIPT, shared_lineages
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,10 @@ def test_names_from_the_registry_show_as_text(dashboard, ui_tab):
     ui_tab.goto(dashboard.url("/models/odd"))
     assert ui_tab.locator("table.metrics th").inner_text() == SCRIPT
     assert ui_tab.locator("p.filter code").inner_text() == SCRIPT
+    assert ui_tab.locator("ul.lineage-models a.model-link").all_inner_texts() == ["clone@1"]
+    keys, values = (ui_tab.locator(f"table.other {c}").all_inner_texts() for c in ("th", "td"))
+    recorded = dict(zip(keys, values, strict=True))
+    assert recorded == {"teacher": EXPERT, "round": "2"}
     assert ui_tab.evaluate("window.injected") is None
     response = ui_tab.goto(dashboard.url("/models/%3Cscript%3Ex"))
     assert response.status == 404 and "<script>x" in ui_tab.locator("main").inner_text()
