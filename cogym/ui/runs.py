@@ -137,7 +137,7 @@ def routes(ui: Dashboard) -> list[BaseRoute]:
             body,
             nav="runs",
             scripts=("uPlot.iife.min.js", "runs.js"),
-            styles=("uPlot.min.css",),
+            styles=("uPlot.min.css", "runs.css"),
         )
 
     async def api(request: Request) -> Response:
