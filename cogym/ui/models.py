@@ -34,11 +34,18 @@ esc = html.escape
 STYLES = ("models.css",)
 
 
+LIST_SHOWN = 20
+"""Items of a long list (preference ids, labels...) shown on a page; the JSON has them all."""
+
+
 def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, str):
         return value
+    if isinstance(value, list) and len(value) > LIST_SHOWN:
+        shown = json.dumps(value[:LIST_SHOWN], default=str)
+        return f"{shown[:-1]}, … ({len(value)} in all)]"
     return json.dumps(value, default=str)
 
 

@@ -149,3 +149,18 @@ def test_a_version_whose_meta_json_is_damaged_is_named_and_the_others_shown(
     assert status == 200 and "cannot be read" in body
     status, body = _get(dashboard.url("/models/twice/2"))
     assert status == 500 and "meta.json is not valid JSON" in body
+
+
+def test_a_long_list_in_the_lineage_is_cut_on_the_page_and_whole_in_the_json(
+    lineages, ui_server, tmp_path
+):
+    from cogym import ModelRegistry
+
+    ids = [f"query-{i}" for i in range(500)]
+    models = ModelRegistry(tmp_path / "models")
+    models.save("rlhf", ModelRegistry(lineages.registry).load("clone@1"), lineage={"ids": ids})
+    dashboard = ui_server(lineages.datastore, tmp_path / "models")
+    status, body = _get(dashboard.url("/models/rlhf"))
+    assert status == 200 and "query-19&quot;, … (500 in all)]" in body and "query-20" not in body
+    status, body = _get(dashboard.url("/api/models/rlhf/1"))
+    assert json.loads(body)["lineage"]["other"]["ids"] == ids
