@@ -158,6 +158,14 @@
     document.getElementById("step").addEventListener("click", () => { pause(); go(index + 1); });
     document.getElementById("step-back").addEventListener("click", () => { pause(); go(index - 1); });
     seek.addEventListener("input", () => { pause(); go(Number(seek.value)); });
+    document.addEventListener("keydown", (event) => {
+      if (event.target.tagName === "INPUT" && event.target.type !== "range") return;
+      if (event.key === " ") { event.preventDefault(); stats.playing ? pause() : play(); }
+      else if (event.key === "ArrowRight") { event.preventDefault(); pause(); go(index + 1); }
+      else if (event.key === "ArrowLeft") { event.preventDefault(); pause(); go(index - 1); }
+      else if (event.key === "Home") { pause(); go(0); }
+      else if (event.key === "End") { pause(); go(ticks.length - 1); }
+    });
     if (ticks.length) go(0);
     else for (const b of document.querySelectorAll(".controls button")) b.disabled = true;
   }
