@@ -87,11 +87,13 @@
     seek.max = String(Math.max(0, ticks.length - 1));
     document.getElementById("frames-how").textContent = data.frames.how === "none" ? ""
       : `(${data.frames.how} frames)`;
-    if (!frameTicks.size) {
-      const note = document.getElementById("no-frames");
-      note.textContent = data.frames.note || "this trial has no frames";
-      note.hidden = false;
-    } else canvas.hidden = false;
+    const note = document.getElementById("no-frames");
+    if (!frameTicks.size) note.textContent = data.frames.note || "this trial has no frames";
+    else {
+      canvas.hidden = false;
+      note.textContent = data.frames.note || "";
+    }
+    note.hidden = !note.textContent;
 
     function load(tick) {
       if (!frameTicks.has(tick) || images.has(tick)) return images.get(tick);
