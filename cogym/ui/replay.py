@@ -62,12 +62,14 @@ def frames_of(stored: StoredTrial) -> TrialFrames:
     if stored.summary.seed is None:
         return TrialFrames([], [], "none", "the trial has no frames and no seed to re-run it")
     try:
-        ticks, images = render_replay(stored)
+        ticks, images, stopped = render_replay(stored)
     except CogymError as exc:
         return TrialFrames([], [], "none", f"the trial has no frames; re-rendering failed: {exc}")
     if not images:
-        return TrialFrames([], [], "none", "the trial has no frames and re-rendered none")
-    return TrialFrames(ticks, images, "re-rendered")
+        why = f": {stopped}" if stopped else ""
+        return TrialFrames([], [], "none", f"the trial has no frames and re-rendered none{why}")
+    note = f"re-rendered up to tick {ticks[-1]}: {stopped}" if stopped else ""
+    return TrialFrames(ticks, images, "re-rendered", note)
 
 
 class FrameSource:

@@ -122,7 +122,7 @@ PAGE = """<h1>Trial <code id="trial-id">{trial_id}</code></h1>
 <div class="controls"><button id="play">▶ play</button><button id="step-back">◀ step</button>
 <button id="step">step ▶</button><input type="range" id="seek" min="0" value="0">
 <label class="hint">fps <input id="fps" type="number" min="1" max="120" value="30"></label>
-</div></div>
+</div><p class="hint">keys: space play/pause, ← → step, Home End first/last tick</p></div>
 <dl class="summary" id="tick-panel"><dt>tick</dt><dd id="shown-tick">–</dd>
 <dt>action</dt><dd><pre id="shown-action"></pre></dd>
 <dt>rewards</dt><dd><pre id="shown-rewards"></pre></dd>

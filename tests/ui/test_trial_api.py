@@ -66,3 +66,22 @@ def test_a_trial_whose_environment_cannot_render_says_why_it_has_no_frames(
     assert frames["how"] == "none" and frames["ticks"] == []
     assert frames["note"].startswith("the trial has no frames; re-rendering failed: trial ")
     assert "NotImplementedError" in frames["note"]
+
+
+def test_a_re_render_that_stops_early_says_where_and_why(tmp_path: Path, ui_server: Any) -> None:
+    from .actors import Shrinking
+
+    Shrinking.made = 0  # recorded in an instance of 6 ticks, replayed in one of 4
+    spec = {
+        "environment": {"implementation": "python:tests.ui.actors:shrinking"},
+        "actors": [{"name": "player", "implementation": "random"}],
+        "seed": 2,
+    }
+    datastore = record(tmp_path / "trials", spec, 1)
+    summary = datastore.trials()[0]
+    assert summary.ticks == 6
+    mounted = ui_server(tmp_path / "trials")
+    with urllib.request.urlopen(mounted.url(f"/api/trials/{summary.trial_id}")) as response:
+        frames = json.loads(response.read())["frames"]
+    assert frames["how"] == "re-rendered" and frames["ticks"] == [0, 1, 2, 3]
+    assert frames["note"] == "re-rendered up to tick 3: at tick 4 the replay had ended (ended)"

@@ -209,3 +209,20 @@ def test_a_trial_ended_by_another_process_appears_within_two_seconds(
     trial_id = child.stdout.strip().splitlines()[-1]
     tab.wait_for_selector(f"#trials tr[data-id='{trial_id}']", timeout=2000)
     assert shown_total(tab) == f"{ALL + 1} trial(s)"
+
+
+def test_the_replay_keys_step_and_jump_to_the_ends(
+    recorded: Path, ui_server: Any, ui_tab: Any
+) -> None:
+    datastore = HDF5Datastore(recorded)
+    summary = datastore.trials(tags={"experiment": "probe"})[0]
+    ui_tab.goto(ui_server(recorded).url(f"/trials/{summary.trial_id}"))
+    ui_tab.wait_for_selector("body[data-loaded=yes]")
+    ui_tab.keyboard.press("End")
+    assert ui_tab.text_content("#shown-tick") == str(summary.ticks - 1)
+    ui_tab.keyboard.press("ArrowLeft")
+    ui_tab.keyboard.press("ArrowLeft")
+    assert ui_tab.text_content("#shown-tick") == str(summary.ticks - 3)
+    ui_tab.keyboard.press("Home")
+    ui_tab.keyboard.press("ArrowRight")
+    assert ui_tab.text_content("#shown-tick") == "1"

@@ -22,6 +22,11 @@ from cogym.trial import TrialState
 __all__ = ["TrialFilter", "TrialSummary", "as_filter", "filter_from_options"]
 
 
+_STATES = {state.value: state for state in TrialState}
+"""Trial states by value: a dict lookup, where ``TrialState(value)`` costs a quarter of reading
+an index entry (a KeyError for an unknown one, reported as a corrupt index)."""
+
+
 @dataclass(frozen=True)
 class TrialSummary:
     """What the index knows of a recorded trial, without reading its ticks."""
@@ -50,7 +55,7 @@ class TrialSummary:
     def of(cls, summary: Mapping[str, Any], spec_json: str, location: str) -> TrialSummary:
         return cls(
             trial_id=summary["id"],
-            state=TrialState(summary["state"]),
+            state=_STATES[summary["state"]],
             seed=summary.get("seed"),
             ticks=int(summary["ticks"]),
             started=float(summary["started"]),

@@ -87,11 +87,13 @@
     seek.max = String(Math.max(0, ticks.length - 1));
     document.getElementById("frames-how").textContent = data.frames.how === "none" ? ""
       : `(${data.frames.how} frames)`;
-    if (!frameTicks.size) {
-      const note = document.getElementById("no-frames");
-      note.textContent = data.frames.note || "this trial has no frames";
-      note.hidden = false;
-    } else canvas.hidden = false;
+    const note = document.getElementById("no-frames");
+    if (!frameTicks.size) note.textContent = data.frames.note || "this trial has no frames";
+    else {
+      canvas.hidden = false;
+      note.textContent = data.frames.note || "";
+    }
+    note.hidden = !note.textContent;
 
     function load(tick) {
       if (!frameTicks.has(tick) || images.has(tick)) return images.get(tick);
@@ -158,6 +160,14 @@
     document.getElementById("step").addEventListener("click", () => { pause(); go(index + 1); });
     document.getElementById("step-back").addEventListener("click", () => { pause(); go(index - 1); });
     seek.addEventListener("input", () => { pause(); go(Number(seek.value)); });
+    document.addEventListener("keydown", (event) => {
+      if (event.target.tagName === "INPUT" && event.target.type !== "range") return;
+      if (event.key === " ") { event.preventDefault(); stats.playing ? pause() : play(); }
+      else if (event.key === "ArrowRight") { event.preventDefault(); pause(); go(index + 1); }
+      else if (event.key === "ArrowLeft") { event.preventDefault(); pause(); go(index - 1); }
+      else if (event.key === "Home") { pause(); go(0); }
+      else if (event.key === "End") { pause(); go(ticks.length - 1); }
+    });
     if (ticks.length) go(0);
     else for (const b of document.querySelectorAll(".controls button")) b.disabled = true;
   }
