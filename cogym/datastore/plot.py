@@ -140,17 +140,22 @@ def return_curves(
     window = window or max(1, len(summaries) // 20)
     series = []
     for name in names:
-        taken = [(i, s) for i, s in enumerate(summaries) if name in s.returns]
-        if summaries and not taken:
+        picked = [
+            (i, value, _group(summary, name, split))
+            for i, summary in enumerate(summaries)
+            if (value := summary.returns.get(name)) is not None
+        ]
+        if summaries and not picked:
             raise InputError(f"no trial has an actor {name!r}")
+        positions = np.fromiter((p[0] for p in picked), np.int64, len(picked))
+        returns = np.fromiter((p[1] for p in picked), np.float64, len(picked))
         groups: dict[str | None, list[int]] = {}
-        for number, (_, summary) in enumerate(taken):
-            groups.setdefault(_group(summary, name, split), []).append(number)
-        positions = np.fromiter((i for i, _ in taken), np.int64, len(taken))
-        returns = np.fromiter((s.returns[name] for _, s in taken), np.float64, len(taken))
+        for number, pick in enumerate(picked):
+            groups.setdefault(pick[2], []).append(number)
         for group, members in groups.items():
-            y = returns[members]
-            series.append(ReturnSeries(name, group, positions[members], y, moving_mean(y, window)))
+            keep = slice(None) if len(groups) == 1 else np.array(members)
+            y = returns[keep]
+            series.append(ReturnSeries(name, group, positions[keep], y, moving_mean(y, window)))
     phases = tuple(phases_of(summaries, phase_tag)) if phase_tag is not None else ()
     return ReturnCurves(tuple(s.trial_id for s in summaries), window, tuple(series), phases, split)
 
