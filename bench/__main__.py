@@ -24,6 +24,8 @@ from bench import (
     registry,
     rlhf,
     rlhf_policy,
+    ui,
+    ui_runs,
     vec,
     web,
 )
@@ -38,6 +40,8 @@ SUITES = {
     **rlhf.BENCHMARKS,
     **rlhf_policy.BENCHMARKS,
     **web.BENCHMARKS,
+    **ui.BENCHMARKS,
+    **ui_runs.BENCHMARKS,
     **vec.BENCHMARKS,
     **cogment.BENCHMARKS,
     **objstore.BENCHMARKS,

@@ -22,6 +22,17 @@ CARTPOLE = "gym:CartPole-v1"
 PROBE = "gym:cogym/Probe-v0"
 RENDEZVOUS = "pettingzoo:cogym.envs.rendezvous_v0:parallel_env"
 NIM = "pettingzoo:cogym.envs.nim_v0:env"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def make_spec(
@@ -78,3 +89,17 @@ def ray_session() -> Iterator[ModuleType]:
 def registry_dir(tmp_path: Path) -> Path:
     """An empty directory for a model registry."""
     return tmp_path / "models"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

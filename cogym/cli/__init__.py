@@ -102,5 +102,6 @@ from cogym.cli import run as _run_commands  # noqa: E402,F401  (registers run)
 from cogym.cli import selfplay as _selfplay_commands  # noqa: E402,F401  (registers selfplay)
 from cogym.cli import sync as _sync_commands  # noqa: E402,F401  (registers trials sync)
 from cogym.cli import trials as _trials_commands  # noqa: E402,F401  (registers trials)
+from cogym.cli import ui as _ui_commands  # noqa: E402,F401  (registers ui)
 
 __all__ = ["main", "console", "errors", "BAD_INPUT", "FAILURE"]

@@ -94,37 +94,22 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
         until: str | None,
         **kwargs: Any,
     ) -> Any:
-        from cogym.datastore import TrialFilter
+        from cogym.datastore.read.query import filter_from_options
 
-        tag_values: dict[str, str] = {}
-        for tag in tags:
-            key, sep, value = tag.partition("=")
-            if not sep or not key:
-                raise InputError(f"--tag {tag!r}: write it as KEY=VALUE")
-            tag_values[key] = value
-        returns = None if min_return is None and max_return is None else (min_return, max_return)
-        kwargs["filter"] = TrialFilter(
-            state=state or None,
-            tags=tag_values or None,
+        kwargs["filter"] = filter_from_options(
+            state=state,
+            tags=tags,
             environment=environment,
             implementation=implementation,
-            actor=with_actor,
-            returns=returns,
-            started_after=_when(since),
-            started_before=_when(until),
+            with_actor=with_actor,
+            min_return=min_return,
+            max_return=max_return,
+            since=since,
+            until=until,
         )
         return command(*args, **kwargs)
 
     return wrapper
-
-
-def _when(value: str | None) -> str | float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return value
 
 
 @main.group()
@@ -428,6 +413,11 @@ def _filter_fields(flt: Any) -> dict[str, Any]:
     metavar="TAG",
     help="Shade and name the runs of trials that share this tag's value (e.g. role).",
 )
+@click.option(
+    "--split",
+    metavar="implementation|tag:NAME",
+    help="One curve per actor and implementation, or per actor and value of tag NAME.",
+)
 @_filters
 def plot(
     datastore_dir: str,
@@ -435,15 +425,25 @@ def plot(
     actors: tuple[str, ...],
     window: int | None,
     phase_tag: str | None,
+    split: str | None,
     filter: Any,
 ) -> None:
     """Draw returns over trials into a PNG."""
-    from cogym.datastore.plot import plot_returns
+    from cogym.datastore.plot import parse_split, plot_returns
 
     _check_output("--out", out)
+    try:
+        parse_split(split)
+    except InputError as exc:
+        raise InvalidArgumentError("--split", str(exc).removeprefix("split: ")) from None
     datastore = _open(datastore_dir)
     count = plot_returns(
-        datastore.trials(filter), out, actors=actors or None, window=window, phase_tag=phase_tag
+        datastore.trials(filter),
+        out,
+        actors=actors or None,
+        window=window,
+        phase_tag=phase_tag,
+        split=split,
     )
     console.print(
         f"plotted the returns of {count} trials to {out}", highlight=False, soft_wrap=True

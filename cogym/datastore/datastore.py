@@ -297,9 +297,8 @@ class HDF5Datastore:
         ``started_before``. Read from the index only, never from tick data.
         """
         flt = as_filter(filter, criteria)
-        catalog = self.catalog()
-        found = [source.summaries[p] for source, p in catalog.by_id.values()]
-        return sorted((s for s in found if flt(s)), key=lambda s: (s.started, s.trial_id))
+        ordered = self.catalog().ordered()
+        return list(ordered) if flt.matches_everything else [s for s in ordered if flt(s)]
 
     def follow(
         self,

@@ -26,12 +26,12 @@ import numpy as np
 from cogym.actors import EXTERNAL
 from cogym.datastore.read.stored import StoredTrial
 from cogym.environment import OBSERVER
-from cogym.errors import CogymError, InputError
+from cogym.errors import CogymError, EnvironmentFailure, InputError
 from cogym.orchestrator import Orchestrator
 from cogym.spec import TrialSpec
 from cogym.trial import Sample, Trial, TrialState
 
-__all__ = ["Difference", "ReplayReport", "Watcher", "replay", "same_value"]
+__all__ = ["Difference", "ReplayReport", "Watcher", "render_replay", "replay", "same_value"]
 
 WATCHER = "python:cogym.datastore.replay:Watcher"
 
@@ -206,6 +206,56 @@ def replay(stored: StoredTrial, orchestrator: Orchestrator | None = None) -> Rep
         return report
     note = _rebuild_note(stored, spec, list(trial.samples))
     return dataclasses.replace(report, notes=(*report.notes, note))
+
+
+def render_replay(stored: StoredTrial) -> tuple[list[int], list[Any], str]:
+    """The frames of ``stored`` re-rendered: its spec re-run from its seed and recorded actions
+    (as :func:`replay` does), the environment rendering the state observed on each tick (a
+    Gymnasium or PettingZoo environment is told ``render_mode: rgb_array``). Returns the ticks,
+    their frames and, if the replay stopped before the recorded trial's last tick, why (else
+    ``""``). Raises :class:`~cogym.errors.InputError` for a trial without a seed, and
+    :class:`~cogym.errors.EnvironmentFailure` if the environment raises while rendering."""
+    summary = stored.summary
+    if summary.seed is None:
+        raise InputError(
+            f"trial {summary.trial_id} was recorded without a seed, so it cannot be re-rendered"
+        )
+    spec = _replay_spec(stored)
+    environment = spec.environment.model_dump(mode="json")
+    if environment["implementation"].startswith(("gym:", "pettingzoo:")):
+        environment["config"] = {**environment.get("config", {}), "render_mode": "rgb_array"}
+    spec = spec.replace(environment=environment)
+    ticks: list[int] = []
+    frames: list[Any] = []
+    stopped = ""
+    with Orchestrator() as orchestrator:
+        trial = orchestrator.start(spec, seed=summary.seed, trial_id=f"render-{summary.trial_id}")
+        for expected in stored.samples():
+            pending = trial.pending
+            if trial.done or not pending or set(pending) - set(expected.actions):
+                how = f"had ended ({trial.state.value})" if trial.done else "waited for others"
+                stopped = f"at tick {expected.tick} the replay {how}"
+                break
+            try:
+                frame = trial.environment.render()
+            except Exception as exc:
+                raise EnvironmentFailure(
+                    f"trial {summary.trial_id}, tick {expected.tick}: the environment raised "
+                    f"while re-rendering: {exc!r}"
+                ) from exc
+            if frame is None:
+                stopped = f"at tick {expected.tick} the environment rendered nothing"
+                break
+            ticks.append(expected.tick)
+            frames.append(frame)
+            try:
+                trial.step({name: expected.actions[name] for name in pending})
+            except CogymError as exc:
+                stopped = f"at tick {expected.tick} the replay failed: {exc}"
+                break
+        if not trial.done:
+            trial.terminate("re-rendered every recorded tick")
+    return ticks, frames, stopped
 
 
 def _first_split(a: list[Sample], b: list[Sample], *, prefix: bool = False) -> int | None:

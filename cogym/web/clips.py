@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cogym.errors import InputError
-from cogym.web.frames import encode_frame
+from cogym.web.frames import as_image, encode_frame
 
 if TYPE_CHECKING:
     from cogym.datastore import HDF5Datastore
@@ -81,7 +81,7 @@ class ClipSource:
             with self._lock:
                 image = self._encoded.get(key)
             if image is None:
-                image = encode_frame(_as_image(frames[row]), "jpeg", self.quality)
+                image = encode_frame(as_image(frames[row]), "jpeg", self.quality)
                 if image is None:
                     raise InputError(
                         f"trial {segment.trial_id}, tick {key[1]}: the recorded frame is not an "
@@ -117,10 +117,3 @@ class ClipSource:
                 self._trials.popitem(last=False)
         return np.asarray(ticks), frames
 
-
-def _as_image(frame: np.ndarray) -> np.ndarray:
-    if frame.dtype == np.uint8:
-        return frame
-    if np.issubdtype(frame.dtype, np.floating) and frame.size and float(np.nanmax(frame)) <= 1.0:
-        frame = frame * 255.0
-    return np.clip(np.nan_to_num(frame), 0, 255).astype(np.uint8)

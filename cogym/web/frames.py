@@ -9,7 +9,7 @@ import numpy as np
 
 from cogym.errors import MissingExtraError
 
-__all__ = ["FORMATS", "encode_frame"]
+__all__ = ["FORMATS", "as_image", "encode_frame"]
 
 FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
 
@@ -33,3 +33,12 @@ def encode_frame(frame: Any, fmt: str = "jpeg", quality: int = 80) -> bytes | No
     else:
         image.save(out, format="PNG", compress_level=1)
     return out.getvalue()
+
+
+def as_image(frame: np.ndarray) -> np.ndarray:
+    """``frame`` as ``uint8`` (floats in [0, 1] scaled to [0, 255], others clipped)."""
+    if frame.dtype == np.uint8:
+        return frame
+    if np.issubdtype(frame.dtype, np.floating) and frame.size and float(np.nanmax(frame)) <= 1.0:
+        frame = frame * 255.0
+    return np.clip(np.nan_to_num(frame), 0, 255).astype(np.uint8)

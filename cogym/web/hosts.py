@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping
 
 __all__ = ["LOOPBACK_NAMES", "ServedNames", "is_loopback", "remote_warning"]
 
@@ -108,6 +109,23 @@ class ServedNames:
             f"connect-src 'self' {connect}; base-uri 'none'; form-action 'none'; "
             "frame-ancestors 'none'"
         )
+
+    def headers(self, host: str | None) -> dict[str, str]:
+        """The security headers of a page asked for with ``Host: host``."""
+        return {
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": self.content_security_policy(self.canonical(host)),
+        }
+
+    def same_origin(self, headers: Mapping[str, str]) -> bool:
+        """Whether a socket's request (its lower-cased ``headers``) comes from a page of this
+        server, whichever of its names the page used."""
+        origin = headers.get("origin")
+        host = self.canonical(headers.get("host"))
+        return origin is None or origin.lower() == f"http://{host}"
 
     def __repr__(self) -> str:
         extra = ", any IP address" if self.wildcard else ""

@@ -35,6 +35,7 @@ from cogym.errors import MissingExtraError, PageMessageError, RemoteBindError, W
 from cogym.web.channel import HumanChannel
 from cogym.web.connection import PageConnection, ServedPage, serve_socket
 from cogym.web.hosts import ServedNames, is_loopback, remote_warning
+from cogym.web.mounts import REFUSED, MountedApp, Mounts
 from cogym.web.protocol import MAX_MESSAGE_BYTES, parse_page_message
 
 try:
@@ -63,7 +64,6 @@ ASSETS = {
     "prefer.js": "text/javascript",
     "prefer.css": "text/css",
 }
-REFUSED = "refused: this page needs the token of the URL that cogym printed (…?token=…)"
 SOCKET_LIMIT = 64 * 1024
 """Messages above this size close the socket; those between the protocol limit and this one are
 refused with an error shown on the page."""
@@ -225,6 +225,14 @@ class WebServer:
 
     # -- HTTP ----------------------------------------------------------------------------------
 
+    def mount(self, prefix: str, app: Any) -> MountedApp:
+        """Serve the ASGI ``app`` under ``prefix`` (e.g. ``/ui``) behind a token of its own
+        (:mod:`cogym.web.mounts`); the app's routes see ``root_path`` set to the prefix."""
+        return self._mounts.add(prefix, app, self.base_url, _RESERVED)
+
+    def unmount(self, mounted: MountedApp) -> None:
+        self._mounts.remove(mounted)
+
     def _app(self) -> _OwnNamesOnly:
         routes = Starlette(
             routes=[
@@ -235,7 +243,8 @@ class WebServer:
                 WebSocketRoute("/ws/prefer/{page}", self._served_socket),
             ]
         )
-        return _OwnNamesOnly(routes, self.names)
+        self._mounts = Mounts(routes, self.names)
+        return _OwnNamesOnly(self._mounts, self.names)
 
     async def _page(self, request: Request) -> Response:
         token = request.query_params.get("token")
@@ -266,22 +275,12 @@ class WebServer:
         return Response(_asset_text(name), media_type=ASSETS[name], headers=self._headers(request))
 
     def _headers(self, request: Request) -> dict[str, str]:
-        host = self.names.canonical(request.headers.get("host"))
-        return {
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": self.names.content_security_policy(host),
-        }
+        return self.names.headers(request.headers.get("host"))
 
     # -- the sockets ---------------------------------------------------------------------------
 
     def _same_origin(self, websocket: WebSocket) -> bool:
-        """A page's socket comes from the page's own origin, whichever of our names it used."""
-        origin = websocket.headers.get("origin")
-        host = self.names.canonical(websocket.headers.get("host"))
-        return origin is None or origin.lower() == f"http://{host}"
+        return self.names.same_origin(websocket.headers)
 
     async def _served_socket(self, websocket: WebSocket) -> None:
         page = self._authorised_page(
@@ -375,6 +374,8 @@ class _OwnNamesOnly:
         await self.app(scope, receive, send)
 
 
+_RESERVED = ("play", "static", "ws", "prefer")
+"""The first path segments of the server's own routes, which no mounted app may take."""
 _LOOPBACK_TWINS = {"127.0.0.1": "::1", "localhost": "::1", "::1": "127.0.0.1"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -54,3 +55,35 @@ def test_trials_plot_takes_the_phase_tag(phased, tmp_path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "plotted the returns of 13 trials" in result.output and out.stat().st_size > 1000
+
+
+def test_the_png_draws_the_numbers_of_return_curves(phased) -> None:
+    from matplotlib.figure import Figure
+
+    from cogym.datastore.plot import return_curves
+
+    summaries = phased.trials()
+    curves = return_curves(summaries, window=3, split="tag:role")
+    axes = Figure().add_subplot()
+    draw_returns(summaries, axes, window=3, split="tag:role")
+    drawn = {line.get_label(): line.get_xydata() for line in axes.get_lines()}
+    for series in curves.series:
+        dots = drawn[series.label]
+        assert dots[:, 0].tolist() == series.positions.tolist()
+        assert np.allclose(dots[:, 1], series.returns)
+        if len(series.mean):
+            mean = drawn[f"{series.label} (mean of 3)"]
+            assert np.allclose(mean[:, 1], series.mean)
+    expert = next(s for s in curves.series if s.label == "agent_0 · expert")
+    returns = [s.returns["agent_0"] for s in summaries[4:10]]
+    assert expert.positions.tolist() == list(range(4, 10))
+    assert np.allclose(expert.mean, np.convolve(returns, np.ones(3) / 3, mode="valid"))
+    assert {s.group for s in curves.series} == {"random", "expert", "clone"}
+
+
+def test_trials_plot_refuses_an_unknown_split_naming_the_option(phased, tmp_path) -> None:
+    out = tmp_path / "returns.png"
+    args = ["trials", "plot", "--datastore", str(phased.path), "--split", "bogus", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "--split" in result.output and "tag:NAME" in result.output and not out.exists()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,17 +16,6 @@ from cogym.datalog import MemoryDatalog
 from cogym.web import wait_for_channel
 from cogym.web.protocol import unpack_frame
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CARTPOLE = {"implementation": "gym:CartPole-v1", "config": {"render_mode": "rgb_array"}}
 PROBE = {
     "implementation": "gym:cogym/Probe-v0",
@@ -247,21 +235,7 @@ def _no_pages_left_open() -> Iterator[None]:
         )
 
 
-# -- a real browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+# -- a real browser (the session's Chromium: the `chromium` fixture of tests/conftest.py) -------
 
 
 @pytest.fixture
@@ -328,4 +302,3 @@ def make_queries(datastore: Any, count: int, length: int = 6) -> list[Any]:
             )
         )
     return out
-

@@ -19,7 +19,12 @@ from cogym.errors import InputError
 from cogym.spec import TrialSpec
 from cogym.trial import TrialState
 
-__all__ = ["TrialFilter", "TrialSummary", "as_filter"]
+__all__ = ["TrialFilter", "TrialSummary", "as_filter", "filter_from_options"]
+
+
+_STATES = {state.value: state for state in TrialState}
+"""Trial states by value: a dict lookup, where ``TrialState(value)`` costs a quarter of reading
+an index entry (a KeyError for an unknown one, reported as a corrupt index)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class TrialSummary:
     def of(cls, summary: Mapping[str, Any], spec_json: str, location: str) -> TrialSummary:
         return cls(
             trial_id=summary["id"],
-            state=TrialState(summary["state"]),
+            state=_STATES[summary["state"]],
             seed=summary.get("seed"),
             ticks=int(summary["ticks"]),
             started=float(summary["started"]),
@@ -192,6 +197,11 @@ class TrialFilter:
         ]
         return f"TrialFilter({', '.join(shown)})"
 
+    @property
+    def matches_everything(self) -> bool:
+        """Whether no criterion is set (every trial passes)."""
+        return all(getattr(self, f.name) is None for f in fields(self))
+
     def __call__(self, summary: TrialSummary) -> bool:
         """Whether ``summary`` passes the filter."""
         if self.ids is not None and not any(summary.trial_id.startswith(i) for i in self.ids):
@@ -266,3 +276,64 @@ def as_filter(
             f"unknown trial filter criteria {unknown}; known: {', '.join(sorted(known))}"
         )
     return TrialFilter(**merged)
+
+
+def _when(value: str | float | None) -> str | float | None:
+    if value is None or isinstance(value, float):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _bound(value: str | float | None, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"{name}: {value!r} is not a number; give a return such as 200") from None
+
+
+def filter_from_options(
+    *,
+    state: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    environment: str | None = None,
+    implementation: str | None = None,
+    with_actor: str | None = None,
+    min_return: str | float | None = None,
+    max_return: str | float | None = None,
+    since: str | float | None = None,
+    until: str | float | None = None,
+    prefix: str = "--",
+) -> TrialFilter:
+    """The filter that ``cogym trials ls`` options (and the dashboard's fields) describe, as
+    text: ``tags`` as ``KEY=VALUE``, ``since``/``until`` as ISO times or epoch seconds.
+    Errors name the option: ``--min-return`` with ``prefix="--"``, ``min_return`` with ``""``."""
+
+    def option(name: str) -> str:
+        return f"--{name.replace('_', '-')}" if prefix == "--" else f"{prefix}{name}"
+
+    tag_values: dict[str, str] = {}
+    for tag in tags:
+        key, sep, value = tag.partition("=")
+        if not sep or not key:
+            raise InputError(f"{option('tag')} {tag!r}: write it as KEY=VALUE")
+        tag_values[key] = value
+    low = _bound(min_return, option("min_return"))
+    high = _bound(max_return, option("max_return"))
+    returns = None if low is None and high is None else (low, high)
+    after = _time(_when(since or None), option("since"))
+    before = _time(_when(until or None), option("until"))
+    return TrialFilter(
+        state=tuple(state) or None,
+        tags=tag_values or None,
+        environment=environment or None,
+        implementation=implementation or None,
+        actor=with_actor or None,
+        returns=returns,
+        started_after=after,
+        started_before=before,
+    )
