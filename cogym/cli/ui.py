@@ -17,8 +17,8 @@ from cogym.cli.trials import _DATASTORE, _open
     "--registry",
     "registry_dir",
     envvar="COGYM_REGISTRY",
-    type=click.Path(file_okay=False),
-    help="The model registry directory (or set COGYM_REGISTRY).",
+    metavar="DIR",
+    help="The model registry: a directory or an fsspec URL (or set COGYM_REGISTRY).",
 )
 @page_options
 def ui(

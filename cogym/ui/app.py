@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import importlib
-import importlib.util
 import json
 import math
 import re
@@ -49,8 +48,8 @@ VIEWS: tuple[NavEntry, ...] = (
     NavEntry("runs", "Runs", "/runs"),
     NavEntry("models", "Models", "/models"),
 )
-"""The views, in nav order; each module has ``routes(ui) -> list[BaseRoute]``. A view whose
-module is not installed has no nav entry."""
+"""The views, in nav order; each module has ``routes(ui) -> list[BaseRoute]`` (none when it has
+nothing to show, e.g. no registry: it then has no nav entry)."""
 
 MEDIA_TYPES = {
     ".js": "text/javascript",
@@ -93,14 +92,11 @@ class Dashboard:
         if datastore is not None and not isinstance(datastore, HDF5Datastore):
             datastore = HDF5Datastore(datastore)
         self.datastore = datastore
-        self.registry_root = Path(registry) if registry is not None else None
+        self.registry_root: str | Path | None = registry
+        """The registry's directory or fsspec URL (kept as given: a URL is no path)."""
         self.lock = threading.RLock()
         """Held while reading the datastore or registry (their caches are not thread-safe)."""
-        self.views = [v for v in VIEWS if self._has(v)]
-
-    @staticmethod
-    def _has(view: NavEntry) -> bool:
-        return importlib.util.find_spec(f"cogym.ui.{view.module}") is not None
+        self.views = list(VIEWS)
 
     def app(self) -> Starlette:
         routes: list[BaseRoute] = [

@@ -142,10 +142,11 @@ def _addresses(name: str) -> set[str]:
 def remote_warning(base_url: str, host: str, port: int) -> str:
     """What a person serving pages beyond this machine must know."""
     return (
-        f"warning: human actors' pages are served on {host} ({base_url}), reachable from "
-        "other machines. Anyone who can reach this address and learns a page's URL can act and "
-        "give feedback in your trials: the token in the URL is the only guard. The connection "
-        "is plain HTTP without TLS, so the token, the frames and the actions cross the network "
+        f"warning: cogym's pages are served on {host} ({base_url}), reachable from other "
+        "machines. Anyone who can reach this address and learns a page's URL can act and give "
+        "feedback in your trials, or read your trials and models on the dashboard: the token in "
+        "the URL is the only guard. The connection is plain HTTP without TLS, so the token, the "
+        "frames, the actions and the data cross the network "
         "unencrypted. Use it on a network you trust, or keep the default host and tunnel "
         f"instead (ssh -L {port}:127.0.0.1:{port} this-machine)"
     )

@@ -104,7 +104,7 @@ class WebServer:
             self._sockets = [_listen(host, port)]
         except OSError as exc:
             raise WebError(
-                f"cannot serve human actors' pages on {host}:{port} ({exc.strerror or exc}); "
+                f"cannot serve cogym's pages on {host}:{port} ({exc.strerror or exc}); "
                 "choose another port, or port 0 for any free one"
             ) from None
         self.port = self._sockets[0].getsockname()[1]
@@ -131,8 +131,8 @@ class WebServer:
     @staticmethod
     def _refuse(host: str) -> None:
         raise RemoteBindError(
-            f"refusing to serve human actors' pages on {host!r}: anyone who can reach it and "
-            "learns a page's URL could act in your trials. Use 127.0.0.1, or pass "
+            f"refusing to serve cogym's pages on {host!r}: anyone who can reach it and learns "
+            "a page's URL could act in your trials or read them. Use 127.0.0.1, or pass "
             "allow_remote=True (config 'allow_remote: true', or --allow-remote) to mean it"
         )
 
