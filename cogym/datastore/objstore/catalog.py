@@ -107,6 +107,9 @@ class RemoteCatalog:
         self.space_cache: dict[str, spaces.Space] = {}
         self._commits: dict[str, RemoteSource] = {}
         self._checked = False
+        self.generation = 0
+        """Counts the scans that found the commits changed (as ``Catalog.generation``)."""
+        self._names: tuple[str, ...] | None = None
 
     def check_root(self) -> None:
         if not self._checked:
@@ -147,6 +150,15 @@ class RemoteCatalog:
         self.sources = sources
         self.by_id = by_id
         self.problems = problems
+        if tuple(names) != self._names:
+            self._names = tuple(names)
+            self.generation += 1
+
+    def ordered(self) -> list[TrialSummary]:
+        """Every trial's summary, oldest first (then by id), as of the last scan."""
+        found = [source.summaries[p] for source, p in self.by_id.values()]
+        found.sort(key=lambda s: (s.started, s.trial_id))
+        return found
 
     def _source(self, commit: Commit, where: str) -> RemoteSource:
         try:
