@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from cogym.errors import RegistryError, RegistryPathError
+from cogym.urls import open_url
 
 __all__ = ["FsspecStorage", "LocalStorage", "Storage", "open_storage"]
 
@@ -200,20 +201,11 @@ class FsspecStorage(Storage):
     """Any fsspec filesystem: ``s3://bucket/models``, ``gs://...``, ``memory://models``..."""
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
-        import fsspec
-
         self.url = url
         self.storage_options = dict(storage_options or {})
-        try:
-            self.fs, root = fsspec.core.url_to_fs(url, **self.storage_options)
-        except ImportError as exc:
-            raise RegistryError(
-                f"cannot open the registry at {url}: {exc} (fsspec needs a package for this "
-                "protocol, for instance s3fs for s3:// or gcsfs for gs://)"
-            ) from exc
-        except ValueError as exc:
-            raise RegistryError(f"cannot open the registry at {url}: {exc}") from exc
-        self.root = root.rstrip("/")
+        self.fs, self.root, _protocol = open_url(
+            url, self.storage_options, "registry", RegistryError
+        )
 
     def _path(self, path: str) -> str:
         return f"{self.root}/{self._relative(path)}" if path else self.root

@@ -34,6 +34,7 @@ from typing import IO, Any
 from cogym.datastore.format.shard import open_shard
 from cogym.datastore.write.writer import BASE_VERSION, DATASTORE_FORMAT, DATASTORE_VERSION, MARKER
 from cogym.errors import DatastoreError, DatastoreFormatError, NotADatastoreError
+from cogym.urls import BUCKET_PROTOCOLS, access_hint, open_url
 
 __all__ = ["BLOCK_BYTES", "Commit", "ObjectStore", "file_digest"]
 
@@ -43,7 +44,6 @@ SHARDS = "shards"
 COMMITS = "commits"
 BLOCK_BYTES = 1 << 17
 """Bytes fetched per range request when a shard is read in place (128 KiB)."""
-_BUCKET_PROTOCOLS = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss")
 
 
 @dataclass(frozen=True)
@@ -124,26 +124,15 @@ class ObjectStore:
     """The shards of a datastore at an fsspec URL; see the module docstring."""
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
-        import fsspec
-
         self.url = url.rstrip("/")
         self.storage_options = dict(storage_options or {})
-        try:
-            self.fs, root = fsspec.core.url_to_fs(url, **self.storage_options)
-        except ImportError as exc:
-            raise NotADatastoreError(
-                f"cannot open the datastore at {url}: {exc} (fsspec needs a package for this "
-                "protocol: s3fs for s3://, gcsfs for gs://; `pip install s3fs`)"
-            ) from None
-        except (ValueError, TypeError) as exc:
-            raise NotADatastoreError(f"cannot open the datastore at {url}: {exc}") from None
-        self.root = root.rstrip("/")
+        self.fs, self.root, self.protocol = open_url(
+            url, self.storage_options, "datastore", NotADatastoreError
+        )
         if not self.root:
             raise NotADatastoreError(
                 f"{url!r} names no location: give a bucket and a prefix, e.g. s3://bucket/trials"
             )
-        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
-        self.protocol = protocol
 
     def key(self, *parts: str) -> str:
         return "/".join((self.root, *parts))
@@ -155,18 +144,10 @@ class ObjectStore:
     # -- the marker, and whether the URL can be reached at all ------------------------------------
 
     def _unreachable(self, exc: BaseException, doing: str) -> NotADatastoreError:
-        bucket = self.root.split("/")[0]
-        text = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, FileNotFoundError) and self.protocol in _BUCKET_PROTOCOLS:
-            hint = f"check that bucket {bucket!r} exists (create it first) and the URL is right"
-        elif isinstance(exc, PermissionError) or "credential" in text.lower():
-            hint = (
-                "check the credentials (for S3: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "AWS_PROFILE, or storage_options) and that they may read and write this bucket"
-            )
-        else:
-            hint = "check the URL, the endpoint (e.g. AWS_ENDPOINT_URL) and the network"
-        return NotADatastoreError(f"cannot {doing} the datastore at {self.url}: {text}; {hint}")
+        hint = access_hint(exc, self.protocol, self.root.split("/")[0])
+        return NotADatastoreError(
+            f"cannot {doing} the datastore at {self.url}: {type(exc).__name__}: {exc}; {hint}"
+        )
 
     def read_marker(self) -> dict | None:
         """The marker's content, ``None`` if there is none; an error naming the URL if the
@@ -196,7 +177,7 @@ class ObjectStore:
         return marker
 
     def _check_bucket(self) -> None:
-        if self.protocol not in _BUCKET_PROTOCOLS:
+        if self.protocol not in BUCKET_PROTOCOLS:
             return
         bucket = self.root.split("/")[0]
         try:
