@@ -28,7 +28,18 @@ from cogym.datastore.write.builder import ShardBuilder
 from cogym.datastore.write.writer import new_stem
 from cogym.errors import DatastoreError
 
-__all__ = ["CompactReport", "Maintained", "add_trials", "compact", "delete", "merge_groups"]
+__all__ = [
+    "CompactReport",
+    "Maintained",
+    "ShardStorage",
+    "add_trials",
+    "compact",
+    "delete",
+    "merge",
+    "merge_groups",
+    "rewrite",
+    "write_superseding",
+]
 
 LOCK = ".maintenance.lock"
 S = TypeVar("S", bound=Source)
@@ -81,11 +92,43 @@ def _maintenance_lock(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _publish(builder: ShardBuilder, root: Path, supersedes: Sequence[str], compression: str) -> str:
-    path = root / f"{new_stem()}{SHARD}"
+class ShardStorage(Protocol):
+    """Where deleting and compacting put the shards they write, and how they retire the files
+    those supersede: a datastore directory here, a URL in :mod:`cogym.datastore.objstore`."""
+
+    def publish(self, builder: ShardBuilder, supersedes: Sequence[str]) -> str:
+        """Write the builder's trials as a new shard superseding the files named
+        ``supersedes``, make it visible to readers; return its name."""
+        ...
+
+    def remove(self, sources: Sequence[Source]) -> None:
+        """Retire files whose trials are now in a published shard (or deleted)."""
+        ...
+
+
+def write_superseding(
+    builder: ShardBuilder, folder: Path, supersedes: Sequence[str], compression: str
+) -> Path:
+    """Write the builder's trials as a new shard in ``folder`` that names the files it
+    supersedes (published atomically, see :func:`~cogym.datastore.format.shard.write_shard`)."""
+    path = folder / f"{new_stem()}{SHARD}"
     attrs = {"supersedes": json.dumps(list(supersedes))}
     write_shard(builder.tree(), path, compression=compression, attrs=attrs)
-    return path.name
+    return path
+
+
+@dataclass(frozen=True)
+class _Directory:
+    """The :class:`ShardStorage` of a datastore directory: shards renamed into place."""
+
+    root: Path
+    compression: str
+
+    def publish(self, builder: ShardBuilder, supersedes: Sequence[str]) -> str:
+        return write_superseding(builder, self.root, supersedes, self.compression).name
+
+    def remove(self, sources: Sequence[Source]) -> None:
+        _remove([s.path for s in sources])
 
 
 def _remove(paths: Sequence[Path]) -> None:
@@ -130,16 +173,23 @@ def delete(datastore: Maintained, trial_ids: Sequence[str]) -> int:
                     f"trial(s) {', '.join(ids)} are still in the journal of a running process "
                     f"({source.name}); delete them once it has closed its datastore (or flushed)"
                 )
-        deleted = {t.trial_id for s in affected for t in s.summaries if t.trial_id in doomed}
-        for source in affected:
-            keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in doomed]
-            if keep:
-                builder = ShardBuilder()
-                add_trials(builder, source, keep)
-                _publish(builder, root, [source.name], datastore.compression)
-            _remove([source.path])
+        deleted = rewrite(_Directory(root, datastore.compression), affected, doomed)
         catalog.scan()
-        return len(deleted)
+        return deleted
+
+
+def rewrite(storage: ShardStorage, affected: Sequence[Source], doomed: set[str]) -> int:
+    """Replace each of ``affected`` by a shard of its trials not in ``doomed`` (by none if it
+    keeps none); return how many trials were dropped."""
+    deleted = {t.trial_id for s in affected for t in s.summaries if t.trial_id in doomed}
+    for source in affected:
+        keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in doomed]
+        if keep:
+            builder = ShardBuilder()
+            add_trials(builder, source, keep)
+            storage.publish(builder, [source.name])
+        storage.remove([source])
+    return len(deleted)
 
 
 def merge_groups(candidates: Sequence[tuple[S, int]], target_bytes: int) -> list[list[S]]:
@@ -153,6 +203,29 @@ def merge_groups(candidates: Sequence[tuple[S, int]], target_bytes: int) -> list
         groups[-1].append(source)
         size += source_size
     return groups
+
+
+def merge(
+    storage: ShardStorage, candidates: Sequence[tuple[S, int]], target_bytes: int
+) -> tuple[list[str], list[str]]:
+    """Merge ``candidates`` (files with their sizes, in order) into shards of about
+    ``target_bytes``, each trial once, and retire the merged files; return the names merged
+    and the names written. A group of one shard is left as it is."""
+    merged: list[str] = []
+    written: list[str] = []
+    for group in merge_groups(candidates, target_bytes):
+        if len(group) < 2 and all(s.kind == "shard" for s in group):
+            continue
+        builder = ShardBuilder()
+        for source in group:
+            keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in builder.ids]
+            add_trials(builder, source, keep)
+        names = [s.name for s in group]
+        if len(builder):
+            written.append(storage.publish(builder, names))
+        storage.remove(group)
+        merged += names
+    return merged, written
 
 
 def compact(datastore: Maintained, target_bytes: int = 128 << 20) -> CompactReport:
@@ -171,20 +244,8 @@ def compact(datastore: Maintained, target_bytes: int = 128 << 20) -> CompactRepo
                 continue
             if source.kind == "journal" or source_size < target_bytes // 2:
                 candidates.append((source, source_size))
-        merged: list[str] = []
-        written: list[str] = []
-        for group in merge_groups(candidates, target_bytes):
-            if len(group) < 2 and all(s.kind == "shard" for s in group):
-                continue
-            builder = ShardBuilder()
-            for source in group:
-                keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in builder.ids]
-                add_trials(builder, source, keep)
-            names = [s.name for s in group]
-            if len(builder):
-                written.append(_publish(builder, root, names, datastore.compression))
-            _remove([s.path for s in group])
-            merged += names
+        storage = _Directory(root, datastore.compression)
+        merged, written = merge(storage, candidates, target_bytes)
         catalog.scan()
         return CompactReport(
             files_before=before,

@@ -10,18 +10,16 @@ created with ``mode="create"``) against the others; one whose holder died expire
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from cogym.datastore.format.shard import write_shard
-from cogym.datastore.maintenance import CompactReport, add_trials, merge_groups
+from cogym.datastore.maintenance import CompactReport, merge, rewrite, write_superseding
 from cogym.datastore.objstore.catalog import RemoteCatalog, RemoteSource
 from cogym.datastore.objstore.store import ObjectStore
-from cogym.datastore.read.catalog import SHARD
+from cogym.datastore.read.catalog import Source
 from cogym.datastore.write.builder import ShardBuilder
-from cogym.datastore.write.writer import new_stem
 
 __all__ = ["LEFTOVER_SECONDS", "compact_remote", "delete_remote"]
 
@@ -30,15 +28,23 @@ LEFTOVER_SECONDS = 3600.0
 spool publishes it again) and is removed by a compaction."""
 
 
-def _publish(
-    store: ObjectStore, builder: ShardBuilder, supersedes: Sequence[str], compression: str
-) -> str:
-    with tempfile.TemporaryDirectory(prefix="cogym-compact-") as folder:
-        path = Path(folder) / f"{new_stem()}{SHARD}"
-        attrs = {"supersedes": json.dumps(list(supersedes))}
-        write_shard(builder.tree(), path, compression=compression, attrs=attrs)
-        store.publish(path, supersedes)
-        return path.name
+@dataclass(frozen=True)
+class _Remote:
+    """The :class:`~cogym.datastore.maintenance.ShardStorage` of a URL: a shard written in a
+    temporary directory, then uploaded and committed; retired commit record first."""
+
+    store: ObjectStore
+    compression: str
+
+    def publish(self, builder: ShardBuilder, supersedes: Sequence[str]) -> str:
+        with tempfile.TemporaryDirectory(prefix="cogym-compact-") as folder:
+            path = write_superseding(builder, Path(folder), supersedes, self.compression)
+            self.store.publish(path, supersedes)
+            return path.name
+
+    def remove(self, sources: Sequence[Source]) -> None:
+        for source in sources:
+            self.store.remove(source.name)
 
 
 def delete_remote(
@@ -49,16 +55,9 @@ def delete_remote(
     with store.lock():
         catalog.scan()
         affected = [s for s in catalog.sources if any(t.trial_id in doomed for t in s.summaries)]
-        deleted = {t.trial_id for s in affected for t in s.summaries if t.trial_id in doomed}
-        for source in affected:
-            keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in doomed]
-            if keep:
-                builder = ShardBuilder()
-                add_trials(builder, source, keep)
-                _publish(store, builder, [source.name], compression)
-            store.remove(source.name)
+        deleted = rewrite(_Remote(store, compression), affected, doomed)
         catalog.scan()
-        return len(deleted)
+        return deleted
 
 
 def compact_remote(
@@ -81,20 +80,7 @@ def compact_remote(
             if isinstance(s, RemoteSource) and s.commit is not None
             and s.commit.size < target_bytes // 2
         ]  # fmt: skip
-        merged: list[str] = []
-        written: list[str] = []
-        for group in merge_groups(candidates, target_bytes):
-            if len(group) < 2:
-                continue
-            builder = ShardBuilder()
-            for source in group:
-                keep = [i for i, t in enumerate(source.summaries) if t.trial_id not in builder.ids]
-                add_trials(builder, source, keep)
-            names = [s.name for s in group]
-            written.append(_publish(store, builder, names, compression))
-            for name in names:
-                store.remove(name)
-            merged += names
+        merged, written = merge(_Remote(store, compression), candidates, target_bytes)
         catalog.scan()
         return CompactReport(
             files_before=before,
