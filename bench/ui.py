@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.browser import chromium_missing, launch
 from bench.harness import Figure
-from bench.web import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 FIRST_PAINT_MS = 1000.0
@@ -188,8 +188,9 @@ def _replay(browser: Any, root: Path, ticks: int) -> list[Figure]:
 
 def dashboard(quick: bool) -> list[Figure]:
     """First paint of the trials table over 100,000 trials, server memory, replay rate."""
-    if not os.path.exists(CHROMIUM):
-        print(f"  skipped: no Chromium at {CHROMIUM} (install Debian's chromium package)")
+    missing = chromium_missing()
+    if missing is not None:
+        print(f"  skipped: {missing}")
         return []
     from playwright.sync_api import sync_playwright
 
@@ -198,7 +199,7 @@ def dashboard(quick: bool) -> list[Figure]:
         root = Path(tmp) / "trials"
         made_s = _record(root, trials)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch(playwright)
             figures = _table(browser, root, trials, made_s)
             figures += _replay(browser, Path(tmp) / "frames", 100 if quick else 300)
             browser.close()

@@ -10,7 +10,6 @@ curves: 1 s, as for the trials table.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -18,9 +17,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.browser import chromium_missing, launch
 from bench.harness import Figure
 from bench.ui import _record, _serve
-from bench.web import CHROMIUM, CHROMIUM_ARGS
 
 FIRST_CURVES_MS = 1000.0
 VIEWS = {"default": "", "split by tag": "&split=tag:experiment&window=500"}
@@ -87,8 +86,9 @@ def _measure(browser: Any, root: Path, trials: int, made_s: float) -> list[Figur
 
 def runs_page(quick: bool) -> list[Figure]:
     """First curves of the runs page over 100,000 trials; a poll when nothing changed."""
-    if not os.path.exists(CHROMIUM):
-        print(f"  skipped: no Chromium at {CHROMIUM} (install Debian's chromium package)")
+    missing = chromium_missing()
+    if missing is not None:
+        print(f"  skipped: {missing}")
         return []
     from playwright.sync_api import sync_playwright
 
@@ -97,7 +97,7 @@ def runs_page(quick: bool) -> list[Figure]:
         root = Path(tmp) / "trials"
         made_s = _record(root, trials)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch(playwright)
             figures = _measure(browser, root, trials, made_s)
             browser.close()
     return figures

@@ -14,7 +14,6 @@ under a millisecond: both read the system clock) is taken out.
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import threading
@@ -24,19 +23,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from bench.browser import chromium_missing, launch
 from bench.harness import Figure
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RATE = 20
 TARGET_MS = 50.0
 
@@ -78,8 +67,9 @@ def _clock_offset_ms(page: Any) -> float:
 
 def page_latency(quick: bool) -> list[Figure]:
     """Frame and action latency of the human actor's page at 20 ticks/s, 400x600 frames."""
-    if not os.path.exists(CHROMIUM):
-        print(f"  skipped: no Chromium at {CHROMIUM} (install Debian's chromium package)")
+    missing = chromium_missing()
+    if missing is not None:
+        print(f"  skipped: {missing}")
         return []
     from playwright.sync_api import sync_playwright
 
@@ -114,7 +104,7 @@ def page_latency(quick: bool) -> list[Figure]:
     runner.start()
     rng = random.Random(0)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.goto(wait_for_channel("player", 20).url)
         while (

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from bench.browser import chromium_missing, launch
 from cogym import Orchestrator, TrialSpec
 
 settings.register_profile(
@@ -22,17 +23,6 @@ CARTPOLE = "gym:CartPole-v1"
 PROBE = "gym:cogym/Probe-v0"
 RENDEZVOUS = "pettingzoo:cogym.envs.rendezvous_v0:parallel_env"
 NIM = "pettingzoo:cogym.envs.nim_v0:env"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def make_spec(
@@ -94,12 +84,11 @@ def registry_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests"
-        )
+    missing = chromium_missing()
+    if missing is not None:
+        pytest.skip(f"{missing} to run the browser tests")
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         yield browser
         browser.close()
