@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from bench.harness import Figure, Stopwatch, alternate, median
+from bench.harness import Figure, Stopwatch, alternate, environ, median, per_second
 from cogym import Orchestrator, TrialSpec
 from cogym.datastore import HDF5Datastore
 
@@ -69,25 +69,31 @@ def _s3() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID")}
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    boto3.client("s3").create_bucket(Bucket="bench")
-    s3fs.S3FileSystem.clear_instance_cache()  # one made for an earlier server would be reused
     try:
-        yield "bench"
+        with environ(
+            AWS_ENDPOINT_URL=f"http://{host}:{port}",
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_EC2_METADATA_DISABLED="true",
+        ):
+            boto3.client("s3").create_bucket(Bucket="bench")
+            s3fs.S3FileSystem.clear_instance_cache()  # one made for an earlier server is reused
+            yield "bench"
     finally:
         server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+
+
+@contextmanager
+def _workspace() -> Iterator[Path]:
+    """A temporary folder, removed afterwards, whose ``cache`` is the shard cache meanwhile
+    (``COGYM_CACHE``, restored afterwards)."""
+    folder = Path(tempfile.mkdtemp(prefix="cogym-bench-objstore-"))
+    try:
+        with environ(COGYM_CACHE=str(folder / "cache")):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _shards(folder: Path, trials: int, steps: int) -> list[Path]:
@@ -108,37 +114,32 @@ def objstore_publish(quick: bool) -> list[Figure]:
     from cogym.datastore.objstore.store import ObjectStore
 
     rounds = 3 if quick else 5
-    folder = Path(tempfile.mkdtemp(prefix="cogym-bench-objstore-"))
-    try:
+    with _workspace() as folder, _s3() as bucket:
         shards = _shards(folder, 4 if quick else 16, 100)
         total = sum(p.stat().st_size for p in shards)
-        with _s3() as bucket:
-            counter = iter(range(10**6))
+        counter = iter(range(10**6))
 
-            def baseline() -> float:
-                target = folder / f"copy-{next(counter)}"
-                target.mkdir()
-                with Stopwatch() as watch:
-                    for shard in shards:
-                        tmp = target / (shard.name + ".tmp")
-                        shutil.copyfile(shard, tmp)
-                        fsync_file(tmp)
-                        os.replace(tmp, target / shard.name)
-                    fsync_directory(target)
-                shutil.rmtree(target)
-                return total / watch.seconds / 1e6
+        def copy(target: Path) -> None:
+            for shard in shards:
+                tmp = target / (shard.name + ".tmp")
+                shutil.copyfile(shard, tmp)
+                fsync_file(tmp)
+                os.replace(tmp, target / shard.name)
+            fsync_directory(target)
 
-            def cogym() -> float:
-                store = ObjectStore(f"s3://{bucket}/run{next(counter)}")
-                store.ensure()
-                with Stopwatch() as watch:
-                    for shard in shards:
-                        store.publish(shard)
-                return total / watch.seconds / 1e6
+        def baseline() -> float:
+            target = folder / f"copy-{next(counter)}"
+            target.mkdir()
+            rate = per_second(total / 1e6, lambda: copy(target))
+            shutil.rmtree(target)
+            return rate
 
-            base, ours = alternate(baseline, cogym, rounds)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        def cogym() -> float:
+            store = ObjectStore(f"s3://{bucket}/run{next(counter)}")
+            store.ensure()
+            return per_second(total / 1e6, lambda: [store.publish(shard) for shard in shards])
+
+        base, ours = alternate(baseline, cogym, rounds)
     return [
         Figure(
             f"publish {len(shards)} shards ({total / 1e6:.0f} MB of image trials)",
@@ -159,49 +160,36 @@ def objstore_read(quick: bool) -> list[Figure]:
     from cogym.datastore.objstore.sync import sync
 
     rounds = 3 if quick else 5
-    folder = Path(tempfile.mkdtemp(prefix="cogym-bench-objstore-"))
-    saved = os.environ.get("COGYM_CACHE")
-    try:
+    with _workspace() as folder, _s3() as bucket:
         _shards(folder, 4 if quick else 16, 100)
         local = folder / "source"
-        with _s3() as bucket:
-            url = f"s3://{bucket}/read"
-            sync(local, url)
-            rows = len(HDF5Datastore(local).arrays("player", ("observations",))["observations"])
-            counter = iter(range(10**6))
+        url = f"s3://{bucket}/read"
+        sync(local, url)
+        rows = len(HDF5Datastore(local).arrays("player", ("observations",))["observations"])
+        counter = iter(range(10**6))
 
-            def baseline() -> float:
-                with Stopwatch() as watch:
-                    HDF5Datastore(local).arrays("player", ("observations", "actions"))
-                return rows / watch.seconds
+        def read(where: Path | str) -> float:
+            fields = ("observations", "actions")
+            return per_second(rows, lambda: HDF5Datastore(where).arrays("player", fields))
 
-            def reading(cold: bool) -> float:
-                if cold:
-                    os.environ["COGYM_CACHE"] = str(folder / f"cache-{next(counter)}")
-                with Stopwatch() as watch:
-                    HDF5Datastore(url).arrays("player", ("observations", "actions"))
-                return rows / watch.seconds
+        def cold() -> float:
+            os.environ["COGYM_CACHE"] = str(folder / f"cache-{next(counter)}")
+            return read(url)
 
-            base, cold = alternate(baseline, lambda: reading(True), rounds)
-            os.environ["COGYM_CACHE"] = str(folder / "cache-warm")
-            reading(False)
-            _, warm = alternate(baseline, lambda: reading(False), rounds, warmup=False)
-    finally:
-        if saved is None:
-            os.environ.pop("COGYM_CACHE", None)
-        else:
-            os.environ["COGYM_CACHE"] = saved
-        shutil.rmtree(folder, ignore_errors=True)
+        base, cold_rates = alternate(lambda: read(local), cold, rounds)
+        os.environ["COGYM_CACHE"] = str(folder / "cache-warm")
+        read(url)
+        _, warm = alternate(lambda: read(local), lambda: read(url), rounds, warmup=False)
     return [
         Figure(
             f"arrays() of {rows:,} image rows at s3:// (cold cache)",
             "rows/s",
             "arrays() of the same datastore in a local folder",
             median(base),
-            median(cold),
+            median(cold_rates),
             True,
             note="each shard downloaded once, SHA-256 checked, then read from the cache",
-            samples={"baseline": base, "cogym": cold},
+            samples={"baseline": base, "cogym": cold_rates},
         ),
         Figure(
             f"arrays() of {rows:,} image rows at s3:// (warm cache)",
@@ -221,9 +209,6 @@ def objstore_one_trial(quick: bool) -> list[Figure]:
     against the shard's size."""
     from cogym.datastore.objstore.store import ObjectStore
 
-    folder = Path(tempfile.mkdtemp(prefix="cogym-bench-objstore-"))
-    saved = os.environ.get("COGYM_CACHE")
-    os.environ["COGYM_CACHE"] = str(folder / "cache")
     fetched: list[int] = []
     real_open = ObjectStore.open_data
 
@@ -239,27 +224,22 @@ def objstore_one_trial(quick: bool) -> list[Figure]:
         stream.cache.fetcher = counted
         return stream
 
-    try:
-        with _s3() as bucket:
-            url = f"s3://{bucket}/big"
-            datastore = HDF5Datastore(url, shard_bytes=1 << 40)
-            with Orchestrator(datastore=datastore) as orchestrator:
-                orchestrator.run_many(_spec(200), 54)  # 54 x 201 frames of 12 KiB: 128 MiB
-            reader = HDF5Datastore(url)
-            (source,) = reader.catalog().sources
-            size = source.commit.size
-            middle = reader.trials()[27]
-            ObjectStore.open_data = counting_open  # type: ignore[method-assign]
+    with _workspace(), _s3() as bucket:
+        url = f"s3://{bucket}/big"
+        datastore = HDF5Datastore(url, shard_bytes=1 << 40)
+        with Orchestrator(datastore=datastore) as orchestrator:
+            orchestrator.run_many(_spec(200), 54)  # 54 x 201 frames of 12 KiB: 128 MiB
+        reader = HDF5Datastore(url)
+        (source,) = reader.catalog().sources
+        size = source.commit.size
+        middle = reader.trials()[27]
+        ObjectStore.open_data = counting_open  # type: ignore[method-assign]
+        try:
             with Stopwatch() as watch:
                 ticks = len(reader.trial(middle.trial_id).arrays("player")["observations"])
-            one_trial = ticks * 64 * 64 * 3
-    finally:
-        ObjectStore.open_data = real_open  # type: ignore[method-assign]
-        if saved is None:
-            os.environ.pop("COGYM_CACHE", None)
-        else:
-            os.environ["COGYM_CACHE"] = saved
-        shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            ObjectStore.open_data = real_open  # type: ignore[method-assign]
+        one_trial = ticks * 64 * 64 * 3
     return [
         Figure(
             f"bytes fetched to read 1 trial ({one_trial / 2**20:.1f} MiB of frames) of a "

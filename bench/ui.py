@@ -16,42 +16,16 @@ player, 5 ticks each: the fastest honest way, about a minute on one core).
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.browser import chromium_missing, launch
-from bench.harness import Figure
+from bench.harness import Figure, in_chromium_over_trials, served_dashboard
 
-REPO = Path(__file__).resolve().parents[1]
 FIRST_PAINT_MS = 1000.0
 REPLAY_FPS = 30.0
 SORTS = ["ticks&order=asc", "return", "id&order=asc", "duration", "implementation&order=asc"]
-
-
-def _record(root: Path, trials: int) -> float:
-    from cogym import HDF5Datastore, Orchestrator, TrialSpec
-
-    spec = TrialSpec.from_dict(
-        {
-            "environment": {"implementation": "gym:CartPole-v1"},
-            "actors": [{"name": "player", "implementation": "random"}],
-            "max_ticks": 5,
-            "seed": 0,
-            "tags": {"experiment": "bench-ui"},
-        }
-    )
-    started = time.perf_counter()
-    datastore = HDF5Datastore(root)
-    with Orchestrator(datastore=datastore) as orchestrator:
-        orchestrator.run_many(spec, trials)
-    datastore.close()
-    return time.perf_counter() - started
 
 
 def _record_frames(root: Path, ticks: int) -> str:
@@ -73,22 +47,6 @@ def _record_frames(root: Path, ticks: int) -> str:
     return trial_id
 
 
-def _serve(root: Path) -> tuple[subprocess.Popen, str, float]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cogym", "ui", "--datastore", str(root)],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    url = process.stdout.readline().strip()
-    if not url.startswith("http"):
-        process.kill()
-        raise RuntimeError(f"cogym ui printed {url!r} instead of its URL")
-    return process, url, time.perf_counter() - started
-
-
 def _rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -108,8 +66,7 @@ def _first_paint_ms(page: Any, url: str) -> float:
 
 
 def _table(browser: Any, root: Path, trials: int, made_s: float) -> list[Figure]:
-    process, url, start_s = _serve(root)
-    try:
+    with served_dashboard(root) as (process, url, start_s):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         base = url.replace("/ui/?", "/ui/trials?")
         first = _first_paint_ms(page, base)
@@ -117,9 +74,6 @@ def _table(browser: Any, root: Path, trials: int, made_s: float) -> list[Figure]
         shown = page.text_content("#total")
         rss = _rss_mb(process.pid)
         page.close()
-    finally:
-        process.terminate()
-        process.wait(20)
     note = (
         f"{shown} shown; {trials} trials recorded in {made_s:.0f} s; cogym ui started (index "
         f"read) in {start_s:.1f} s; sorted views: {', '.join(f'{v:.0f}' for v in sorted_ms)} ms"
@@ -155,8 +109,7 @@ def _table(browser: Any, root: Path, trials: int, made_s: float) -> list[Figure]
 
 def _replay(browser: Any, root: Path, ticks: int) -> list[Figure]:
     trial_id = _record_frames(root, ticks)
-    process, url, _ = _serve(root)
-    try:
+    with served_dashboard(root) as (_process, url, _start_s):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url.replace("/ui/?", f"/ui/trials/{trial_id}?"))
         page.wait_for_selector("body[data-loaded=yes]", timeout=60_000)
@@ -168,9 +121,6 @@ def _replay(browser: Any, root: Path, ticks: int) -> list[Figure]:
         drawn = page.evaluate("window.cogymReplay.drawn")
         size = page.eval_on_selector("#frame", "c => `${c.width}x${c.height}`")
         page.close()
-    finally:
-        process.terminate()
-        process.wait(20)
     fps = (drawn - 1) / elapsed
     return [
         Figure(
@@ -188,22 +138,14 @@ def _replay(browser: Any, root: Path, ticks: int) -> list[Figure]:
 
 def dashboard(quick: bool) -> list[Figure]:
     """First paint of the trials table over 100,000 trials, server memory, replay rate."""
-    missing = chromium_missing()
-    if missing is not None:
-        print(f"  skipped: {missing}")
-        return []
-    from playwright.sync_api import sync_playwright
-
     trials = 10_000 if quick else 100_000
-    with tempfile.TemporaryDirectory(prefix="cogym-bench-ui-") as tmp:
-        root = Path(tmp) / "trials"
-        made_s = _record(root, trials)
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            figures = _table(browser, root, trials, made_s)
-            figures += _replay(browser, Path(tmp) / "frames", 100 if quick else 300)
-            browser.close()
-    return figures
+    ticks = 100 if quick else 300
+
+    def measure(browser: Any, root: Path, made_s: float) -> list[Figure]:
+        figures = _table(browser, root, trials, made_s)
+        return figures + _replay(browser, root.parent / "frames", ticks)
+
+    return in_chromium_over_trials("bench-ui", trials, measure)
 
 
 BENCHMARKS = {"ui": dashboard}

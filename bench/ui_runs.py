@@ -1,25 +1,22 @@
 """The dashboard's runs page over 100,000 recorded trials (10,000 with ``--quick``).
 
 ``cogym ui`` runs as its own process over a datastore recorded as :mod:`bench.ui` records its
-own; measured: the time from navigation to the frame painted with the first curves, on the
-page's clock (default view, then split by tag), the JSON answer's time and size, and the
-answer to a poll when nothing changed (the page asks every second). Target for the first
-curves: 1 s, as for the trials table.
+own (:func:`bench.harness.record_cartpole`); measured: the time from navigation to the frame
+painted with the first curves, on the page's clock (default view, then split by tag), the JSON
+answer's time and size, and the answer to a poll when nothing changed (the page asks every
+second). Target for the first curves: 1 s, as for the trials table.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.browser import chromium_missing, launch
-from bench.harness import Figure
-from bench.ui import _record, _serve
+from bench.harness import Figure, in_chromium_over_trials, served_dashboard
 
 FIRST_CURVES_MS = 1000.0
 VIEWS = {"default": "", "split by tag": "&split=tag:experiment&window=500"}
@@ -41,8 +38,7 @@ def _get(url: str) -> tuple[float, bytes]:
 
 
 def _measure(browser: Any, root: Path, trials: int, made_s: float) -> list[Figure]:
-    process, url, _ = _serve(root)
-    try:
+    with served_dashboard(root) as (_process, url, _start_s):
         base = url.replace("/ui/?", "/ui/runs?")
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         drawn = {name: _drawn_ms(page, base + extra) for name, extra in VIEWS.items()}
@@ -52,9 +48,6 @@ def _measure(browser: Any, root: Path, trials: int, made_s: float) -> list[Figur
         answers = [_get(f"{api}&window={w}") for w in (100, 101, 102)]  # each computed anew
         stamp = json.loads(answers[-1][1])["stamp"]
         polls = [_get(f"{api}&known={stamp}")[0] for _ in range(10)]
-    finally:
-        process.terminate()
-        process.wait(20)
     answer_ms = statistics.median(a[0] for a in answers)
     note = (
         f"{count} trials shown ({trials} recorded in {made_s:.0f} s); JSON answer (computed) "
@@ -86,21 +79,12 @@ def _measure(browser: Any, root: Path, trials: int, made_s: float) -> list[Figur
 
 def runs_page(quick: bool) -> list[Figure]:
     """First curves of the runs page over 100,000 trials; a poll when nothing changed."""
-    missing = chromium_missing()
-    if missing is not None:
-        print(f"  skipped: {missing}")
-        return []
-    from playwright.sync_api import sync_playwright
-
     trials = 10_000 if quick else 100_000
-    with tempfile.TemporaryDirectory(prefix="cogym-bench-runs-") as tmp:
-        root = Path(tmp) / "trials"
-        made_s = _record(root, trials)
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            figures = _measure(browser, root, trials, made_s)
-            browser.close()
-    return figures
+
+    def measure(browser: Any, root: Path, made_s: float) -> list[Figure]:
+        return _measure(browser, root, trials, made_s)
+
+    return in_chromium_over_trials("bench-runs", trials, measure)
 
 
 BENCHMARKS = {"ui-runs": runs_page}
