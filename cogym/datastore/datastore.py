@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import os
 import threading
 import warnings
@@ -17,15 +16,6 @@ from cogym.datastore.follow import follow
 from cogym.datastore.format.shard import COMPRESSION_CHOICES
 from cogym.datastore.location import local_directory
 from cogym.datastore.maintenance import CompactReport, compact, delete
-from cogym.datastore.objstore.catalog import RemoteCatalog
-from cogym.datastore.objstore.maintenance import compact_remote, delete_remote
-from cogym.datastore.objstore.spool import (
-    default_cache,
-    default_spool,
-    publish_or_keep,
-    publish_spool,
-)
-from cogym.datastore.objstore.store import ObjectStore
 from cogym.datastore.read import arrays as training
 from cogym.datastore.read.catalog import Catalog, Problem
 from cogym.datastore.read.query import TrialFilter, TrialSummary, as_filter
@@ -39,6 +29,9 @@ from cogym.trust import refuse_untrusted, replay_loads
 if TYPE_CHECKING:
     import ray.data
 
+    from cogym.datastore.objstore.catalog import RemoteCatalog
+    from cogym.datastore.objstore.remote import URLDatastore
+    from cogym.datastore.objstore.store import ObjectStore
     from cogym.datastore.read.loaders import TrialRowsDataset
 
 __all__ = ["HDF5Datastore", "UnreadableFileWarning"]
@@ -104,11 +97,13 @@ class HDF5Datastore:
             )
         local = local_directory(path)
         self.store: ObjectStore | None = None
+        self._at_url: URLDatastore | None = None
         self.storage_options = dict(storage_options or {})
         self.spool = None if spool is None else Path(spool)
         if local is None:
-            self.store = ObjectStore(os.fspath(path), self.storage_options)
-            self.path = self.spool or default_spool(self.store.url)
+            self._at_url = _open_url(os.fspath(path), self.storage_options, self.spool)
+            self.store = self._at_url.store
+            self.path = self._at_url.spool
             self.url = self.store.url
         else:
             if self.storage_options or spool is not None:
@@ -169,17 +164,14 @@ class HDF5Datastore:
     def _open_writer(self) -> ProcessWriter:
         with self._lock:
             if self._writer is None or self._writer.pid != os.getpid():
-                store = self.store
-                if store is not None:
-                    store.ensure()
-                    publish_spool(store, self.path, self.compression)
+                at_url = self._at_url
                 self._writer = ProcessWriter(
                     self.path,
                     compression=self.compression,
                     shard_bytes=self.shard_bytes,
                     shard_seconds=self.shard_seconds,
                     commit_seconds=self.commit_seconds,
-                    publisher=None if store is None else functools.partial(publish_or_keep, store),
+                    publisher=None if at_url is None else at_url.open_for_writing(self.compression),
                 )
                 _close_at_exit(self)
             return self._writer
@@ -198,8 +190,8 @@ class HDF5Datastore:
         is whatever the spool still holds (see :mod:`cogym.datastore.objstore.spool`)."""
         writer = self._writer
         path = writer.publish() if writer is not None and writer.pid == os.getpid() else None
-        if self.store is not None:
-            publish_spool(self.store, self.path, self.compression)
+        if self._at_url is not None:
+            self._at_url.publish_spool(self.compression)
         return path
 
     def close(self) -> None:
@@ -207,8 +199,8 @@ class HDF5Datastore:
         writer = self._writer
         if writer is not None and writer.pid == os.getpid():
             writer.close()
-            if self.store is not None:
-                publish_spool(self.store, self.path, self.compression)
+            if self._at_url is not None:
+                self._at_url.publish_spool(self.compression)
         self._writer = None
         preference_writer = self._preference_writer
         if preference_writer is not None and preference_writer.pid == os.getpid():
@@ -270,10 +262,8 @@ class HDF5Datastore:
     def catalog(self) -> Catalog | RemoteCatalog:
         """Scan the directory (cheap when nothing changed) and return the up-to-date view."""
         if self._catalog is None:
-            if self.store is None:
-                self._catalog = Catalog(self.path)
-            else:
-                self._catalog = RemoteCatalog(self.store, default_cache())
+            at_url = self._at_url
+            self._catalog = Catalog(self.path) if at_url is None else at_url.catalog()
         catalog = self._catalog
         catalog.scan()
         for problem in catalog.problems:
@@ -458,22 +448,31 @@ class HDF5Datastore:
     def delete(self, trial_ids: Iterable[str]) -> int:
         """Delete trials; return how many were deleted. See :mod:`cogym.datastore.maintenance`."""
         ids = [self.resolve(i) for i in ([trial_ids] if isinstance(trial_ids, str) else trial_ids)]
-        if self.store is not None:
-            return delete_remote(self.store, self._remote(), ids, self.compression)
+        if self._at_url is not None:
+            self.catalog()
+            return self._at_url.delete(ids, self.compression)
         return delete(self, ids)
 
     def compact(self, target_bytes: int = 128 << 20) -> CompactReport:
         """Merge small shards (and journals of processes that died) into shards of about
         ``target_bytes``; at a URL, publish the spool first (see :meth:`flush`)."""
-        if self.store is not None:
+        if self._at_url is not None:
             self.flush()
-            return compact_remote(self.store, self._remote(), target_bytes, self.compression)
+            self.catalog()
+            return self._at_url.compact(target_bytes, self.compression)
         return compact(self, target_bytes)
 
-    def _remote(self) -> RemoteCatalog:
-        catalog = self.catalog()
-        assert isinstance(catalog, RemoteCatalog)
-        return catalog
+
+def _open_url(url: str, storage_options: dict[str, Any], spool: Path | None) -> URLDatastore:
+    """The URL side of a datastore at ``url``.
+
+    This is the facade's one lazy import: :mod:`cogym.datastore.objstore` (and fsspec) load
+    with the first datastore opened at a URL, never for one in a directory. The objstore
+    modules import nothing of the facade, so no cycle is behind it.
+    """
+    from cogym.datastore.objstore.remote import URLDatastore
+
+    return URLDatastore(url, storage_options, spool)
 
 
 _open: weakref.WeakSet[HDF5Datastore] = weakref.WeakSet()

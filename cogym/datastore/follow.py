@@ -22,12 +22,14 @@ import math
 import time
 from collections.abc import Hashable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cogym.datastore.objstore.catalog import RemoteCatalog
 from cogym.datastore.read.catalog import Catalog, Source
 from cogym.datastore.read.query import TrialFilter, TrialSummary
 from cogym.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from cogym.datastore.objstore.catalog import RemoteCatalog
 
 __all__ = ["POLL_SECONDS", "Followed", "follow"]
 
