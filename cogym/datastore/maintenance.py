@@ -31,6 +31,7 @@ from cogym.errors import DatastoreError
 __all__ = [
     "CompactReport",
     "Maintained",
+    "Scanned",
     "ShardStorage",
     "add_trials",
     "compact",
@@ -58,6 +59,15 @@ class Maintained(Protocol):
     def catalog(self) -> Catalog: ...
 
 
+class Scanned(Protocol):
+    """A datastore's view of its files, as a directory's or a URL's catalog gives it."""
+
+    sources: list[Source]
+    by_id: dict[str, tuple[Source, int]]
+
+    def scan(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class CompactReport:
     """What a compaction did."""
@@ -68,6 +78,26 @@ class CompactReport:
     merged: tuple[str, ...]
     written: tuple[str, ...]
     removed_leftovers: tuple[str, ...]
+
+    @classmethod
+    def after(
+        cls,
+        catalog: Scanned,
+        files_before: int,
+        merged: Sequence[str],
+        written: Sequence[str],
+        removed_leftovers: Sequence[str],
+    ) -> CompactReport:
+        """The report of a compaction that has just run on ``catalog`` (scanned again here)."""
+        catalog.scan()
+        return cls(
+            files_before=files_before,
+            files_after=len(catalog.sources),
+            trials=len(catalog.by_id),
+            merged=tuple(merged),
+            written=tuple(written),
+            removed_leftovers=tuple(removed_leftovers),
+        )
 
     def __str__(self) -> str:
         return (
@@ -246,15 +276,7 @@ def compact(datastore: Maintained, target_bytes: int = 128 << 20) -> CompactRepo
                 candidates.append((source, source_size))
         storage = _Directory(root, datastore.compression)
         merged, written = merge(storage, candidates, target_bytes)
-        catalog.scan()
-        return CompactReport(
-            files_before=before,
-            files_after=len(catalog.sources),
-            trials=len(catalog.by_id),
-            merged=tuple(merged),
-            written=tuple(written),
-            removed_leftovers=tuple(p.name for p in leftovers),
-        )
+        return CompactReport.after(catalog, before, merged, written, [p.name for p in leftovers])
 
 
 def _leftovers(catalog: Catalog) -> list[Path]:

@@ -81,12 +81,4 @@ def compact_remote(
             and s.commit.size < target_bytes // 2
         ]  # fmt: skip
         merged, written = merge(_Remote(store, compression), candidates, target_bytes)
-        catalog.scan()
-        return CompactReport(
-            files_before=before,
-            files_after=len(catalog.sources),
-            trials=len(catalog.by_id),
-            merged=tuple(merged),
-            written=tuple(written),
-            removed_leftovers=tuple(leftovers + stale),
-        )
+        return CompactReport.after(catalog, before, merged, written, leftovers + stale)
