@@ -182,6 +182,17 @@ class Guard:
         self._previous = (handler, signal.getitimer(signal.ITIMER_REAL), time.monotonic())
         self._set(self._remaining(time.monotonic()))
 
+    def held(self, run: Callable[[Any], None], argument: Any,
+             timed_out: Callable[[Interrupt], None]) -> None:  # fmt: skip
+        """``run(argument)`` with the timer armed; ``timed_out`` hears of a call cut short."""
+        self.arm()
+        try:
+            return run(argument)
+        except Interrupt as interrupt:
+            timed_out(interrupt)
+        finally:
+            self.disarm()
+
     def disarm(self) -> None:
         """Give the timer back: the previous handler, and the previous timer for what was left."""
         previous = self._previous

@@ -3,8 +3,7 @@
 A tick, as data flows: the observations of the actors that act on this tick go to their ``act``;
 external actors' actions come from outside (:meth:`Trial.step`); the environment steps; rewards
 and messages are routed; the tick's :class:`Sample` goes to the recorder. There is one tick loop
-(:meth:`Trial._advance`); a trial that one actor plays alone acts and steps its own, cheaper way
-(no per-actor lookups), and shares everything else.
+(:meth:`Trial._advance`); a trial one actor plays alone acts and steps its own, cheaper way.
 
 Trials are built and started by :class:`~cogym.orchestrator.Orchestrator`; users meet
 :class:`Trial` through ``Orchestrator.start`` and :class:`TrialResult` through ``run``.
@@ -41,7 +40,8 @@ NOTHING_SENT: tuple[Reward, ...] = ()
 NOTHING_POSTED: tuple[Message, ...] = ()
 NO_SEATS = ExternalSeats(())
 """The seats of every trial without external actors (nothing is ever written to them)."""
-Prepared = tuple[Failures, Play | None, Record | None, SoloPlay | None, Record | None]
+Prepared = tuple[Failures, Play | None, Record | None, SoloPlay | None, Record | None,
+                 Callable[..., None] | None, bool]  # fmt: skip
 """What a trial makes once to play its ticks (see :meth:`Trial._prepare`)."""
 
 
@@ -270,46 +270,36 @@ class Trial:
 
     def _guarded(self, run: Callable[[Any], None], argument: Any) -> None:
         """``run(argument)`` held to the :class:`Guard`'s deadlines; a call cut short fails it."""
-        guard = self._guard
-        if guard is None:
+        if self._guard is None:
             return run(argument)
-        guard.arm()
-        try:
-            return run(argument)
-        except Interrupt as interrupt:
-            self._timed_out(interrupt)
-        finally:
-            guard.disarm()
+        return self._guard.held(run, argument, self._timed_out)
 
     def _advance(self, provided: Mapping[str, Any] | None) -> None:
         """Play ticks until an external actor must act (``provided`` are the external actions
         of the current tick) or the trial ends: THE tick loop. Acting and stepping is the one
         part a trial that one actor plays alone (``cast.solo``) plays its own way."""
-        cast = self.cast
-        used: set[str] = set()
-        failures, play, record, solo, record_solo = self._prepared or self._prepare()
-        if solo is not None:
+        cast, used = self.cast, set()
+        failures, play, record, solo, record_solo, hand_out, frames = (
+            self._prepared or self._prepare()
+        )
+        obs, tick, alone, frame = self._obs, self.tick, solo is not None, None
+        if alone:
             name, act, check, solo_step = solo
-        externals, returns = self._externals, self.returns
-        ledger, notes = self._ledger, self._notes
-        history, trim_tick = ledger.history, ledger.trim_tick
-        hand_out = ledger.hand_out if cast.reward_handlers else None
-        max_ticks = self.spec.max_ticks or math.inf
-        frames = self.spec.record_frames and record is not None
-        obs, tick = self._obs, self.tick
-        if solo is not None:
             obs = dict(obs)  # written to on each tick (not the environment's own dict)
+            # its step gives no infos (they are for externals), and flags only on its last tick
+            infos, terminated, truncated = NO_INFOS, NO_FLAGS, NO_FLAGS
+        externals, returns, ledger, notes = self._externals, self.returns, self._ledger, self._notes
+        history, trim_tick = ledger.history, ledger.trim_tick
+        max_ticks = self.spec.max_ticks or math.inf
         try:
             while True:
                 # before acting: a stop or the deadline, an external actor's turn, messages
                 self.tick = tick
                 if self._holds and self._hold(obs, provided, used):
                     return
-                frame = render_frame(self.environment, failures, tick) if frames else None
-                if solo is None:
-                    played = play(tick, obs, provided, used)  # type: ignore[misc]
-                    actions, next_obs, rewards, terminated, truncated, infos = played
-                else:
+                if frames:
+                    frame = render_frame(self.environment, failures, tick)
+                if solo is not None:
                     # one actor alone: one act and Gymnasium's step, no per-actor lookups or
                     # dicts (the reward stays bare, ``obs`` is written to: see the recording)
                     try:
@@ -323,17 +313,24 @@ class Trial:
                         obs[name], rewards, ended, cut, _ = solo_step(action)
                     except Exception as exc:
                         raise failures.environment(tick, exc) from exc
-                    next_obs, infos, cut = obs, NO_INFOS, cut and not ended  # infos: externals'
-                    terminated, truncated = ({name: True} if ended else NO_FLAGS,
-                                             {name: True} if cut else NO_FLAGS)  # fmt: skip
+                    next_obs = obs
+                    if ended:  # the trial's last tick: the flags were none until now
+                        terminated = {name: True}
+                    elif cut:
+                        truncated = {name: True}
+                else:
+                    played = play(tick, obs, provided, used)  # type: ignore[misc]
+                    actions, next_obs, rewards, terminated, truncated, infos = played
                 # after the step: rewards, messages, endings, recording, limits
                 history.append(rewards)
                 if tick >= trim_tick:
                     trim_tick = ledger.trim()
-                env_rewards, sent, messages = rewards, NOTHING_SENT, NOTHING_POSTED
+                env_rewards = rewards
                 if self._holds:
                     rewards, sent, messages = self._route(tick, rewards)
-                lone = solo is not None and rewards is env_rewards  # a lone actor's bare reward
+                    lone = alone and rewards is env_rewards  # a lone actor's bare reward
+                else:
+                    sent, messages, lone = NOTHING_SENT, NOTHING_POSTED, alone
                 try:
                     if lone:
                         returns[name] += rewards
@@ -353,12 +350,13 @@ class Trial:
                     self._seats.track(
                         next_obs, rewards, terminated, truncated, infos, self.final_observations
                     )
-                if record_solo is not None and not (
-                    frame is not None or sent or messages or notes.notes
-                ):
-                    record_solo(name, tick, seen, action, rewards, env_rewards, ended, cut)
-                elif record is not None:
-                    if solo is None:
+                if record is not None:
+                    if record_solo is not None and not (
+                        frame is not None or sent or messages or notes.notes
+                    ):
+                        record_solo(name, tick, seen, action, rewards, env_rewards, ended,
+                                    cut and not ended)  # fmt: skip
+                    elif solo is None:
                         record(tick, obs, actions, rewards, terminated, truncated, sent, messages,
                                env_rewards, frame)  # fmt: skip
                     else:  # the lone actor's tick, in the shape of any other
@@ -382,14 +380,17 @@ class Trial:
 
     def _prepare(self) -> Prepared:
         """How this trial words failures, plays a tick (see :func:`playing`) and records it,
-        plain or through the recorder's shortcut for a lone actor (made once)."""
+        plain or through the recorder's shortcut for a lone actor; who hears of rewards sent
+        (``None``: no ``on_reward``) and whether it records frames (made once)."""
         failures, play, solo = playing(
             self.cast, self.trial_id, self.spec.environment.implementation, self._guard
         )
         record, record_solo = tick_recorder(
             self._recorder, self.samples, self._notes, solo and solo[0]
         )
-        self._prepared = (failures, play, record, solo, record_solo)
+        hand_out = self._ledger.hand_out if self.cast.reward_handlers else None
+        frames = bool(self.spec.record_frames and record is not None)
+        self._prepared = (failures, play, record, solo, record_solo, hand_out, frames)
         return self._prepared
 
     def _hold(self, obs: dict[str, Any], provided: Mapping[str, Any] | None, used: set[str]
