@@ -122,17 +122,14 @@ def test_cogym_rlhf_trains_and_saves_both_models(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="machine-dependent: on an AMD EPYC machine the same code and seeds give a mean of 161 "
-    "(every run), where another machine's CI gave 500; see README, Learning from people",
-    strict=False,
-)
 def test_ppo_on_a_reward_from_at_most_200_oracle_preferences_reaches_450_on_cartpole(tmp_path):
     """PPO through TrialGymEnv on the learnt reward alone (the environment's hidden), the
     reward fitted to at most 200 oracle preferences, reaches a true mean return of 450."""
     models = tmp_path / "models"
-    ppo = {"n_steps": 32, "batch_size": 256, "gae_lambda": 0.8, "gamma": 0.98, "n_epochs": 20,
-           "ent_coef": 0.0, "learning_rate": 1e-3}  # rl-zoo's CartPole settings
+    # rl-zoo's CartPole settings with a longer horizon: the learnt reward is positive on every
+    # state but higher on some, and with gamma 0.98 a policy can trade survival for them
+    ppo = {"n_steps": 32, "batch_size": 256, "gae_lambda": 0.8, "gamma": 0.99, "n_epochs": 20,
+           "ent_coef": 0.0, "learning_rate": 1e-3}
     policy, reward = rlhf(
         make_spec(CARTPOLE, seed=0, max_ticks=500), "player", oracle(seed=0), iterations=3,
         queries_per_iteration=66, timesteps_per_iteration=20_000, trials_per_iteration=8,
