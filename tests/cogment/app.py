@@ -108,6 +108,29 @@ chatty = _player(0, chat=True)
 quiet = _player(1, chat=False)
 
 
+async def watching(session):
+    """Plays as :data:`quiet` does and notes, in :data:`SEEN_AT_END`, the events its session
+    gets once the trial ends."""
+    session.start()
+    seen = SEEN_AT_END.setdefault(session.get_trial_id(), [])
+    async for event in session.all_events():
+        if event.type == cogment.EventType.ACTIVE:
+            if event.observation:
+                flat = gym.spaces.flatten(ACTION, (event.observation.tick_id + 1) % 3)
+                session.do_action(data.PlayerAction(value=serialize_ndarray(flat)))
+            continue
+        observed = None
+        if event.observation:
+            value = deserialize_ndarray(event.observation.observation.value)
+            observed = (event.observation.tick_id, value.tolist())
+        seen.append((event.type.name, observed))
+
+
+SEEN_AT_END: dict[str, list] = {}
+"""By trial id, what :func:`watching` saw after the trial's end: ``(event type, (tick,
+observation) or None)``."""
+
+
 async def crashing(session):
     """An environment that dies at tick 3."""
     session.start([("*", _observation(0, 0))])
@@ -147,7 +170,8 @@ IMPLEMENTATIONS = {
         "duel": duel, "crashing": crashing, "wrong_shape": wrong_shape, "cartpole": cartpole.impl,
     },
     "actors": {
-        "chatty": chatty, "quiet": quiet, "dying": dying_actor, "random": random_player.impl,
+        "chatty": chatty, "quiet": quiet, "watching": watching, "dying": dying_actor,
+        "random": random_player.impl,
     },
 }
 
