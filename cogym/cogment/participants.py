@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from cogym.cogment.codecs import Codec, any_to_payload, payload_to_any
 from cogym.cogment.protocol import ActorLink, Delivery, EnvironmentLink
-from cogym.cogment.runtime import background_loop
+from cogym.cogment.runtime import DrivenLoop, background_loop
+from cogym.cogment.services import InProcessService
 from cogym.environment import ActorClass, Environment, StepResult
 from cogym.errors import BindingError, CogmentDecodeError, CogmentError
 from cogym.trial.values import BROADCAST, ENVIRONMENT, Message, Reward
@@ -70,7 +71,7 @@ class _Participant:
         self.config_message = config_message
         self.timeout = timeout
         self.link: Any = None
-        self.loop = background_loop()
+        self.loop = DrivenLoop() if isinstance(service, InProcessService) else background_loop()
 
     def _call(self, coroutine: Any, what: str, tick: int | None) -> Any:
         at = f" at tick {tick}" if tick is not None else ""
@@ -132,6 +133,8 @@ class _Participant:
             self.loop.call(self.service.close(), 5.0, f"{self.service.where} (close)")
         except CogmentError:
             pass  # closing: a channel that does not close in time is dropped with the loop
+        finally:
+            self.loop.release()
 
 
 class CogmentEnvironment(_Participant, Environment):
