@@ -135,10 +135,13 @@ class _Served:
     def __enter__(self) -> str:
         self._dir = tempfile.TemporaryDirectory()
         port_file = Path(self._dir.name) / "port"
-        self._process = subprocess.Popen([sys.executable, "-m", "bench.cogment", str(port_file)])
+        root = Path(__file__).resolve().parents[1]  # this checkout's bench, whatever the cwd
+        command = [sys.executable, "-m", "bench.cogment", str(port_file)]
+        self._process = subprocess.Popen(command, cwd=root)
         deadline = time.monotonic() + 60
         while not port_file.exists():
             if self._process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
                 raise RuntimeError("the Cogment benchmark service did not start")
             time.sleep(0.05)
         port, echo = port_file.read_text().split()
