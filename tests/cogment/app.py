@@ -141,6 +141,17 @@ async def crashing(session):
             session.produce_observations([("*", _observation(event.actions[0].tick_id + 1, 0))])
 
 
+async def stalling(session):
+    """An environment that stops answering at tick 2 (it awaits forever)."""
+    session.start([("*", _observation(0, 0))])
+    async for event in session.all_events():
+        if event.actions:
+            tick = event.actions[0].tick_id
+            if tick == 2:
+                await asyncio.Event().wait()
+            session.produce_observations([("*", _observation(tick + 1, 0))])
+
+
 async def wrong_shape(session):
     """An environment whose observations have 3 numbers where its space says 2."""
     value = serialize_ndarray(np.zeros(3, dtype=np.float32))
@@ -167,7 +178,8 @@ random_player = RandomActor(gym.spaces.Discrete(2))
 
 IMPLEMENTATIONS = {
     "environments": {
-        "duel": duel, "crashing": crashing, "wrong_shape": wrong_shape, "cartpole": cartpole.impl,
+        "duel": duel, "crashing": crashing, "stalling": stalling, "wrong_shape": wrong_shape,
+        "cartpole": cartpole.impl,
     },
     "actors": {
         "chatty": chatty, "quiet": quiet, "watching": watching, "dying": dying_actor,
