@@ -85,6 +85,26 @@ def make_counter() -> Counter:
 # -- serving in another process -----------------------------------------------------------
 
 
+def _echo_servicer() -> Any:
+    """An ``EnvironmentSP`` that answers each message with a reward and an observation set, as
+    the counter does per tick, with no SDK: the gRPC round trip alone."""
+    from cogment.api import common_pb2, environment_pb2, environment_pb2_grpc
+
+    class Echo(environment_pb2_grpc.EnvironmentSPServicer):
+        async def RunTrial(self, request_iterator, context):
+            import grpc
+
+            reward = environment_pb2.EnvRunTrialOutput(reward=common_pb2.Reward(value=1.0))
+            observations = environment_pb2.EnvRunTrialOutput(
+                observation_set=environment_pb2.ObservationSet(tick_id=1)
+            )
+            while await context.read() is not grpc.aio.EOF:
+                await context.write(reward)
+                await context.write(observations)
+
+    return Echo()
+
+
 async def _serve(port_file: str) -> None:
     import grpc
     from cogment.api import environment_pb2_grpc
@@ -93,16 +113,18 @@ async def _serve(port_file: str) -> None:
     from cogment_lab.generated import cog_settings
 
     cartpole = GymEnvironment("CartPole-v1", reinitialize=True)
-    server = grpc.aio.server()
+    server, echo = grpc.aio.server(), grpc.aio.server()
     impls = {
         "counter": SimpleNamespace(impl=counter, properties={}),
         "cartpole": SimpleNamespace(impl=cartpole.impl, properties={}),
     }
     servicer = EnvironmentServicer(impls, cog_settings, None)
     environment_pb2_grpc.add_EnvironmentSPServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    environment_pb2_grpc.add_EnvironmentSPServicer_to_server(_echo_servicer(), echo)
+    ports = [s.add_insecure_port("127.0.0.1:0") for s in (server, echo)]
     await server.start()
-    Path(port_file + ".tmp").write_text(str(port))
+    await echo.start()
+    Path(port_file + ".tmp").write_text(" ".join(map(str, ports)))
     os.replace(port_file + ".tmp", port_file)
     await server.wait_for_termination()
 
@@ -113,13 +135,18 @@ class _Served:
     def __enter__(self) -> str:
         self._dir = tempfile.TemporaryDirectory()
         port_file = Path(self._dir.name) / "port"
-        self._process = subprocess.Popen([sys.executable, "-m", "bench.cogment", str(port_file)])
+        root = Path(__file__).resolve().parents[1]  # this checkout's bench, whatever the cwd
+        command = [sys.executable, "-m", "bench.cogment", str(port_file)]
+        self._process = subprocess.Popen(command, cwd=root)
         deadline = time.monotonic() + 60
         while not port_file.exists():
             if self._process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
                 raise RuntimeError("the Cogment benchmark service did not start")
             time.sleep(0.05)
-        return f"cogment:grpc://127.0.0.1:{port_file.read_text()}"
+        port, echo = port_file.read_text().split()
+        self.echo_port = int(echo)
+        return f"cogment:grpc://127.0.0.1:{port}"
 
     def __exit__(self, *exc: object) -> None:
         self._process.terminate()
@@ -189,13 +216,37 @@ def _sdk_ticks_per_second(ticks: int) -> float:
     return done / watch.seconds
 
 
+def _round_trips_per_second(port: int, ticks: int) -> float:
+    """Round trips of the echo service (one message out, a reward and an observation set back)
+    over one aio stream, on the Cogment loop: the gRPC part of a served tick, nothing else."""
+    import grpc
+    from cogment.api import environment_pb2, environment_pb2_grpc
+
+    from cogym.cogment.runtime import background_loop
+
+    async def run() -> float:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = environment_pb2_grpc.EnvironmentSPStub(channel).RunTrial()
+            message = environment_pb2.EnvRunTrialInput(action_set=environment_pb2.ActionSet())
+            with Stopwatch() as watch:
+                for _ in range(ticks):
+                    await call.write(message)
+                    await call.read()
+                    await call.read()
+            await call.done_writing()
+        return ticks / watch.seconds
+
+    return background_loop().call(run(), 600.0, "the echo service")
+
+
 def counter_ticks(quick: bool) -> list[Figure]:
     """Ticks/s of the counter: native, in-process Cogment, served Cogment."""
     ticks = 2 * EPISODE if quick else 10 * EPISODE
     rounds = 3 if quick else 5
     native = _counter_spec("python:bench.cogment:make_counter")
     local = _counter_spec("cogment:bench.cogment:counter")
-    with _Served() as served, Orchestrator() as orchestrator:
+    service = _Served()
+    with service as served, Orchestrator() as orchestrator:
         remote = _counter_spec(f"{served}/counter")
 
         def run(spec: TrialSpec):
@@ -206,6 +257,7 @@ def counter_ticks(quick: bool) -> list[Figure]:
         base_sdk, sdk_only = alternate(
             run(native), lambda: _sdk_ticks_per_second(ticks), rounds
         )
+        bare_grpc = [_round_trips_per_second(service.echo_port, ticks) for _ in range(rounds)]
     return [
         Figure(
             "ticks/s, trivial one-actor Cogment env run in-process (the SDK's servicer)",
@@ -226,6 +278,12 @@ def counter_ticks(quick: bool) -> list[Figure]:
             median(base_again), median(over_grpc), True,
             note="information: the ratio to native",
             samples={"baseline": base_again, "cogym": over_grpc},
+        ),
+        Figure(
+            "gRPC round trips alone on loopback (aio stream, 1 message out, 2 back, no SDK)",
+            "ticks/s", "2,000 ticks/s", GRPC_TARGET, median(bare_grpc), True,
+            note="information: the transport's own ceiling for the served figure",
+            samples={"cogym": bare_grpc},
         ),
         Figure(
             "same env served over gRPC, against the 2,000 ticks/s target",

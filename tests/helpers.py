@@ -201,3 +201,25 @@ def cartpole_with_string_rewards(**config: Any) -> Any:
             return observation, "1.0" if self.steps >= 3 else reward, terminated, truncated, info
 
     return StringRewards(gym.make("CartPole-v1", **config))
+
+
+class EndWatcher:
+    """Acts randomly and keeps what ``on_end`` is told at each trial's end (in ``EndWatcher.ends``);
+    with ``raise_at_end`` it raises there instead."""
+
+    ends: list[Any] = []
+
+    def __init__(self, actor_class: ActorClass, raise_at_end: bool = False) -> None:
+        self.space = actor_class.action_space
+        self.raise_at_end = raise_at_end
+
+    def reset(self, context: Any) -> None:
+        self.space.seed(context.seed)
+
+    def act(self, observation: Any) -> Any:
+        return self.space.sample()
+
+    def on_end(self, observation: Any) -> None:
+        if self.raise_at_end:
+            raise RuntimeError("the watcher cannot take the end")
+        EndWatcher.ends.append(observation)

@@ -174,6 +174,28 @@ def test_max_ticks_truncates_and_keeps_final_observations(orchestrator):
     assert set(trial.final_observations) == {"player"}
 
 
+def test_on_end_gets_the_final_observation_or_none_where_the_trial_failed(orchestrator):
+    from tests.helpers import EndWatcher
+
+    watcher = [{"name": "player", "implementation": "python:tests.helpers:EndWatcher"}]
+    EndWatcher.ends.clear()
+    trial = orchestrator.start(make_spec(CARTPOLE, watcher, seed=0))
+    assert trial.run().state is TrialState.ENDED
+    trial = orchestrator.start(make_spec(PROBE, watcher, {"episode_length": 100}, max_ticks=7))
+    assert trial.run().state is TrialState.ENDED
+    assert len(EndWatcher.ends) == 2 and EndWatcher.ends[0].shape == (4,)
+    np.testing.assert_array_equal(EndWatcher.ends[1], trial.final_observations["player"])
+    failing = make_spec(
+        "python:tests.helpers:cartpole_with_string_rewards", watcher, max_ticks=5
+    )
+    assert orchestrator.run(failing).state is TrialState.FAILED
+    assert EndWatcher.ends[2] is None
+    raising = [{**watcher[0], "config": {"raise_at_end": True}}]
+    result = orchestrator.run(make_spec(CARTPOLE, raising, seed=0))
+    assert result.state is TrialState.FAILED
+    assert "actor 'player'" in result.error and "cannot take the end" in result.error
+
+
 def test_wall_clock_limit_terminates(orchestrator):
     spec = make_spec(
         PROBE, config={"episode_length": 10_000, "step_seconds": 0.001}, max_seconds=0.05, seed=0

@@ -16,7 +16,7 @@ Any mix works: a Cogment environment with cogym actors (``external`` for SB3 thr
 (the implementation strings and their config), :mod:`~cogym.cogment.participants` (the
 participants), :mod:`~cogym.cogment.protocol` (the ``RunTrial`` streams),
 :mod:`~cogym.cogment.services` (served or in-process), :mod:`~cogym.cogment.codecs` (protobuf to
-Gymnasium values), :mod:`~cogym.cogment.runtime` (the SDK and the background loop).
+Gymnasium values), :mod:`~cogym.cogment.runtime` (the SDK and the asyncio loops).
 
 The SDK is the ``cogment`` extra plus a forced step (its metadata pins Python < 3.11)::
 

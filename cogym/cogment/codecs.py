@@ -34,6 +34,7 @@ from __future__ import annotations
 import abc
 import base64
 import io
+import math
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -118,32 +119,47 @@ _WIDER = {  # dtypes the Array message has no code for travel as the closest wid
 }
 
 
+_ENUMS: dict[Any, tuple[dict[np.dtype, int], dict[int, np.dtype]]] = {}
+"""By ``nd_array.Array`` descriptor: its dtype enum's numbers by dtype, and dtypes by number."""
+
+
+def _dtype_numbers(message: Any) -> tuple[dict[np.dtype, int], dict[int, np.dtype]]:
+    descriptor = message.DESCRIPTOR
+    found = _ENUMS.get(descriptor)
+    if found is None:
+        enum = descriptor.fields_by_name["dtype"].enum_type
+        numbers = {
+            dtype: enum.values_by_name[code].number
+            for code, dtype in _DTYPES.items()
+            if code in enum.values_by_name
+        }
+        found = _ENUMS[descriptor] = (numbers, {n: d for d, n in numbers.items()})
+    return found
+
+
 def array_to_message(array: np.ndarray, message: Any) -> None:
     """Fill an ``nd_array.Array`` message with ``array`` (raw C-order bytes)."""
     array = np.asarray(array)
     dtype = _WIDER.get(array.dtype, array.dtype)
-    code = _CODES.get(dtype)
-    if code is None:
+    number = _dtype_numbers(message)[0].get(dtype)
+    if number is None:
         raise CogmentDecodeError(
             f"an nd_array.Array cannot carry dtype {array.dtype} (it carries "
             f"{', '.join(str(d) for d in _CODES)})"
         )
-    enum = message.DESCRIPTOR.fields_by_name["dtype"].enum_type
-    message.dtype = enum.values_by_name[code].number
-    message.shape[:] = [int(n) for n in array.shape]
+    message.dtype = number
+    message.shape[:] = array.shape
     message.raw_data = np.ascontiguousarray(array, dtype=dtype).tobytes()
 
 
 def array_from_message(message: Any, field: str) -> np.ndarray:
     """The array an ``nd_array.Array`` message holds; ``field`` names it in errors."""
-    enum = message.DESCRIPTOR.fields_by_name["dtype"].enum_type
-    code = enum.values_by_number.get(message.dtype)
-    dtype = _DTYPES.get(code.name if code is not None else "")
+    dtype = _dtype_numbers(message)[1].get(message.dtype)
     shape = tuple(message.shape)
     if message.raw_data:
         if dtype is None:
             raise CogmentDecodeError(f"field {field!r}: unknown dtype code {message.dtype}")
-        count = int(np.prod(shape)) if shape else 1
+        count = math.prod(shape)
         if len(message.raw_data) != count * dtype.itemsize:
             raise CogmentDecodeError(
                 f"field {field!r}: {len(message.raw_data)} bytes of {dtype} cannot have shape "
@@ -294,9 +310,20 @@ class CogmentLabCodec(Codec):
             message.seed = int(seed) % 2**32 if seed is not None else secrets.randbits(32)
 
 
+_FLATDIMS: dict[int, tuple[spaces.Space, int]] = {}
+"""``spaces.flatdim`` of the spaces decoded, by ``id`` (the space kept, so the id stays its)."""
+
+
+def _flatdim(space: spaces.Space) -> int:
+    found = _FLATDIMS.get(id(space))
+    if found is None or found[0] is not space:
+        found = _FLATDIMS[id(space)] = (space, spaces.flatdim(space))
+    return found[1]
+
+
 def _unflat(space: spaces.Space, message: Any, what: str) -> Any:
     flat = array_from_message(message.value, f"{type(message).__name__}.value")
-    expected = spaces.flatdim(space)
+    expected = _flatdim(space)
     if flat.size != expected:
         raise CogmentDecodeError(
             f"field {type(message).__name__}.value of the {what}: got an array of shape "

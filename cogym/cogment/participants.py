@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from cogym.cogment.codecs import Codec, any_to_payload, payload_to_any
 from cogym.cogment.protocol import ActorLink, Delivery, EnvironmentLink
-from cogym.cogment.runtime import background_loop
+from cogym.cogment.runtime import DrivenLoop, background_loop
+from cogym.cogment.services import InProcessService
 from cogym.environment import ActorClass, Environment, StepResult
 from cogym.errors import BindingError, CogmentDecodeError, CogmentError
 from cogym.trial.values import BROADCAST, ENVIRONMENT, Message, Reward
@@ -70,7 +71,7 @@ class _Participant:
         self.config_message = config_message
         self.timeout = timeout
         self.link: Any = None
-        self.loop = background_loop()
+        self.loop = DrivenLoop() if isinstance(service, InProcessService) else background_loop()
 
     def _call(self, coroutine: Any, what: str, tick: int | None) -> Any:
         at = f" at tick {tick}" if tick is not None else ""
@@ -132,6 +133,8 @@ class _Participant:
             self.loop.call(self.service.close(), 5.0, f"{self.service.where} (close)")
         except CogmentError:
             pass  # closing: a channel that does not close in time is dropped with the loop
+        finally:
+            self.loop.release()
 
 
 class CogmentEnvironment(_Participant, Environment):
@@ -296,25 +299,29 @@ class CogmentActor(_Participant):
         self.context: TrialContext | None = None
         self._rewards: dict[int, list[Reward]] = {}
         self._classes: dict[str, str | None] = {}
-        self._last_observation: Any = None
 
     def __repr__(self) -> str:
         return f"CogmentActor({self.service.where})"
 
-    def _end_stream(self, details: str) -> None:
-        """End the last trial's stream softly: ``LAST``, the rewards of its last ticks and its
-        last observation again (cogym does not tell actors the final one), ``END``."""
-        link, self.link = self.link, None
-        if link is not None and not link.ended:
-            final = self._last_observation
-            if final is not None and self.context is not None:
-                final.tick_id = self.context.tick
-            try:
-                self.loop.call(
-                    link.finish(self._take_rewards(), final), 5.0, f"{self.service.where} (end)"
-                )
-            except CogmentError:
-                pass  # ending a participant that is already gone: nothing is left to tell it
+    def on_end(self, observation: Any | None) -> None:
+        """End the trial's stream as Cogment's orchestrator does: where the trial ended (or was
+        stopped), the rewards of its last ticks, ``LAST``, the final ``observation``, the actor's
+        ``LAST_ACK`` and ``END`` (the SDK session sees ``ENDING`` with the observation, then
+        ``FINAL``); where it failed, ``END`` alone, with the reason."""
+        context, link = self.context, self.link
+        if observation is None or context is None or link is None or link.ended:
+            self._end_stream("cogym ended the trial without a last observation for this actor")
+            return
+        final = self._observation(observation, context.tick)
+        self.link = None
+        try:
+            self.loop.call(
+                link.finish(self._take_rewards(), final), 5.0, f"{self.service.where} (end)"
+            )
+        except CogmentError:
+            self.link = link
+            self._end_stream("it did not acknowledge the end of the trial")
+            raise
 
     def reset(self, context: TrialContext) -> None:
         from cogment.api import common_pb2
@@ -322,7 +329,6 @@ class CogmentActor(_Participant):
         self._end_stream("a new trial started before this one ended")
         self.context = context
         self._rewards = {}
-        self._last_observation = None
         self._classes = {a.name: a.actor_class for a in context.spec.actors}
         self._classes[context.name] = self.cogment_class
         config = self.config_message
@@ -348,14 +354,11 @@ class CogmentActor(_Participant):
         self.link, delivery = self._call(start(), "start", 0)
         self._forward(context, delivery, self._classes, 0)
 
-    def act(self, observation: Any) -> Any:
+    def _observation(self, observation: Any, tick: int) -> Any:
+        """``observation`` as the Cogment ``Observation`` of ``tick``."""
         from cogment.api import common_pb2
 
-        context = self.context
-        if context is None or self.link is None:
-            raise CogmentError(f"{self.service.where}: act() before reset()")
-        tick = context.tick
-        name = context.name
+        name = self.context.name if self.context is not None else ""
         message = self.cog_settings.actor_classes[self.cogment_class].observation_space()
         try:
             self.codec.encode_observation(name, self.cogment_class, observation, message)
@@ -364,10 +367,17 @@ class CogmentActor(_Participant):
                 f"{self.service.where} at tick {tick}: the observation of actor {name!r} does "
                 f"not fit {type(message).__name__}: {exc}"
             ) from exc
-        cogment_observation = common_pb2.Observation(
+        return common_pb2.Observation(
             tick_id=tick, timestamp=_timestamp(), content=message.SerializeToString()
         )
-        self._last_observation = cogment_observation
+
+    def act(self, observation: Any) -> Any:
+        context = self.context
+        if context is None or self.link is None:
+            raise CogmentError(f"{self.service.where}: act() before reset()")
+        tick = context.tick
+        name = context.name
+        cogment_observation = self._observation(observation, tick)
         try:
             leftover, delivery = self._call(
                 self.link.act(self._take_rewards(), cogment_observation), "act", tick

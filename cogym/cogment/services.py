@@ -8,7 +8,7 @@
   through in-process queues instead of a gRPC stream: no server, no port, the same session code.
 
 Both give a :class:`Stream` (``write``, ``read``, ``close``) that :mod:`cogym.cogment.protocol`
-drives; everything here runs on the background loop (:mod:`cogym.cogment.runtime`).
+drives; everything here runs on the participant's asyncio loop (:mod:`cogym.cogment.runtime`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cogym.spaces import membership_check
-from cogym.trial.values import ENVIRONMENT, ActorClass, Message, Reward
+from cogym.trial.values import ENVIRONMENT, ActorClass, Message, Reward, TrialState
 
 if TYPE_CHECKING:
     from cogym.trial.context import TrialContext
@@ -87,6 +87,7 @@ class Cast:
         )
         self.message_handlers[ENVIRONMENT] = environment.on_message
         self.tick_observers: dict[str, Callable[..., None]] = _hooks(self.actors, "observe_tick")
+        self.end_handlers: dict[str, Callable[[Any], None]] = _hooks(self.actors, "on_end")
         self.unguarded: tuple[Any, Any, SoloPlay | None] | None = None
         """How its trials play when they need no guard: the ``(failures, play, solo)`` of
         :func:`cogym.trial.playing.playing`, made for the first and reused by the next."""
@@ -100,6 +101,26 @@ class Cast:
         ):
             name, step = single
             self.solo = (name, self.acts[name], self.checks[name], step)
+
+    def tell_end(
+        self,
+        final_observations: Mapping[str, Any],
+        state: TrialState,
+        error: str | None,
+        trial_id: str,
+    ) -> tuple[TrialState, str | None]:
+        """Call each actor's ``on_end`` (:class:`~cogym.trial.recording.EndReceiver`) as its
+        trial finishes in ``state``; the state and error the trial ends with: ``failed``, naming
+        the actor, where a hook raised on a trial that had not failed already."""
+        failed = state is TrialState.FAILED
+        for name, on_end in self.end_handlers.items():
+            try:
+                on_end(None if failed else final_observations.get(name))
+            except Exception as exc:  # noqa: BLE001  (the trial's result says it)
+                if state is not TrialState.FAILED:
+                    state = TrialState.FAILED
+                    error = f"trial {trial_id}: actor {name!r} raised as the trial ended: {exc!r}"
+        return state, error
 
     def close(self) -> None:
         """Close the actors and the environment."""

@@ -6,8 +6,8 @@
 :func:`recorded_end` hands the recorder the trial's end, and :class:`TickNotes` holds what
 participants noted about the tick being played. An actor needs
 only ``act`` (:class:`cogym.actors.Actor`); :class:`Resettable`, :class:`RewardReceiver`,
-:class:`MessageReceiver`, :class:`TickObserver` and :class:`Closable` are the hooks it may add,
-each called when present.
+:class:`MessageReceiver`, :class:`TickObserver`, :class:`EndReceiver` and :class:`Closable` are
+the hooks it may add, each called when present.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Closable",
+    "EndReceiver",
     "MessageReceiver",
     "Resettable",
     "RewardReceiver",
@@ -110,6 +111,15 @@ class TickObserver(Protocol):
         actions: Mapping[str, Any],
         rewards: Mapping[str, float],
     ) -> None: ...
+
+
+@runtime_checkable
+class EndReceiver(Protocol):
+    """An actor told each trial it plays is over, as the trial finishes: ``observation`` is its
+    last one (what the environment showed it at the end, or at a stop) where the trial ended or
+    was terminated, ``None`` where it failed or left the actor none."""
+
+    def on_end(self, observation: Any | None) -> None: ...
 
 
 @runtime_checkable
@@ -219,3 +229,4 @@ def recorded_end(
         error = reason if result.error is None else f"{result.error}\n{reason}"
         return replace(result, state=TrialState.FAILED, error=error)
     return result if recorded is None else recorded
+

@@ -482,6 +482,7 @@ class Trial:
         self._finish(TrialState.FAILED, self.error)
 
     def _finish(self, state: TrialState, error: str | None) -> None:
+        state, error = self.cast.tell_end(self.final_observations, state, error, self.trial_id)
         self.state = state
         if error is not None:
             self.error = error

@@ -108,6 +108,29 @@ chatty = _player(0, chat=True)
 quiet = _player(1, chat=False)
 
 
+async def watching(session):
+    """Plays as :data:`quiet` does and notes, in :data:`SEEN_AT_END`, the events its session
+    gets once the trial ends."""
+    session.start()
+    seen = SEEN_AT_END.setdefault(session.get_trial_id(), [])
+    async for event in session.all_events():
+        if event.type == cogment.EventType.ACTIVE:
+            if event.observation:
+                flat = gym.spaces.flatten(ACTION, (event.observation.tick_id + 1) % 3)
+                session.do_action(data.PlayerAction(value=serialize_ndarray(flat)))
+            continue
+        observed = None
+        if event.observation:
+            value = deserialize_ndarray(event.observation.observation.value)
+            observed = (event.observation.tick_id, value.tolist())
+        seen.append((event.type.name, observed))
+
+
+SEEN_AT_END: dict[str, list] = {}
+"""By trial id, what :func:`watching` saw after the trial's end: ``(event type, (tick,
+observation) or None)``."""
+
+
 async def crashing(session):
     """An environment that dies at tick 3."""
     session.start([("*", _observation(0, 0))])
@@ -116,6 +139,17 @@ async def crashing(session):
             if event.actions[0].tick_id == 3:
                 raise RuntimeError("the duel service crashed")
             session.produce_observations([("*", _observation(event.actions[0].tick_id + 1, 0))])
+
+
+async def stalling(session):
+    """An environment that stops answering at tick 2 (it awaits forever)."""
+    session.start([("*", _observation(0, 0))])
+    async for event in session.all_events():
+        if event.actions:
+            tick = event.actions[0].tick_id
+            if tick == 2:
+                await asyncio.Event().wait()
+            session.produce_observations([("*", _observation(tick + 1, 0))])
 
 
 async def wrong_shape(session):
@@ -144,10 +178,12 @@ random_player = RandomActor(gym.spaces.Discrete(2))
 
 IMPLEMENTATIONS = {
     "environments": {
-        "duel": duel, "crashing": crashing, "wrong_shape": wrong_shape, "cartpole": cartpole.impl,
+        "duel": duel, "crashing": crashing, "stalling": stalling, "wrong_shape": wrong_shape,
+        "cartpole": cartpole.impl,
     },
     "actors": {
-        "chatty": chatty, "quiet": quiet, "dying": dying_actor, "random": random_player.impl,
+        "chatty": chatty, "quiet": quiet, "watching": watching, "dying": dying_actor,
+        "random": random_player.impl,
     },
 }
 

@@ -1,0 +1,39 @@
+"""In-process Cogment implementations run on a loop of their own in the tick loop's thread: their
+deadline holds, and they run from a thread that already runs an asyncio loop (a notebook's)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from cogym import Orchestrator, TrialSpec
+from cogym.trial import TrialState
+from tests.cogment.conftest import require_cogment
+
+require_cogment()
+
+from tests.cogment.test_trials import IN_PROCESS, duel_spec  # noqa: E402
+
+
+def test_in_process_environment_that_stops_answering_fails_within_its_timeout():
+    fields = duel_spec(f"{IN_PROCESS}:stalling", "random", "random", end_at=0).to_dict()
+    fields["environment"]["config"]["timeout"] = 0.5
+    spec = TrialSpec.from_dict(fields)
+    start = time.monotonic()
+    with Orchestrator() as orchestrator:
+        result = orchestrator.run(spec)
+    assert time.monotonic() - start < 10
+    assert result.state is TrialState.FAILED
+    assert "tests.cogment.app:stalling" in result.error and "tick 2" in result.error
+    assert "no answer within 0.5 s" in result.error
+
+
+def test_in_process_trial_runs_from_inside_a_running_asyncio_loop():
+    spec = duel_spec(f"{IN_PROCESS}:duel", f"{IN_PROCESS}:chatty", f"{IN_PROCESS}:quiet")
+
+    async def in_a_notebook_cell():
+        with Orchestrator() as orchestrator:
+            return orchestrator.run(spec)
+
+    result = asyncio.run(in_a_notebook_cell())
+    assert (result.state, result.ticks) == (TrialState.ENDED, 5), result.error
