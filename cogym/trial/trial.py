@@ -482,10 +482,9 @@ class Trial:
         self._finish(TrialState.FAILED, self.error)
 
     def _finish(self, state: TrialState, error: str | None) -> None:
-        state, error = self.cast.tell_end(self.final_observations, state, error, self.trial_id)
-        self.state = state
-        if error is not None:
-            self.error = error
+        if self.cast.end_handlers:
+            state, error = self.cast.tell_end(self.final_observations, state, error, self.trial_id)
+        self.state, self.error = state, self.error if error is None else error
         for key, value in self.returns.items():
             self.returns[key] = float(value)
         self.result = TrialResult(
