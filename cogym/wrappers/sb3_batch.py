@@ -102,25 +102,24 @@ def act_together(
     return actions
 
 
-_PLAIN: dict[type, bool] = {}
+_PLAIN: dict[tuple[type, type], bool] = {}
 
 
 def _plain_categorical(policy: Any) -> bool:
-    """Whether ``policy`` is one of SB3's (or sb3-contrib's maskable) actor-critic policies of
-    Discrete actions as they ship, whose distribution :func:`_categorical_actions` computes
-    without building it (a policy class that changes how it is built is asked as any other)."""
-    kind = type(policy)
+    """Whether ``policy`` is one of SB3's (or sb3-contrib's maskable) actor-critic policies as
+    they ship, with a Categorical action distribution (Discrete actions), whose distribution
+    :func:`_categorical_actions` computes without building it (a policy class that changes how
+    it is built is asked as any other)."""
+    kind = (type(policy), type(getattr(policy, "action_dist", None)))
     plain = _PLAIN.get(kind)
     if plain is None:
         plain = False
-        for base in kind.__mro__:
-            stock = _STOCK_POLICIES.get(f"{base.__module__}:{base.__qualname__}")
-            if stock is not None:
-                plain = (
-                    all(getattr(kind, method) is getattr(base, method) for method in stock)
-                    and type(policy.action_dist).__name__ in _CATEGORICAL
-                )
-                break
+        if kind[1].__name__ in _CATEGORICAL:
+            for base in kind[0].__mro__:
+                stock = _STOCK_POLICIES.get(f"{base.__module__}:{base.__qualname__}")
+                if stock is not None:
+                    plain = all(getattr(kind[0], m) is getattr(base, m) for m in stock)
+                    break
         _PLAIN[kind] = plain
     return plain
 
