@@ -24,6 +24,7 @@ from bench import (
     registry,
     rlhf,
     rlhf_policy,
+    selfplay,
     ui,
     ui_runs,
     vec,
@@ -43,6 +44,7 @@ SUITES = {
     **ui.BENCHMARKS,
     **ui_runs.BENCHMARKS,
     **vec.BENCHMARKS,
+    **selfplay.BENCHMARKS,
     **cogment.BENCHMARKS,
     **objstore.BENCHMARKS,
 }

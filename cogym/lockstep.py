@@ -30,6 +30,7 @@ extra), which switch in about a microsecond.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 from cogym.errors import MissingExtraError
@@ -134,23 +135,26 @@ class Lockstep:
             return
         waiting: list[tuple[int, Any, Any, Any]] = []  # (position, seat, actor, observation)
         ended: list[tuple[int, Any, Exception | None]] = []
+        idle, resume = self._idle, self._resume
         in_flight = 0
         exhausted = False
         while True:
-            while not exhausted and in_flight < size:
-                taken = next(numbered, None)
-                if taken is None:
+            if not exhausted and in_flight < size:
+                here = getcurrent()
+                wanted, in_flight = size - in_flight, size
+                for index, call in islice(numbered, wanted):
+                    wanted -= 1
+                    seat = idle.pop() if idle else _Seat()
+                    if seat.parent is not here:
+                        seat.parent = here
+                    resume(index, seat, call, None, waiting, ended)
+                if wanted:
                     exhausted = True
-                    break
-                in_flight += 1
-                seat = self._idle.pop() if self._idle else _Seat()
-                seat.parent = getcurrent()
-                self._resume(taken[0], seat, taken[1], None, waiting, ended)
+                    in_flight -= wanted
             if ended:
                 in_flight -= len(ended)
                 done, ended = ended, []
-                for index, outcome, error in done:
-                    yield index, outcome, error
+                yield from done
                 continue
             if not waiting:
                 return

@@ -85,6 +85,8 @@ def act_together(
     batch = stack_observations(policy.observation_space, observations)
     tensor, _ = policy.obs_to_tensor(batch)
     with torch.inference_mode():  # (cheaper than no_grad; nothing here is trained)
+        if _plain_categorical(policy):
+            return _categorical_actions(policy, tensor, observations, generators)
         distribution = policy.get_distribution(tensor)
         masks = _action_masks(policy, observations)
         if masks is not None:
@@ -98,6 +100,76 @@ def act_together(
         else:
             actions = np.clip(actions, space.low, space.high)
     return actions
+
+
+_PLAIN: dict[tuple[type, type], bool] = {}
+
+
+def _plain_categorical(policy: Any) -> bool:
+    """Whether ``policy`` is one of SB3's (or sb3-contrib's maskable) actor-critic policies as
+    they ship, with a Categorical action distribution (Discrete actions), whose distribution
+    :func:`_categorical_actions` computes without building it (a policy class that changes how
+    it is built is asked as any other)."""
+    kind = (type(policy), type(getattr(policy, "action_dist", None)))
+    plain = _PLAIN.get(kind)
+    if plain is None:
+        plain = False
+        if kind[1].__name__ in _CATEGORICAL:
+            for base in kind[0].__mro__:
+                stock = _STOCK_POLICIES.get(f"{base.__module__}:{base.__qualname__}")
+                if stock is not None:
+                    plain = all(getattr(kind[0], m) is getattr(base, m) for m in stock)
+                    break
+        _PLAIN[kind] = plain
+    return plain
+
+
+_STOCK_POLICIES = {
+    "stable_baselines3.common.policies:ActorCriticPolicy": (
+        "get_distribution", "_get_action_dist_from_latent", "extract_features",
+    ),
+    "sb3_contrib.common.maskable.policies:MaskableActorCriticPolicy": (
+        "get_distribution", "_get_action_dist_from_latent", "extract_features",
+    ),
+}  # fmt: skip
+"""The policy classes whose ``get_distribution`` :func:`_categorical_actions` follows, and
+the methods a subclass must not have changed for it to."""
+
+_CATEGORICAL = ("CategoricalDistribution", "MaskableCategoricalDistribution")
+
+
+def _categorical_actions(
+    policy: Any, tensor: Any, observations: Sequence[Any], generators: Sequence[Any] | None
+) -> np.ndarray:
+    """What the general path of :func:`act_together` gives for a :func:`_plain_categorical`
+    policy, with the same tensor operations (so the same bits) but without the
+    ``torch.distributions.Categorical`` objects, whose construction and argument checks cost
+    more than a small network's forward pass: ``get_distribution``'s features, latent and
+    logits, normalised as ``Categorical(logits=...)`` does (masked as :func:`_mask` does), its
+    ``probs``, then their argmax or one draw per row."""
+    import torch
+    from stable_baselines3.common.policies import BaseModel
+
+    features = BaseModel.extract_features(policy, tensor, policy.pi_features_extractor)
+    logits = policy.action_net(policy.mlp_extractor.forward_actor(features))
+    if torch.isnan(logits).any():  # (what Categorical's argument check refuses)
+        raise ValueError(f"{type(policy).__name__} gave NaN action logits: {logits}")
+    logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+    masks = _action_masks(policy, observations)
+    if masks is not None:
+        masks = torch.as_tensor(masks)
+        masks = masks | ~masks.any(dim=1, keepdim=True)
+        logits = logits.masked_fill(~masks, float("-inf"))
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+    probs = torch.softmax(logits, dim=-1)
+    if generators is None:
+        drawn = torch.argmax(probs, dim=1)
+    else:
+        probs = probs.cpu()
+        drawn = torch.cat(
+            [torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(generators)]
+        )
+    return drawn.cpu().numpy().reshape(-1)
 
 
 def _action_masks(policy: Any, observations: Sequence[Any]) -> np.ndarray | None:

@@ -13,6 +13,7 @@ API, see :class:`~cogym.wrappers.TrialVectorEnv` (which also wraps a ``TrialVecE
 from __future__ import annotations
 
 import secrets
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from functools import partial
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
+from stable_baselines3.common.vec_env.util import dict_to_obs
 
 from cogym.errors import ArgumentError
 from cogym.lockstep import Lockstep
@@ -133,34 +135,51 @@ class TrialVecEnv(DummyVecEnv):
     def reset(self) -> VecEnvObs:
         indices = range(self.num_envs)
         options = [o or None for o in self._options]
-        for i, (obs, info) in enumerate(self.reset_each(indices, self._seeds, options)):
-            self.reset_infos[i] = info
-            self._save_obs(i, obs)
+        started = self.reset_each(indices, self._seeds, options)
+        self.reset_infos[:] = [info for _, info in started]
         self._reset_seeds()
         self._reset_options()
-        return self._obs_from_buf()
+        return self._observations_at_once([obs for obs, _ in started])
 
     def step_wait(self) -> VecEnvStepReturn:
-        ended = []
         stepped = self.step_each(range(self.num_envs), self.actions)
-        for i, (obs, reward, terminated, truncated, given) in enumerate(stepped):
+        observations = [s[0] for s in stepped]
+        rewards = [s[1] for s in stepped]
+        dones = [s[2] or s[3] for s in stepped]
+        infos = []
+        ended = []
+        for i, (obs, _, terminated, truncated, given) in enumerate(stepped):
             info = dict(given)
-            self.buf_rews[i] = reward
-            self.buf_dones[i] = terminated or truncated
             info["TimeLimit.truncated"] = truncated and not terminated
-            if self.buf_dones[i]:
+            if dones[i]:
                 info["terminal_observation"] = obs
                 ended.append(i)
-            else:
-                self._save_obs(i, obs)
-            self.buf_infos[i] = info
+            infos.append(info)
+        self.buf_infos[:] = infos
         if ended:
             for i, (obs, info) in zip(ended, self.reset_each(ended), strict=True):
                 self.reset_infos[i] = info
-                self._save_obs(i, obs)
-        # as DummyVecEnv's deepcopy (an info holding only the flag is copied as cheaply)
-        infos = [deepcopy(info) if len(info) > 1 else dict(info) for info in self.buf_infos]
-        return self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones), infos
+                observations[i] = obs
+        self.buf_rews[:] = rewards
+        self.buf_dones[:] = dones
+        # as DummyVecEnv's deepcopy (the infos are the step's own, each made afresh)
+        infos = [deepcopy(info) if len(info) > 1 else info for info in infos]
+        return (
+            self._observations_at_once(observations),
+            np.copy(self.buf_rews),
+            np.copy(self.buf_dones),
+            infos,
+        )
+
+    def _observations_at_once(self, observations: list[Any]) -> VecEnvObs:
+        """Write each sub-environment's observation into DummyVecEnv's buffers (one assignment
+        per key, not one per sub-environment) and return a copy of them, as ``_obs_from_buf``
+        does (a shallow copy of the arrays in place of its deepcopy of the dict)."""
+        buffers = self.buf_obs
+        for key, buffer in buffers.items():
+            buffer[:] = observations if key is None else [obs[key] for obs in observations]
+        copied = OrderedDict((key, buffer.copy()) for key, buffer in buffers.items())
+        return dict_to_obs(self.observation_space, copied)
 
     def close(self) -> None:
         super().close()
