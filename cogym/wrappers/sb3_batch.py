@@ -91,7 +91,8 @@ def act_together(
         masks = _action_masks(policy, observations)
         if masks is not None:
             _mask(distribution, torch.as_tensor(masks))
-        drawn = distribution.mode() if generators is None else _draw(distribution, generators)
+        drawn = (distribution.mode() if generators is None
+                 else _draw(distribution, generators, policy))  # fmt: skip
     space = policy.action_space
     actions = drawn.cpu().numpy().reshape((-1, *space.shape))
     if isinstance(space, spaces.Box):
@@ -198,8 +199,12 @@ def _mask(distribution: Any, masks: Any) -> None:
     distribution.distribution = Categorical(logits=logits)
 
 
-def _draw(distribution: Any, generators: Sequence[Any]) -> Any:
-    """One sample per row of an SB3 distribution, row ``i`` from ``generators[i]``."""
+def _draw(distribution: Any, generators: Sequence[Any], policy: Any) -> Any:
+    """One sample per row of an SB3 distribution, row ``i`` from ``generators[i]``.
+
+    gSDE's noise is the policy's latent features times a weight matrix drawn from N(0, std);
+    SB3 keeps one matrix between ``reset_noise`` calls, drawn from the global random state, and
+    here each row draws its own, from its generator, as ``sde_sample_freq=1`` would."""
     import torch
     from torch.distributions import Bernoulli, Categorical, Normal
 
@@ -233,8 +238,20 @@ def _draw(distribution: Any, generators: Sequence[Any]) -> Any:
         if type(distribution).__name__ == "SquashedDiagGaussianDistribution":
             sample = torch.tanh(sample)
         return sample
+    if isinstance(inner, Normal) and hasattr(distribution, "get_noise"):
+        std = distribution.get_std(policy.log_std).cpu()
+        latent, mean = distribution._latent_sde.cpu(), inner.mean.cpu()
+        noise = torch.stack(
+            [
+                latent[i] @ (torch.randn(std.shape, generator=generators[i], dtype=std.dtype) * std)
+                for i in range(n)
+            ]
+        )
+        sample = mean + noise
+        bijector = getattr(distribution, "bijector", None)
+        return sample if bijector is None else bijector.forward(sample)
     raise ImplementationError(
-        f"cannot sample {type(distribution).__name__} with the trial's seed (gSDE and custom "
+        f"cannot sample {type(distribution).__name__} with the trial's seed (custom "
         "distributions draw from the global random state); give the actor config: "
-        "{deterministic: true}, or train without use_sde"
+        "{deterministic: true}"
     )

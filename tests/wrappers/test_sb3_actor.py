@@ -74,3 +74,22 @@ def test_mismatched_spaces_fail_at_trial_start_naming_both(ppo_file):
         "observes Box([-4.8" in result.error
         and "observes Box(-1.0, 1.0, (3,), float32)" in result.error
     )
+
+
+def test_gsde_policies_sample_with_the_trial_seed_reproducibly_and_apart_from_their_mode(tmp_path):
+    path = tmp_path / "pendulum-gsde.zip"
+    PPO("MlpPolicy", "Pendulum-v1", use_sde=True, n_steps=64, batch_size=64, seed=0,
+        device="cpu").save(path)  # fmt: skip
+
+    def returns(deterministic: bool, workers: int = 1) -> list[float]:
+        actor = {"name": "player", "implementation": f"sb3:{path}",
+                 "config": {"deterministic": deterministic}}  # fmt: skip
+        spec = make_spec("gym:Pendulum-v1", [actor], seed=5, max_ticks=20)
+        with Orchestrator() as orchestrator:
+            results = orchestrator.run_many(spec, 2, workers=workers)
+        assert all(r.state is TrialState.ENDED for r in results), [r.error for r in results]
+        return [r.returns["player"] for r in results]
+
+    sampled = returns(False)
+    assert sampled == returns(False, workers=2)
+    assert sampled != returns(True)
