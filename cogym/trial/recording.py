@@ -229,4 +229,3 @@ def recorded_end(
         error = reason if result.error is None else f"{result.error}\n{reason}"
         return replace(result, state=TrialState.FAILED, error=error)
     return result if recorded is None else recorded
-
