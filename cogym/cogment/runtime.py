@@ -19,7 +19,7 @@ import concurrent.futures
 import logging
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from cogym.errors import CogmentError, MissingExtraError
@@ -107,12 +107,7 @@ class DrivenLoop:
                 "code, or from two threads at once)"
             )
         try:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return self._run(coroutine, timeout, what)
-            with concurrent.futures.ThreadPoolExecutor(1, "cogym-cogment-call") as helper:
-                return helper.submit(self._run, coroutine, timeout, what).result()
+            return _outside_a_running_loop(self._run, coroutine, timeout, what)
         finally:
             self._busy.release()
 
@@ -136,6 +131,9 @@ class DrivenLoop:
 
     def release(self) -> None:
         """Cancel what is left on the loop (sessions of a trial that never ended) and close it."""
+        _outside_a_running_loop(self._release)
+
+    def _release(self) -> None:
         loop = self.loop
         if loop.is_closed():
             return
@@ -145,6 +143,17 @@ class DrivenLoop:
         if tasks:
             loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         loop.close()
+
+
+def _outside_a_running_loop(function: Callable[..., Any], *arguments: Any) -> Any:
+    """``function(*arguments)`` in this thread, or in a helper thread where this one already
+    runs an asyncio loop (a notebook's, or Playwright's sync API), which a loop cannot run in."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*arguments)
+    with concurrent.futures.ThreadPoolExecutor(1, "cogym-cogment-call") as helper:
+        return helper.submit(function, *arguments).result()
 
 
 _loops: dict[int, BackgroundLoop] = {}
