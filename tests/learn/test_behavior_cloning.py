@@ -234,3 +234,27 @@ def test_cloning_only_the_ticks_noted_as_a_persons(tmp_path):
     assert result.exit_code == 0, result.output
     assert "200" in result.output  # rows: half of 10 trials of 40 ticks
     assert ModelRegistry(tmp_path / "models").versions("me") == [1]
+
+
+@pytest.mark.parametrize(
+    "observation_space",
+    [
+        spaces.Discrete(5, start=1),
+        spaces.MultiDiscrete([3, 4], start=[0, -2]),
+        spaces.Dict({"pos": spaces.Box(-1, 1, (2,), np.float32),
+                     "cell": spaces.Discrete(4, start=2)}),
+    ],
+    ids=["discrete", "multi-discrete", "in-a-dict"],
+)  # fmt: skip
+def test_observations_not_starting_at_0_are_refused_before_training(tmp_path, observation_space):
+    spec = make_spec(
+        PROBE,
+        [{"name": "player", "implementation": "random"}],
+        {"observation_space": space_to_dict(observation_space), "episode_length": 5},
+        seed=0,
+    )
+    _record(tmp_path / "trials", spec, 2, workers=1)
+    called = []
+    with pytest.raises(SpaceMismatchError, match="which starts at .*shift them to start at 0"):
+        behavior_cloning(tmp_path / "trials", actor="player", epochs=2, on_epoch=called.append)
+    assert called == []
