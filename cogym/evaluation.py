@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from cogym.actors import EXTERNAL
 from cogym.errors import ArgumentError, InputError, SpecError, suggest
 from cogym.orchestrator import Orchestrator
 from cogym.registry.ranges import expand_ranges
@@ -201,6 +202,19 @@ def _check(spec: TrialSpec, seats: Sequence[str], implementations: Sequence[str]
         raise ArgumentError(
             f"give at least {len(seats)} distinct implementations for {len(seats)} seats, got "
             f"{list(implementations)}"
+        )
+    if EXTERNAL in implementations:
+        raise ArgumentError(
+            f"implementation {EXTERNAL!r}: the trials of a comparison play on their own, with "
+            "nobody to drive an external actor; give implementations that act (random, "
+            "python:..., sb3:..., human)"
+        )
+    driven = [a.name for a in spec.actors if a.name not in seats and a.implementation == EXTERNAL]
+    if driven:
+        raise ArgumentError(
+            f"actor(s) {', '.join(map(repr, driven))} of the spec are external and not seats: "
+            "nobody drives them in a comparison; give them an implementation that acts in the "
+            "spec, or make them seats"
         )
 
 
