@@ -209,13 +209,6 @@ def _check(spec: TrialSpec, seats: Sequence[str], implementations: Sequence[str]
             "nobody to drive an external actor; give implementations that act (random, "
             "python:..., sb3:..., human)"
         )
-    driven = [a.name for a in spec.actors if a.name not in seats and a.implementation == EXTERNAL]
-    if driven:
-        raise ArgumentError(
-            f"actor(s) {', '.join(map(repr, driven))} of the spec are external and not seats: "
-            "nobody drives them in a comparison; give them an implementation that acts in the "
-            "spec, or make them seats"
-        )
 
 
 def _seated(spec: TrialSpec, seating: Mapping[str, str]) -> TrialSpec:

@@ -196,4 +196,4 @@ def test_cogym_compare_on_texas_holdem_refuses_external_actors_with_exit_2(tmp_p
         main, ["compare", str(spec), *seats, "random", PERFECT, "-n", "2"]
     )
     assert left_in_the_spec.exit_code == 2, left_in_the_spec.output
-    assert "actor(s) 'player_2' of the spec are external and not seats" in left_in_the_spec.output
+    assert "actors[2].implementation: actor 'player_2' is external" in left_in_the_spec.output
