@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from cogym.actors import EXTERNAL
 from cogym.errors import ArgumentError, InputError, SpecError, suggest
 from cogym.orchestrator import Orchestrator
 from cogym.registry.ranges import expand_ranges
@@ -201,6 +202,12 @@ def _check(spec: TrialSpec, seats: Sequence[str], implementations: Sequence[str]
         raise ArgumentError(
             f"give at least {len(seats)} distinct implementations for {len(seats)} seats, got "
             f"{list(implementations)}"
+        )
+    if EXTERNAL in implementations:
+        raise ArgumentError(
+            f"implementation {EXTERNAL!r}: the trials of a comparison play on their own, with "
+            "nobody to drive an external actor; give implementations that act (random, "
+            "python:..., sb3:..., human)"
         )
 
 

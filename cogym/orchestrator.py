@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
+from cogym.actors import EXTERNAL
 from cogym.backends import check_backend, make_pool
 from cogym.casts import CastCache
 from cogym.datalog import Datalog, open_datalog
@@ -360,6 +361,14 @@ class Orchestrator:
                 f"with workers={workers} or backend={backend!r} (leave those out)"
             )
         self.validate(spec)
+        driven = [(i, a.name) for i, a in enumerate(spec.actors) if a.implementation == EXTERNAL]
+        if driven:
+            raise SpecError([
+                (f"actors[{i}].implementation", f"actor {name!r} is external, and these trials "
+                 "play on their own: drive it through TrialGymEnv, TrialParallelEnv or "
+                 "TrialVecEnv, or give it an implementation that acts")
+                for i, name in driven
+            ])  # fmt: skip
         if spec.seed is None:
             spec = spec.replace(seed=secrets.randbits(31))
         tasks = (self.prepare(spec, i) for i in range(trials))

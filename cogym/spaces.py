@@ -21,6 +21,7 @@ from gymnasium import spaces
 from cogym.errors import CogymError
 
 __all__ = [
+    "channels_first",
     "membership_check",
     "space_from_dict",
     "space_from_json",
@@ -202,6 +203,26 @@ def spaces_equal(a: spaces.Space | None, b: spaces.Space | None) -> bool:
     if a is None or b is None:
         return a is b
     return bool(a == b)
+
+
+def channels_first(space: spaces.Space) -> spaces.Space:
+    """``space`` as Stable-Baselines3 trains on it: each channels-last image (a 3-d ``uint8``
+    Box of bounds 0 and 255 whose smallest size is not first) made channels-first, as its
+    ``VecTransposeImage`` does; an SB3 model's ``predict`` takes the channels-last images too.
+    """
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({key: channels_first(sub) for key, sub in space.spaces.items()})
+    if (
+        isinstance(space, spaces.Box)
+        and space.dtype == np.uint8
+        and len(space.shape) == 3
+        and int(np.argmin(space.shape)) != 0
+        and np.all(space.low == 0)
+        and np.all(space.high == 255)
+    ):
+        height, width, channels = space.shape
+        return spaces.Box(0, 255, (channels, height, width), np.uint8)
+    return space
 
 
 # ---------------------------------------------------------------------------------------------

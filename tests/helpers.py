@@ -223,3 +223,13 @@ class EndWatcher:
         if self.raise_at_end:
             raise RuntimeError("the watcher cannot take the end")
         EndWatcher.ends.append(observation)
+
+
+class Constant:
+    """Acts ``action`` on every tick (a poker player who always folds: ``action: 2``)."""
+
+    def __init__(self, action: Any = 0) -> None:
+        self.action = action
+
+    def act(self, observation: Any) -> Any:
+        return self.action

@@ -259,3 +259,15 @@ def test_a_string_reward_fails_the_trial_naming_env_tick_value_and_type(tmp_path
         f"tick 2: environment {env} gave actor 'player' the reward '1.0' (str); "
         "a reward must be a number"
     ) in result.stderr
+
+
+def test_an_external_actor_in_a_pettingzoo_game_exits_2_naming_it(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, (
+        "environment:\n  implementation: pettingzoo:pettingzoo.classic.connect_four_v3:env\n"
+        "actors:\n  - name: player_0\n  - name: player_1\n    implementation: external\n"
+        "seed: 0\n"
+    ))  # fmt: skip
+    for extra in ([], ["--batch", "2"], ["--workers", "2"]):
+        result = CliRunner().invoke(main, ["run", spec, "--trials", "2", *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert "actors[1].implementation: actor 'player_1' is external" in result.output

@@ -175,3 +175,25 @@ def test_games_must_be_a_positive_int() -> None:
         evaluate(TrialSpec.from_yaml_text(SPEC_TEXT), SEATS, ["random", PERFECT], games=0)
     with pytest.raises(SpecError):
         evaluate(TrialSpec.from_yaml_text(SPEC_TEXT), SEATS, ["random", "sb3:nowhere.zip"], games=1)
+
+
+def test_cogym_compare_on_texas_holdem_refuses_external_actors_with_exit_2(tmp_path: Path) -> None:
+    spec = tmp_path / "holdem.yaml"
+    spec.write_text(
+        "environment:\n"
+        "  implementation: pettingzoo:pettingzoo.classic.texas_holdem_v4:env\n"
+        "  config: {num_players: 3}\n"
+        "actors:\n  - name: player_0\n  - name: player_1\n"
+        "  - name: player_2\n    implementation: external\nseed: 0\n"
+    )
+    seats = ["--seat", "player_0", "--seat", "player_1"]
+    as_implementation = CliRunner().invoke(
+        main, ["compare", str(spec), *seats, "random", "external", "-n", "2"]
+    )
+    assert as_implementation.exit_code == 2, as_implementation.output
+    assert "implementation 'external'" in as_implementation.output
+    left_in_the_spec = CliRunner().invoke(
+        main, ["compare", str(spec), *seats, "random", PERFECT, "-n", "2"]
+    )
+    assert left_in_the_spec.exit_code == 2, left_in_the_spec.output
+    assert "actors[2].implementation: actor 'player_2' is external" in left_in_the_spec.output

@@ -88,6 +88,17 @@ def check_policy_spaces(
             f"actor {actor!r} observes {observation_space}; SB3 policies take Box, Discrete, "
             "MultiDiscrete, MultiBinary or a flat Dict of those"
         )
+    parts = (observation_space.spaces.items() if isinstance(observation_space, spaces.Dict)
+             else [(None, observation_space)])  # fmt: skip
+    for key, part in parts:
+        if isinstance(part, (spaces.Discrete, spaces.MultiDiscrete)) and np.any(part.start != 0):
+            where = "" if key is None else f" (its {key!r}: {part})"
+            raise SpaceMismatchError(
+                f"actor {actor!r} observes {observation_space}{where}, which starts at "
+                f"{part.start}; SB3 policies one-hot such observations from 0 (a value of n or "
+                "more fails), so shift them to start at 0 in the environment (a Gymnasium "
+                "ObservationWrapper) before recording"
+            )
 
 
 def _split(trial_count: int, validation: float, seed: int | None) -> np.ndarray:

@@ -159,7 +159,8 @@ def evaluate(
     from cogym.orchestrator import Orchestrator
 
     evaluation = spec.replace(seed=seed, datastore=None)
-    evaluation = evaluation.replace_actor(actor, implementation=implementation)
+    # the demonstrator's config is for its own implementation, not for the clone's
+    evaluation = evaluation.replace_actor(actor, implementation=implementation, config={})
     for other in evaluation.actors:
         if other.name != actor and other.implementation == EXTERNAL:
             evaluation = evaluation.replace_actor(other.name, implementation="random")

@@ -35,7 +35,8 @@ def propose_queries(
     """``count`` queries, each two segments of ``segment`` ticks of ``actor`` in the recorded
     trials passing ``filter`` / ``criteria`` (those of ``datastore.trials``).
 
-    Segments lie inside a trial's recorded ticks; a trial shorter than ``segment`` gives its
+    Segments lie inside a trial's recorded ticks (trials where ``actor`` never acted give
+    none); a trial shorter than ``segment`` gives its
     whole self (so in an environment that ends early, such as CartPole, a short trial can be
     compared with a longer clip). ``select="random"`` draws pairs at random;
     ``"disagreement"`` draws :data:`CANDIDATES` times as many and keeps those on which the
@@ -54,11 +55,18 @@ def propose_queries(
         raise InputError(
             f"no recorded trial of actor {actor!r} passes the filter in {datastore.url}"
         )
-    rng = np.random.default_rng(seed)
     offsets, ticks = arrays.offsets, arrays["tick"]
+    # a trial may hold no tick of the actor (a poker hand its opponent folded before its turn)
+    acted = np.flatnonzero(np.diff(offsets) > 0)
+    if not len(acted):
+        raise InputError(
+            f"actor {actor!r} acted on no tick of the {len(arrays.trial_ids)} recorded trial(s) "
+            f"passing the filter in {datastore.url}: there are no segments to compare"
+        )
+    rng = np.random.default_rng(seed)
     drawn = count * (CANDIDATES if select == "disagreement" else 1)
     segments, rows = [], []
-    for trial in rng.integers(0, len(arrays.trial_ids), size=2 * drawn).tolist():
+    for trial in acted[rng.integers(0, len(acted), size=2 * drawn)].tolist():
         start, stop = int(offsets[trial]), int(offsets[trial + 1])
         length = min(segment, stop - start)
         first = start + int(rng.integers(0, stop - start - length + 1))

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cogym.errors import CogymError, InputError, RegistryFormatError, SpaceMismatchError
-from cogym.spaces import space_from_dict, space_to_dict
+from cogym.spaces import channels_first, space_from_dict, space_to_dict
 
 __all__ = [
     "FORMAT_VERSION",
@@ -109,8 +109,14 @@ class ModelVersion:
         action_space: spaces.Space | None = None,
         expected_by: str = "the caller",
     ) -> None:
-        """Raise :class:`~cogym.errors.SpaceMismatchError` naming both spaces if one differs."""
-        if observation_space is not None and observation_space != self.observation_space:
+        """Raise :class:`~cogym.errors.SpaceMismatchError` naming both spaces if one differs
+        (an SB3 model observes images channels-first: :func:`~cogym.spaces.channels_first`)."""
+        if (
+            observation_space is not None
+            and observation_space != self.observation_space
+            and not (self.kind == "sb3"
+                     and channels_first(observation_space) == self.observation_space)
+        ):  # fmt: skip
             raise SpaceMismatchError(
                 f"model {self.ref} observes {self.observation_space}, but {expected_by} expects "
                 f"observations in {observation_space}; use a model trained on this environment"

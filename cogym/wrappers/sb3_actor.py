@@ -15,6 +15,7 @@ from gymnasium import spaces
 from cogym.directory import import_object
 from cogym.errors import ImplementationError, SpaceMismatchError
 from cogym.lockstep import ask
+from cogym.spaces import channels_first
 from cogym.trust import PICKLE_WARNING, warn_pickled_code
 from cogym.wrappers.sb3_batch import act_together, content_key, shared_model
 
@@ -135,7 +136,8 @@ class SB3Actor:
     def check_spaces(self, actor_class: ActorClass) -> None:
         """Raise :class:`~cogym.errors.SpaceMismatchError` unless the model fits the actor class."""
         where = f" (model {self.source})" if self.source else ""
-        if actor_class.observation_space != self.observation_space:
+        observes, model_observes = actor_class.observation_space, self.observation_space
+        if observes != model_observes and channels_first(observes) != model_observes:
             raise SpaceMismatchError(
                 f"the SB3 model{where} observes {self.observation_space}, but actor class "
                 f"{actor_class.name!r} observes {actor_class.observation_space}"

@@ -59,6 +59,7 @@ class TrialGymEnv(gym.Env):
                 [("actors", f"external actor {self.agent!r} is an observer; it must act")]
             )
         self._observation: Any = None
+        self._ended_unplayed = False
         self.observation_space = actor_class.observation_space
         self.action_space = actor_class.action_space
         self.render_mode = self.trial_spec.environment.config.get("render_mode")
@@ -84,13 +85,19 @@ class TrialGymEnv(gym.Env):
                 f"observation at the start (state {trial.state.value}, error: {trial.error})"
             )
         self._observation = observations[self.agent]
+        # the actors inside may end it before the agent's first turn (a poker opponent who
+        # folds first): the next step then ends the episode, as the env's step would
+        self._ended_unplayed = trial.done
         return self._observation, infos[self.agent]
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         trial = self._driver.trial
         if trial is None:
             raise TrialError("call reset() before step()")
-        trial.step({self.agent: action})
+        if self._ended_unplayed:
+            self._ended_unplayed = False
+        else:
+            trial.step({self.agent: action})
         observations, rewards, terminated, truncated, infos = trial.external_view()
         name = self.agent
         self._observation = observations[name]

@@ -164,3 +164,21 @@ def test_unknown_actor_and_field_are_named(record):
     with pytest.raises(InputError, match="Did you mean 'actions'"):
         datastore.arrays("player", ("actionz",))
     assert datastore.arrays("player", state="failed").rows == 0
+
+
+def test_trials_the_actor_never_acted_in_give_no_rows(record):
+    # player_1 always folds: in the hands it opens, player_0 never gets a turn
+    folder = {"name": "player_1", "implementation": "python:tests.helpers:Constant",
+              "config": {"action": 2}}  # fmt: skip
+    spec = make_spec("pettingzoo:pettingzoo.classic.texas_holdem_v4:env",
+                     [{"name": "player_0"}, folder], seed=0)  # fmt: skip
+    datastore, results = record(spec, trials=6)
+    rows = {r.trial_id: len(datastore.trial(r.trial_id).arrays("player_0")["tick"])
+            for r in results}  # fmt: skip
+    unplayed = [t for t, n in rows.items() if n == 0]
+    assert len(unplayed) >= 2
+    data = datastore.arrays("player_0", ("observations", "actions", "tick"), ids=unplayed)
+    assert data.rows == 0 and data.offsets.tolist() == [0] * (len(unplayed) + 1)
+    assert data["observations"]["action_mask"].shape == (0, 4)
+    everything = datastore.arrays("player_0", ("tick",))
+    assert everything.rows == sum(rows.values())

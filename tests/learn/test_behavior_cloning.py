@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from cogym import Orchestrator
+from cogym import ModelRegistry, Orchestrator, TrialState
 from cogym.bots import GreedyWalker
 from cogym.datastore import HDF5Datastore
 from cogym.errors import InputError, SpaceMismatchError
-from cogym.learn import behavior_cloning
+from cogym.learn import behavior_cloning, dagger
 from cogym.spaces import space_to_dict
 from cogym.wrappers import TrialGymEnv
 from tests.conftest import CARTPOLE, PROBE, RENDEZVOUS, make_spec
@@ -234,3 +234,49 @@ def test_cloning_only_the_ticks_noted_as_a_persons(tmp_path):
     assert result.exit_code == 0, result.output
     assert "200" in result.output  # rows: half of 10 trials of 40 ticks
     assert ModelRegistry(tmp_path / "models").versions("me") == [1]
+
+
+@pytest.mark.parametrize(
+    "observation_space",
+    [
+        spaces.Discrete(5, start=1),
+        spaces.MultiDiscrete([3, 4], start=[0, -2]),
+        spaces.Dict({"pos": spaces.Box(-1, 1, (2,), np.float32),
+                     "cell": spaces.Discrete(4, start=2)}),
+    ],
+    ids=["discrete", "multi-discrete", "in-a-dict"],
+)  # fmt: skip
+def test_observations_not_starting_at_0_are_refused_before_training(tmp_path, observation_space):
+    spec = make_spec(
+        PROBE,
+        [{"name": "player", "implementation": "random"}],
+        {"observation_space": space_to_dict(observation_space), "episode_length": 5},
+        seed=0,
+    )
+    _record(tmp_path / "trials", spec, 2, workers=1)
+    called = []
+    with pytest.raises(SpaceMismatchError, match="which starts at .*shift them to start at 0"):
+        behavior_cloning(tmp_path / "trials", actor="player", epochs=2, on_epoch=called.append)
+    assert called == []
+
+
+def test_a_clone_of_an_actor_observing_images_acts_in_trials_and_dagger_rounds(tmp_path):
+    # SB3 clones images with a CnnPolicy observing them channels-first
+    image = spaces.Box(0, 255, (36, 36, 3), np.uint8)
+    spec = make_spec(
+        PROBE,
+        [{"name": "player", "implementation": "random"}],
+        {"observation_space": space_to_dict(image), "episode_length": 5},
+        seed=0,
+    )
+    _record(tmp_path / "trials", spec, 2, workers=1)
+    model = behavior_cloning(tmp_path / "trials", actor="player", epochs=1)
+    assert model.observation_space.shape == (3, 36, 36)
+    ModelRegistry(tmp_path / "models").save("pixels", model)
+    with Orchestrator(registry=tmp_path / "models") as orchestrator:
+        result = orchestrator.run(spec.replace_actor("player", implementation="sb3:pixels@1"))
+    assert result.state is TrialState.ENDED and result.ticks == 5, result.error
+    dagger(spec, "player", "random", registry=tmp_path / "models", model="learner",
+           datastore=tmp_path / "dagger", rounds=2, trials_per_round=1, epochs=1,
+           min_updates=0)  # fmt: skip
+    assert ModelRegistry(tmp_path / "models").info("learner").version == 2

@@ -100,3 +100,17 @@ def test_demo_runs_the_whole_loop(tmp_path):
     assert all(s.spec.actors[0].implementation == "sb3:cartpole-bc@latest" for s in clones)
     assert ModelRegistry(out / "models").versions("cartpole-bc") == [1]
     assert (out / "returns.png").stat().st_size > 1000 and (out / "expert.yaml").exists()
+
+
+def test_bc_evaluates_the_clone_of_a_demonstrator_that_had_a_config(tmp_path):
+    pusher = {"name": "player", "implementation": "python:tests.helpers:Constant",
+              "config": {"action": 1}}  # fmt: skip
+    with Orchestrator(datastore=HDF5Datastore(tmp_path / "trials")) as orchestrator:
+        orchestrator.run_many(make_spec(CARTPOLE, [pusher], seed=0), 3)
+    result = _bc(
+        "--datastore", str(tmp_path / "trials"), "--actor", "player", "--model", "pusher",
+        "--registry", str(tmp_path / "models"),
+    )
+    assert result.exit_code == 0, result.output
+    clone_row = next(line for line in result.output.splitlines() if "clone (pusher@1)" in line)
+    assert " 2 " in clone_row  # its return over the 2 evaluation trials

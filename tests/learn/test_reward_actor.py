@@ -180,3 +180,18 @@ def test_trials_ls_score_shows_each_trials_learnt_return(
         "trials", "ls", "--datastore", datastore, "--score", "sb3:rm@1",
         "--registry", str(registry_dir),
     ]).output  # fmt: skip
+
+
+def test_trials_ls_score_names_a_score_actor_that_no_trial_shown_has(pendulum_reward, registry_dir):
+    from click.testing import CliRunner
+
+    from cogym.cli import main
+
+    datastore = pendulum_reward.lineage["datastore"]
+    listed = CliRunner().invoke(main, [
+        "trials", "ls", "--datastore", datastore, "--score", "reward:rm@1",
+        "--score-actor", "playr", "--registry", str(registry_dir),
+    ])  # fmt: skip
+    assert listed.exit_code == 2, listed.output
+    assert "--score-actor 'playr': no trial shown has an actor of that name" in listed.output
+    assert "Did you mean 'player'?" in listed.output

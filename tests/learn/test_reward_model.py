@@ -124,3 +124,24 @@ def test_disagreement_picks_the_pairs_the_ensemble_is_least_sure_about(pendulum)
     assert spread(picked) > spread(drawn)
     with pytest.raises(InputError, match="needs a reward model"):
         propose_queries(pendulum, "player", 5, select="disagreement")
+
+
+HOLDEM = "pettingzoo:pettingzoo.classic.texas_holdem_v4:env"
+
+
+def test_queries_skip_trials_the_actor_never_acted_in_and_a_reward_is_learnt(record):
+    # player_1 always folds: in the hands it opens, player_0 has no recorded tick
+    folder = {"name": "player_1", "implementation": "python:tests.helpers:Constant",
+              "config": {"action": 2}}  # fmt: skip
+    datastore, results = record(make_spec(HOLDEM, [{"name": "player_0"}, folder], seed=0), 8)
+    unplayed = [r.trial_id for r in results
+                if not len(datastore.trial(r.trial_id).arrays("player_0")["tick"])]  # fmt: skip
+    assert unplayed and len(unplayed) < len(results)
+    queries = propose_queries(datastore, "player_0", 20, segment=3, seed=0)
+    assert not {s.trial_id for q in queries for s in (q.left, q.right)} & set(unplayed)
+    for preference in oracle().answer(queries, datastore):
+        datastore.add_preference(preference)
+    model = reward_model(datastore, "player_0", epochs=2, seed=0)
+    assert model.lineage["preference_count"] == 20
+    with pytest.raises(InputError, match="'player_0' acted on no tick of the 2 recorded"):
+        propose_queries(datastore, "player_0", 5, segment=3, ids=unplayed[:2])

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from cogym import Orchestrator, TrialState
+from cogym import Orchestrator, TrialSpec, TrialState
 from cogym.datalog import MemoryDatalog
 from cogym.errors import InputError, SpaceMismatchError
 from cogym.registry import ModelRegistry
-from tests.conftest import CARTPOLE, make_spec
+from tests.conftest import CARTPOLE, PROBE, make_spec
 
 from .conftest import tiny_ppo
 
@@ -165,3 +165,37 @@ def test_the_orchestrator_accepts_a_registry_path_or_object_only(registry_dir: P
         assert orchestrator.registry.root == str(registry_dir)
     with pytest.raises(InputError, match="registry must be a ModelRegistry, a directory or a URL"):
         Orchestrator(registry=42)  # type: ignore[arg-type]
+
+
+def test_a_cnn_model_trained_on_channels_last_images_acts_from_registry_and_file(
+    registry_dir: Path, tmp_path: Path
+) -> None:
+    # SB3 trains a CnnPolicy on images transposed channels-first (VecTransposeImage), so the
+    # saved model observes Box(0, 255, (3, 36, 36)) while the env gives (36, 36, 3) images
+    import numpy as np
+    from gymnasium import spaces
+    from stable_baselines3 import PPO
+
+    from cogym.spaces import space_to_dict
+    from cogym.wrappers import TrialGymEnv
+
+    image = space_to_dict(spaces.Box(0, 255, (36, 36, 3), np.uint8))
+    environment = {"implementation": PROBE, "config": {"observation_space": image,
+                                                       "episode_length": 5}}  # fmt: skip
+    agent = TrialGymEnv({"environment": environment,
+                         "actors": [{"name": "player", "implementation": "external"}]})  # fmt: skip
+    model = PPO("CnnPolicy", agent, n_steps=8, batch_size=8, seed=0, device="cpu")
+    agent.close()
+    assert model.observation_space.shape == (3, 36, 36)
+    ModelRegistry(registry_dir).save("pixels", model)
+    model.save(tmp_path / "pixels.zip")
+    for implementation in ("sb3:pixels@latest", f"sb3:{tmp_path / 'pixels.zip'}"):
+        spec = {"environment": environment, "seed": 0,
+                "actors": [{"name": "player", "implementation": implementation}]}  # fmt: skip
+        datalog = MemoryDatalog()
+        with Orchestrator(registry=registry_dir, datastore=datalog) as orchestrator:
+            result = orchestrator.run(TrialSpec.from_dict(spec))
+        assert result.state is TrialState.ENDED and result.ticks == 5, result.error
+        for tick in datalog.trials[0].samples:
+            expected, _ = model.predict(tick.observations["player"], deterministic=True)
+            assert tick.actions["player"] == expected

@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-from cogym.errors import SpecError
+from cogym.errors import SpecError, TrialError
 from cogym.wrappers import TrialGymEnv
 from tests.conftest import CARTPOLE, NIM, make_spec
 
@@ -110,3 +110,28 @@ def test_an_external_actor_in_a_turn_based_game():
 
 def test_repr():
     assert repr(TrialGymEnv(CARTPOLE_SPEC)) == "<TrialGymEnv(gym:CartPole-v1, agent='player')>"
+
+
+HOLDEM_AGAINST_A_FOLDER = make_spec(
+    "pettingzoo:pettingzoo.classic.texas_holdem_v4:env",
+    [
+        {"name": "player_0", "implementation": "external"},
+        {"name": "player_1", "implementation": "python:tests.helpers:Constant",
+         "config": {"action": 2}},
+    ],
+)  # fmt: skip
+
+
+def test_a_trial_ended_before_the_agents_first_turn_ends_at_its_first_step():
+    # seed 1: player_1 opens and folds, so the hand is over before player_0 ever acts
+    env = TrialGymEnv(HOLDEM_AGAINST_A_FOLDER)
+    observation, _ = env.reset(seed=1)
+    assert env.trial.done and not observation["action_mask"].any()
+    _, reward, terminated, truncated, _ = env.step(0)
+    assert (reward, terminated, truncated) == (0.5, True, False)
+    with pytest.raises(TrialError, match="ended; start a new trial"):
+        env.step(0)
+    env.reset(seed=0)  # player_0 opens: the step plays the hand
+    assert not env.trial.done
+    assert env.step(1)[1:4] == (1.0, True, False)
+    env.close()

@@ -519,3 +519,25 @@ def test_gymnasium_vector_wrappers_count_the_episodes_of_the_trials():
     assert infos["episode"]["r"].tolist() == [4.0, 4.0, 4.0]
     assert infos["episode"]["l"].tolist() == [4, 4, 4]
     envs.close()
+
+
+def test_trials_ended_before_the_agents_first_turn_auto_reset_as_one_step_episodes():
+    spec = make_spec(
+        "pettingzoo:pettingzoo.classic.texas_holdem_v4:env",
+        [
+            {"name": "player_0", "implementation": "external"},
+            {"name": "player_1", "implementation": "python:tests.helpers:Constant",
+             "config": {"action": 2}},
+        ],
+        seed=0,
+    )  # fmt: skip
+    env = TrialVecEnv(spec, n_envs=4)  # seeds 0-3, then 4-7 ...: seeds 1, 4, 7 end unplayed
+    env.reset()
+    dones = 0
+    for _ in range(6):
+        _, rewards, done, infos = env.step(np.ones(4, dtype=np.int64))  # raise: the folder loses
+        assert done.all() and all("terminal_observation" in info for info in infos)
+        assert set(rewards.tolist()) <= {0.5, 1.0}
+        dones += int(done.sum())
+    assert dones == 24
+    env.close()

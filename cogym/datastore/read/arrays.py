@@ -128,9 +128,11 @@ def _read_rows(tree: Tree, path: str, runs: list[tuple[int, int]], total: int) -
     selected = sum(b - a for a, b in runs)
     if len(runs) == 1:
         return tree.read(path, slice(*runs[0]))
+    if not runs:  # the chosen trials hold no row of the actor (it never acted in them)
+        return tree.read(path, slice(0, 0))
     if selected >= _RANGE_READ * total:
         whole = tree.read(path)
-        return np.concatenate([whole[a:b] for a, b in runs]) if runs else whole[:0]
+        return np.concatenate([whole[a:b] for a, b in runs])
     return np.concatenate([tree.read(path, slice(a, b)) for a, b in runs])
 
 
