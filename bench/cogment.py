@@ -184,17 +184,18 @@ def _ticks_per_second(orchestrator: Orchestrator, spec: TrialSpec, ticks: int) -
     return done / watch.seconds
 
 
-def _sdk_ticks_per_second(ticks: int) -> float:
-    """The in-process counter stepped by a coroutine on the Cogment loop itself, through
-    cogym's protocol link, with nothing of the tick loop and no thread crossing: what the SDK's
-    session and servicer alone cost per tick, the ceiling of any in-process bridge."""
+def _sdk_ticks_per_second(ticks: int, where: str = "bench.cogment:counter") -> float:
+    """The counter (in-process, or served: ``grpc://HOST:PORT/counter``) stepped by a coroutine
+    on its participant's own loop, through cogym's protocol link, with nothing of the tick loop
+    and no thread crossing: what the SDK's session and servicer (and, served, gRPC) alone cost
+    per tick, the ceiling of any bridge that runs the SDK's code."""
     from cogment.api import environment_pb2
 
     from cogym.cogment.schemes import make_cogment_environment
     from cogym.spec import ActorSpec
 
-    config = _counter_spec("cogment:bench.cogment:counter").environment.config
-    environment = make_cogment_environment("bench.cogment:counter", dict(config))
+    config = _counter_spec(f"cogment:{where}").environment.config
+    environment = make_cogment_environment(where, dict(config))
     environment.bind([ActorSpec(name="player")])
     action = environment.cog_settings.actor_classes["player"].action_space()
     environment.codec.encode_action("player", "player", 1, action)
@@ -257,6 +258,8 @@ def counter_ticks(quick: bool) -> list[Figure]:
         base_sdk, sdk_only = alternate(
             run(native), lambda: _sdk_ticks_per_second(ticks), rounds
         )
+        served_link = [_sdk_ticks_per_second(ticks, served.removeprefix("cogment:") + "/counter")
+                       for _ in range(rounds)]  # fmt: skip
         bare_grpc = [_round_trips_per_second(service.echo_port, ticks) for _ in range(rounds)]
     return [
         Figure(
@@ -278,6 +281,12 @@ def counter_ticks(quick: bool) -> list[Figure]:
             median(base_again), median(over_grpc), True,
             note="information: the ratio to native",
             samples={"baseline": base_again, "cogym": over_grpc},
+        ),
+        Figure(
+            "the served env stepped on its gRPC loop itself, without the tick loop",
+            "ticks/s", "2,000 ticks/s", GRPC_TARGET, median(served_link), True,
+            note="information: the SDK's server and cogym's link alone, no thread crossing",
+            samples={"cogym": served_link},
         ),
         Figure(
             "gRPC round trips alone on loopback (aio stream, 1 message out, 2 back, no SDK)",
