@@ -173,13 +173,15 @@ async def dying_actor(session):
 cartpole = GymEnvironment("CartPole-v1", reinitialize=True)
 """cogment-lab's published Gymnasium environment, unchanged (``reinitialize``: an env per
 session, so that concurrent trials do not share one)."""
+taxi = GymEnvironment("Taxi-v4", reinitialize=True)
+"""The same, on Taxi (Discrete observations; the env's reward is a Cogment reward)."""
 random_player = RandomActor(gym.spaces.Discrete(2))
 """cogment-lab's published random actor, unchanged."""
 
 IMPLEMENTATIONS = {
     "environments": {
         "duel": duel, "crashing": crashing, "stalling": stalling, "wrong_shape": wrong_shape,
-        "cartpole": cartpole.impl,
+        "cartpole": cartpole.impl, "taxi": taxi.impl,
     },
     "actors": {
         "chatty": chatty, "quiet": quiet, "watching": watching, "dying": dying_actor,
