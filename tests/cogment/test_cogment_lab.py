@@ -118,3 +118,20 @@ def test_replay_of_a_cogment_lab_taxi_trial_does_not_count_the_environments_rewa
     report = datastore.replay(result.trial_id)
     assert report.reproduced, report
     assert not any("actors sent" in note for note in report.notes), report.notes
+
+
+def test_cogment_lab_aec_rock_paper_scissors_plays_cogym_trials_turn_by_turn():
+    # cogment-lab sends the player who waits an observation without a value (active false)
+    # and a NaN reward: cogym failed decoding the first, then refusing the second
+    spec = TrialSpec.from_dict({
+        "environment": {"implementation": f"{LOCAL}:rock_paper_scissors.impl", "config": COG},
+        "actors": [{"name": "player_0"}, {"name": "player_1"}],  # both random
+        "max_ticks": 10,
+        "seed": 2,
+    })
+    with Orchestrator(keep_samples=True) as orchestrator:
+        trial = orchestrator.start(spec)
+        result = trial.run()
+    assert result.state is TrialState.ENDED and result.ticks == 10, result.error
+    movers = [sorted(sample.actions) for sample in trial.samples]
+    assert movers == [["player_0"], ["player_1"]] * 5
