@@ -198,7 +198,14 @@ def _check(spec: TrialSpec, seats: Sequence[str], implementations: Sequence[str]
             )
     if len(set(seats)) != len(seats):
         raise ArgumentError(f"seats {list(seats)} name an actor twice")
-    if len(set(implementations)) != len(implementations) or len(implementations) < len(seats):
+    twice = sorted({i for i in implementations if implementations.count(i) > 1})
+    if twice:
+        raise ArgumentError(
+            f"implementation(s) {', '.join(map(repr, twice))} given more than once (version "
+            "ranges that overlap, such as @1..3 and @3..5, both give the version where they "
+            f"meet); give each once, got {list(implementations)}"
+        )
+    if len(implementations) < len(seats):
         raise ArgumentError(
             f"give at least {len(seats)} distinct implementations for {len(seats)} seats, got "
             f"{list(implementations)}"

@@ -176,15 +176,16 @@ class Orchestrator:
                 # the Gymnasium and PettingZoo wrappers hold the env; other environments say
                 # whether they render at the first frame
                 mode = getattr(getattr(cast.environment, "env", None), "render_mode", "")
-                if mode is None:
+                if mode is None or mode in ("ansi", "human"):
+                    gives = "nothing" if mode is None else "no RGB arrays"
                     raise SpecError(
                         [
                             (
                                 "record_frames",
                                 (
-                                    "the environment renders nothing (its render_mode is None); "
-                                    "add environment.config.render_mode: rgb_array, or drop "
-                                    "record_frames"
+                                    f"the environment renders {gives} (its render_mode is "
+                                    f"{mode!r}); set environment.config.render_mode: "
+                                    "rgb_array, or drop record_frames"
                                 ),
                             )
                         ],

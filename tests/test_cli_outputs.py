@@ -101,6 +101,22 @@ def test_exporting_to_a_minari_dataset_id_that_exists_exits_2(recorded, tmp_path
     _fails_cleanly(again, 2, "--dataset-id:", "'cartpole/expert-v0' exists already")
 
 
+@pytest.mark.parametrize("dataset_id", ["x/cartpole-v0", "cartpole/expert"])
+def test_a_malformed_minari_dataset_id_exits_2_and_leaves_no_directory_behind(
+    recorded, tmp_path, monkeypatch, dataset_id
+):
+    # Minari made the dataset's directory, then failed parsing the id (a ValueError, or
+    # int(None) for a missing version), and that directory broke every later export there
+    pytest.importorskip("minari")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    args = ["trials", "export", "--format", "minari", "--datastore", str(recorded)]
+    bad = CliRunner().invoke(main, [*args, "--dataset-id", dataset_id])
+    _fails_cleanly(bad, 2, "--dataset-id:", "name-v<version>, e.g. cartpole/expert-v0")
+    assert not list((tmp_path / "minari").rglob("data"))
+    good = CliRunner().invoke(main, [*args, "--dataset-id", "cartpole/expert-v0"])
+    assert good.exit_code == 0, good.output
+
+
 def test_a_ray_address_where_nothing_listens_fails_fast_naming_it(tmp_path):
     pytest.importorskip("ray")
     with socket.socket() as probe:

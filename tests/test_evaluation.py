@@ -197,3 +197,22 @@ def test_cogym_compare_on_texas_holdem_refuses_external_actors_with_exit_2(tmp_p
     )
     assert left_in_the_spec.exit_code == 2, left_in_the_spec.output
     assert "actors[2].implementation: actor 'player_2' is external" in left_in_the_spec.output
+
+
+def test_cogym_compare_with_overlapping_version_ranges_names_the_version_given_twice(
+    spec_file: Path, tmp_path: Path
+) -> None:
+    from stable_baselines3 import PPO
+
+    registry = ModelRegistry(tmp_path / "models")
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, device="cpu")
+    for _ in range(4):
+        registry.save("ttt", model)
+    result = CliRunner().invoke(
+        main,
+        ["compare", str(spec_file), "--seat", "player_1", "--seat", "player_2",
+         "sb3:ttt@1..3", "sb3:ttt@3..", "--registry", str(registry.root), "-n", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "'sb3:ttt@3' given more than once" in result.output
+    assert "distinct" not in result.output

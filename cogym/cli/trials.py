@@ -376,6 +376,11 @@ def _check_new_minari_dataset(dataset_id: str) -> None:
         import minari
     except ImportError:
         return  # the export says which extra to install
+    from cogym.datastore.export import minari_id_problem
+
+    problem = minari_id_problem(dataset_id)
+    if problem:
+        raise InvalidArgumentError("--dataset-id", f"{dataset_id!r}: {problem}")
     if dataset_id in minari.list_local_datasets():
         raise InvalidArgumentError(
             "--dataset-id",

@@ -11,6 +11,7 @@ orchestrator does; messages carry their ``google.protobuf.Any`` payload as JSON 
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -114,7 +115,9 @@ class _Participant:
                 for source in sources:
                     value = reward.value if source is None else source.value
                     confidence = 1.0 if source is None else source.confidence
-                    if confidence >= 0:
+                    # a NaN value is no reward: cogment-lab's environments send one to
+                    # each actor that the step did not reward (the others' turn in a game)
+                    if confidence >= 0 and not math.isnan(value):
                         context.send_reward(name, value, confidence, past)
         for message in delivery.messages:
             names = receivers(message.receiver_name, classes)
@@ -264,6 +267,8 @@ class CogmentEnvironment(_Participant, Environment):
             message = self.cog_settings.actor_classes[class_name].observation_space()
             try:
                 message.ParseFromString(observation_set.observations[slot])
+                if _not_its_turn(message):
+                    continue
                 value = self.codec.decode_observation(name, class_name, message)
             except Exception as exc:
                 raise CogmentDecodeError(
@@ -283,6 +288,13 @@ class CogmentEnvironment(_Participant, Environment):
         )
         payload_to_any(message.payload, cogment_message.payload)
         self._call(self.link.send_message(cogment_message), "message", message.tick)
+
+
+def _not_its_turn(message: Any) -> bool:
+    """An observation marked ``active: false`` without a value: cogment-lab's turn-based
+    (PettingZoo AEC) environments send one to every actor but the one whose turn it is."""
+    fields = message.DESCRIPTOR.fields_by_name
+    return "active" in fields and not message.active and not message.HasField("value")
 
 
 class CogmentActor(_Participant):

@@ -28,7 +28,15 @@ if TYPE_CHECKING:
     from cogym.datastore.datastore import HDF5Datastore
     from cogym.datastore.read.stored import StoredTrial
 
-__all__ = ["NPZ_FORMAT", "NPZ_VERSION", "read_npz", "to_minari", "to_npz", "to_video"]
+__all__ = [
+    "NPZ_FORMAT",
+    "NPZ_VERSION",
+    "minari_id_problem",
+    "read_npz",
+    "to_minari",
+    "to_npz",
+    "to_video",
+]
 
 NPZ_FORMAT = "cogym.npz"
 NPZ_VERSION = 1
@@ -149,6 +157,9 @@ def to_minari(
         from minari.data_collector.episode_buffer import EpisodeBuffer
     except ImportError as exc:
         raise MissingExtraError("exporting to Minari", "minari", "minari") from exc
+    problem = minari_id_problem(dataset_id)
+    if problem:
+        raise InputError(f"Minari dataset id {dataset_id!r}: {problem}")
     summaries = datastore.trials(flt)
     if not summaries:
         raise InputError("no trials match; nothing to export")
@@ -222,6 +233,21 @@ def to_minari(
             jpeg_encoding=False,
         )
     return dataset, skipped
+
+
+def minari_id_problem(dataset_id: str) -> str | None:
+    """What is wrong with a Minari dataset id, or None. Minari makes the dataset's directory
+    before it parses the id, so a malformed one (or one without its version, which it cannot
+    read back) would leave a directory that breaks every later listing of the datasets."""
+    from minari.dataset.minari_dataset import DATASET_ID_RE
+
+    match = DATASET_ID_RE.fullmatch(dataset_id)
+    if match is None or match["version"] is None:
+        return (
+            "write it as [namespace/]name-v<version>, e.g. cartpole/expert-v0 (a namespace "
+            "has at least two characters; the version is required)"
+        )
+    return None
 
 
 def _per_row_rewards(

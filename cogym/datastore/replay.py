@@ -30,6 +30,7 @@ from cogym.errors import CogymError, EnvironmentFailure, InputError
 from cogym.orchestrator import Orchestrator
 from cogym.spec import TrialSpec
 from cogym.trial import Sample, Trial, TrialState
+from cogym.trial.values import ENVIRONMENT
 
 __all__ = ["Difference", "ReplayReport", "Watcher", "render_replay", "replay", "same_value"]
 
@@ -181,9 +182,12 @@ def replay(stored: StoredTrial, orchestrator: Orchestrator | None = None) -> Rep
             f"trial {summary.trial_id} was recorded without a seed, so it cannot be replayed"
         )
     notes = []
-    if stored.rewards_sent or stored.messages:
+    # what the environment sent (a Cogment environment's rewards) it sends again in the replay
+    rewards = [r for r in stored.rewards_sent if r.sender != ENVIRONMENT]
+    messages = [m for m in stored.messages if m.sender != ENVIRONMENT]
+    if rewards or messages:
         notes.append(
-            f"note: actors sent {len(stored.rewards_sent)} reward(s) and {len(stored.messages)} "
+            f"note: actors sent {len(rewards)} reward(s) and {len(messages)} "
             "message(s) in the recorded trial; the replay does not send them again"
         )
     if summary.state is not TrialState.ENDED:

@@ -25,6 +25,8 @@ LATEST = "latest"
 MAX_NAME_LENGTH = 100
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _ALLOWED = "letters, digits, '.', '_' and '-', starting with a letter or digit"
+_RANGE = re.compile(r"\d*\.\.\d*")
+"""A range of versions, ``1..3``, ``2..`` or ``..5`` (:mod:`cogym.registry.ranges`)."""
 
 
 def check_name(name: object, what: str = "model name") -> str:
@@ -73,6 +75,10 @@ def check_alias(alias: object) -> str:
     if alias.isascii() and alias.isdigit():
         raise ModelNameError(
             f"alias {alias!r} is all digits and would read as a version number; add a letter"
+        )
+    if _RANGE.fullmatch(alias):
+        raise ModelNameError(
+            f"alias {alias!r} would read as a range of versions (low..high); add a letter"
         )
     return alias
 
@@ -135,6 +141,12 @@ def _parse_version_or_alias(ref: int | str | None, text: str) -> int | str:
             return _parse_version_or_alias(int(ref), text)
         if ref == LATEST:
             return LATEST
+        if _RANGE.fullmatch(ref):
+            raise ModelNameError(
+                f"{text!r} names a range of versions, which only commands that compare many "
+                "versions take (cogym compare, cogym.evaluation.evaluate); here it names one "
+                "model: give one version, an alias or 'latest' (e.g. @3)"
+            )
         check_name(ref, f"alias in {text!r}")
         return ref
     raise ModelNameError(

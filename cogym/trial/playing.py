@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError
 from cogym.trial.deadlines import Skipped
 
@@ -201,7 +203,22 @@ def render_frame(environment: TrialEnvironment, failures: Failures, tick: int) -
             "nothing; make it render RGB arrays (for Gymnasium and PettingZoo envs: "
             "environment.config.render_mode: rgb_array)"
         )
+    if not isinstance(frame, np.ndarray) or frame.dtype.kind not in "biuf":
+        # a text frame (render_mode 'ansi') would fail the datastore's write of every trial
+        # that the writer holds
+        shown = type(frame).__name__ if not isinstance(frame, np.ndarray) else frame.dtype
+        raise EnvironmentFailure(
+            f"trial {failures.trial_id}, tick {tick}: record_frames needs frames that are "
+            f"arrays of numbers, but the environment rendered a {shown} ({_short(frame)}); "
+            "make it render RGB arrays (for Gymnasium and PettingZoo envs: "
+            "environment.config.render_mode: rgb_array)"
+        )
     return frame
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def retire(

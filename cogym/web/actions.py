@@ -82,19 +82,8 @@ def _decode(space: spaces.Space, value: Any, where: str) -> Any:
                 f"({_json_type(value)})"
             )
         return int(value)
-    if isinstance(space, spaces.Box):
-        array = _numbers(value, space.shape, where, space)
-        if space.dtype.kind in "iu" and not np.all(array == np.round(array)):
-            raise PageMessageError(f"{where} must hold integers for the action space {space}")
-        return array.astype(space.dtype)
-    if isinstance(space, spaces.MultiDiscrete):
-        array = _numbers(value, space.shape, where, space)
-        if not np.all(array == np.round(array)):
-            raise PageMessageError(f"{where} must hold integers for the action space {space}")
-        return array.astype(space.dtype)
-    if isinstance(space, spaces.MultiBinary):
-        array = _numbers(value, space.shape, where, space)
-        return array.astype(space.dtype)
+    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
+        return _cast(_numbers(value, space.shape, where, space), space, where)
     if isinstance(space, spaces.Dict):
         if not isinstance(value, dict):
             raise PageMessageError(
@@ -140,6 +129,25 @@ def _numbers(value: Any, shape: tuple[int, ...], where: str, space: spaces.Space
     if not np.all(np.isfinite(array)):
         raise PageMessageError(f"{where} holds a number that is not finite")
     return array.reshape(shape)
+
+
+def _cast(array: np.ndarray, space: spaces.Space, where: str) -> np.ndarray:
+    """``array`` in the space's dtype; integer dtypes (and MultiBinary's) take only integers,
+    and a number the dtype cannot hold (256 for uint8) is refused rather than wrapped."""
+    dtype = np.dtype(space.dtype)
+    if dtype.kind not in "iub":
+        return array.astype(dtype)
+    if not np.all(array == np.round(array)):
+        raise PageMessageError(f"{where} must hold integers for the action space {space}")
+    if dtype.kind != "b":
+        info = np.iinfo(dtype)
+        if np.any(array < info.min) or np.any(array > info.max):
+            raise PageMessageError(
+                f"{where} {_shown(array.astype(np.int64).tolist())} is not in the action space "
+                f"{space} (its "
+                f"dtype {dtype} holds {info.min}..{info.max})"
+            )
+    return array.astype(dtype)
 
 
 def _flatten(value: Any, out: list[float], depth: int = 0) -> bool:

@@ -139,7 +139,9 @@ class PettingZooEnvironment(Environment):
             self.env.reset(seed=seed, options=options)
             agent = self.env.agent_selection
             obs = {agent: self.env.observe(agent)}
-            infos = {agent: self.env.infos.get(agent, {})}
+            # copies: an AEC env keeps its infos dicts and updates them in place (tictactoe's
+            # are the same objects from reset to the end), and callers keep what they got
+            infos = {agent: dict(self.env.infos.get(agent, {}))}
         self._add_observers(obs)
         return obs, infos
 
@@ -187,7 +189,7 @@ class PettingZooEnvironment(Environment):
                 continue
             self._ended.add(name)
             obs[name] = env.observe(name)
-            infos[name] = env.infos.get(name, {})
+            infos[name] = dict(env.infos.get(name, {}))
         # agents that have ended take a last None step when their turn comes; it is no tick
         while env.agents and (
             env.terminations.get(env.agent_selection) or env.truncations.get(env.agent_selection)
@@ -199,7 +201,7 @@ class PettingZooEnvironment(Environment):
         if live:
             nxt = env.agent_selection
             obs[nxt] = env.observe(nxt)
-            infos[nxt] = env.infos.get(nxt, {})
+            infos[nxt] = dict(env.infos.get(nxt, {}))
             self._add_observers(obs)
         else:
             self._end_observers(obs, terminated)

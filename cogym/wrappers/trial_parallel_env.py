@@ -98,6 +98,11 @@ class TrialParallelEnv(ParallelEnv):
         trial = self._driver.trial
         if trial is None:
             raise TrialError("call reset() before step()")
+        if trial.done and not self.agents and not actions:
+            # a step with no agents, as PettingZoo's parallel envs take one after their end:
+            # nothing happens (SuperSuit's black_death_v3 takes one after an episode that
+            # ended truncated, before it resets)
+            return {}, {}, {}, {}, {}
         before = self.agents
         trial.step(actions)
         self.agents = agents = trial.live_externals

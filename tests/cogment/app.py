@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 from cogment_lab.actors.simple import RandomActor
 from cogment_lab.envs.gymnasium import GymEnvironment
+from cogment_lab.envs.pettingzoo import AECEnvironment
 from cogment_lab.generated import cog_settings
 from cogment_lab.generated import data_pb2 as data
 from cogment_lab.specs.ndarray_serialization import deserialize_ndarray, serialize_ndarray
@@ -173,13 +174,18 @@ async def dying_actor(session):
 cartpole = GymEnvironment("CartPole-v1", reinitialize=True)
 """cogment-lab's published Gymnasium environment, unchanged (``reinitialize``: an env per
 session, so that concurrent trials do not share one)."""
+taxi = GymEnvironment("Taxi-v4", reinitialize=True)
+"""The same, on Taxi (Discrete observations; the env's reward is a Cogment reward)."""
+rock_paper_scissors = AECEnvironment("pettingzoo.classic.rps_v2.env", reinitialize=True)
+"""cogment-lab's PettingZoo AEC environment on rock-paper-scissors (the players take turns)."""
 random_player = RandomActor(gym.spaces.Discrete(2))
 """cogment-lab's published random actor, unchanged."""
 
 IMPLEMENTATIONS = {
     "environments": {
         "duel": duel, "crashing": crashing, "stalling": stalling, "wrong_shape": wrong_shape,
-        "cartpole": cartpole.impl,
+        "cartpole": cartpole.impl, "taxi": taxi.impl,
+        "rock_paper_scissors": rock_paper_scissors.impl,
     },
     "actors": {
         "chatty": chatty, "quiet": quiet, "watching": watching, "dying": dying_actor,

@@ -96,3 +96,42 @@ def test_ppo_on_served_cogment_lab_cartpole_reaches_475(served_process, tmp_path
         results = orchestrator.run_many(evaluation, 10)
     mean = sum(r.returns["gym"] for r in results) / len(results)
     assert mean >= 475, [r.returns["gym"] for r in results]
+
+
+def test_replay_of_a_cogment_lab_taxi_trial_does_not_count_the_environments_rewards_as_actors(
+    tmp_path,
+):
+    from cogym import HDF5Datastore
+
+    spec = TrialSpec.from_dict({
+        "environment": {"implementation": f"{LOCAL}:taxi.impl", "config": COG},
+        "actors": [{"name": "gym", "implementation": "random"}],
+        "max_ticks": 20,
+        "seed": 1,
+    })
+    datastore = HDF5Datastore(tmp_path / "trials")
+    with Orchestrator(datastore=datastore) as orchestrator:
+        (result,) = orchestrator.run_many(spec, 1)
+    assert result.state is TrialState.ENDED and result.ticks == 20, result.error
+    stored = datastore.trial(result.trial_id)
+    assert {r.sender for r in stored.rewards_sent} == {"env"}  # Taxi's, sent over Cogment
+    report = datastore.replay(result.trial_id)
+    assert report.reproduced, report
+    assert not any("actors sent" in note for note in report.notes), report.notes
+
+
+def test_cogment_lab_aec_rock_paper_scissors_plays_cogym_trials_turn_by_turn():
+    # cogment-lab sends the player who waits an observation without a value (active false)
+    # and a NaN reward: cogym failed decoding the first, then refusing the second
+    spec = TrialSpec.from_dict({
+        "environment": {"implementation": f"{LOCAL}:rock_paper_scissors.impl", "config": COG},
+        "actors": [{"name": "player_0"}, {"name": "player_1"}],  # both random
+        "max_ticks": 10,
+        "seed": 2,
+    })
+    with Orchestrator(keep_samples=True) as orchestrator:
+        trial = orchestrator.start(spec)
+        result = trial.run()
+    assert result.state is TrialState.ENDED and result.ticks == 10, result.error
+    movers = [sorted(sample.actions) for sample in trial.samples]
+    assert movers == [["player_0"], ["player_1"]] * 5

@@ -239,3 +239,24 @@ class Turns(AECEnv):
 
 def turns(**config: Any) -> Turns:
     return Turns(**config)
+
+
+class TextFrames(gym.Env):
+    """A Gymnasium env whose render mode cogym does not know and whose frames are text."""
+
+    observation_space = spaces.Discrete(4)
+    action_space = spaces.Discrete(2)
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["text"]}
+    render_mode = "text"
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return 0, {}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        self.t += 1
+        return self.t % 4, 1.0, self.t >= 3, False, {}
+
+    def render(self) -> str:
+        return f"tick {self.t}\n"

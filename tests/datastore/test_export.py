@@ -91,3 +91,14 @@ def test_plot_of_returns(record, tmp_path):
     assert plot_returns(datastore.trials(), path) == 12
     image = iio.imread(path)
     assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_to_minari_refuses_a_dataset_id_without_its_version_before_writing(
+    record, tmp_path, monkeypatch
+):
+    pytest.importorskip("minari")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    datastore, _ = record(make_spec(CARTPOLE, seed=0, max_ticks=5), trials=1)
+    with pytest.raises(InputError, match=r"'cartpole/expert': write it as \[namespace/\]name-v"):
+        to_minari(datastore, "cartpole/expert")
+    assert not list((tmp_path / "minari").rglob("data"))

@@ -8,6 +8,7 @@ import pytest
 from cogym import Orchestrator
 from cogym.datalog import MemoryDatalog
 from cogym.datastore import HDF5Datastore
+from cogym.errors import SpecError
 from cogym.trial import TrialState
 from cogym.wrappers import TrialGymEnv, TrialParallelEnv
 from tests.conftest import CARTPOLE, NIM, PROBE, RENDEZVOUS, make_spec
@@ -253,3 +254,31 @@ def test_an_sb3_training_run_leaves_a_datastore_behind(datastore_dir):
     datastore = HDF5Datastore(datastore_dir)
     assert sum(s.ticks for s in datastore.trials()) >= 256
     assert datastore.arrays("player", ("observations", "actions")).rows >= 256
+
+
+def test_record_frames_on_frozen_lake_rendering_text_is_refused_naming_the_render_mode(record):
+    spec = make_spec(
+        "gym:FrozenLake-v1", config={"render_mode": "ansi"}, seed=0, record_frames=True
+    )
+    with pytest.raises(SpecError, match=r"record_frames: .*render_mode is 'ansi'.*rgb_array"):
+        record(spec, trials=1)
+
+
+def test_text_frames_fail_their_trial_and_the_trials_recorded_beside_it_stay_readable(
+    datastore_dir,
+):
+    # a text frame made the shard's write raise h5py's 'No conversion path for dtype', losing
+    # every trial the writer held
+    good = make_spec(
+        PROBE, config={"episode_length": 3, "render_mode": "rgb_array"}, seed=0, record_frames=True
+    )
+    text = make_spec("python:tests.datastore.actors:TextFrames", seed=0, record_frames=True)
+    with Orchestrator(datastore=HDF5Datastore(datastore_dir)) as orchestrator:
+        (kept,) = orchestrator.run_many(good, 1)
+        (failed,) = orchestrator.run_many(text, 1)
+    assert failed.state is TrialState.FAILED
+    assert "record_frames needs frames that are arrays of numbers" in failed.error
+    assert "rendered a str ('tick 0\\n')" in failed.error
+    datastore = HDF5Datastore(datastore_dir)
+    assert [s.trial_id for s in datastore.trials()] == [kept.trial_id, failed.trial_id]
+    assert datastore.trial(kept.trial_id).frames().shape == (3, 32, 32, 3)

@@ -199,3 +199,21 @@ def test_a_cnn_model_trained_on_channels_last_images_acts_from_registry_and_file
         for tick in datalog.trials[0].samples:
             expected, _ = model.predict(tick.observations["player"], deterministic=True)
             assert tick.actions["player"] == expected
+
+
+@pytest.mark.parametrize("ref", ["1..3", "2..", "..5"])
+def test_an_actor_given_a_range_of_versions_is_refused_saying_ranges_are_for_compare(
+    published: ModelRegistry, ref: str
+) -> None:
+    # it was read as an alias: "model 'cartpole-ppo' has no alias '1..3'"
+    from cogym.errors import SpecError
+
+    with (
+        Orchestrator(registry=published) as orchestrator,
+        pytest.raises(SpecError, match="names a range of versions") as caught,
+    ):
+        orchestrator.validate(sb3_spec(f"sb3:cartpole-ppo@{ref}"))
+    assert "cogym compare" in str(caught.value) and "has no alias" not in str(caught.value)
+    if not ref.startswith("."):  # a name may not start with '.' anyway
+        with pytest.raises(InputError, match="would read as a range of versions"):
+            published.alias("cartpole-ppo", ref, 1)

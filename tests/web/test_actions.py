@@ -157,3 +157,21 @@ def test_labels_name_the_buttons_of_every_key_of_an_action() -> None:
         spaces.Discrete(2), {"a": 0, "d": {"action": 1, "label": "go"}}, labels
     )
     assert [(b.key, b.label) for b in custom] == [("a", "push left"), ("d", "go")]
+
+
+@pytest.mark.parametrize(
+    ("space", "action", "says"),
+    [
+        (spaces.MultiBinary(2), [0.6, 1], "must hold integers"),
+        (spaces.Box(0, 255, (2,), np.uint8), [256, 1], "its dtype uint8 holds 0..255"),
+        (spaces.MultiDiscrete([3, 3], dtype=np.int8), [258, 1], "its dtype int8 holds -128..127"),
+    ],
+)
+def test_a_configured_key_whose_action_the_dtype_would_round_or_wrap_is_refused(
+    space: spaces.Space, action: list[float], says: str
+) -> None:
+    # cast as they were, [0.6, 1] sent [0, 1], 256 sent 0 and 258 sent 2: actions in the space
+    # that the key did not say
+    with pytest.raises(PageMessageError, match=r"config.keys\['a'\]") as caught:
+        bindings_from_config(space, {"a": action})
+    assert says in str(caught.value)

@@ -135,3 +135,24 @@ def test_a_trial_ended_before_the_agents_first_turn_ends_at_its_first_step():
     assert not env.trial.done
     assert env.step(1)[1:4] == (1.0, True, False)
     env.close()
+
+
+@pytest.mark.parametrize("game", ["tictactoe_v3", "leduc_holdem_v4"])
+def test_passes_gymnasium_check_env_on_pettingzoo_classic_games(game):
+    # these AEC envs keep one infos dict per agent for the whole game: handed on as they were,
+    # reset's and step's infos were the same object ("share an object")
+    first, second = ("player_1", "player_2") if game == "tictactoe_v3" else ("player_0", "player_1")
+    spec = make_spec(
+        f"pettingzoo:pettingzoo.classic.{game}:env",
+        [
+            {"name": first, "implementation": "external"},
+            {"name": second, "implementation": "random"},
+        ],
+        seed=0,
+    )
+    env = TrialGymEnv(spec)
+    check_env(env, skip_render_check=True)
+    _, reset_info = env.reset(seed=0)
+    *_, step_info = env.step(int(np.flatnonzero(env.trial.pending[first]["action_mask"])[0]))
+    assert reset_info is not step_info
+    env.close()

@@ -150,3 +150,27 @@ def test_supersuit_vector_env_and_ppo_with_parameter_sharing():
     actions, _ = model.predict(observations)
     assert actions.shape == (6,)
     vec.close()
+
+
+def test_supersuit_black_death_on_mpe_simple_spread_resets_after_the_truncated_end():
+    # black_death_v3 resets only where every agent is terminated *and* truncated; after a
+    # max_cycles end it first steps with no agents, as PettingZoo's envs allow (that step
+    # raised 'trial ... is ended')
+    import supersuit as ss
+
+    spec = make_spec(
+        "pettingzoo:mpe2.simple_spread_v3:parallel_env",
+        [{"name": f"agent_{i}", "implementation": "external"} for i in range(2)],
+        {"N": 2, "max_cycles": 5},
+        seed=0,
+    )
+    vec = ss.pettingzoo_env_to_vec_env_v1(ss.black_death_v3(TrialParallelEnv(spec)))
+    vec.reset(seed=0)
+    ended_at = []
+    for step in range(14):
+        actions = np.array([vec.action_space.sample() for _ in range(vec.num_envs)])
+        _, _, terminated, truncated, _ = vec.step(actions)
+        if truncated.all():
+            ended_at.append(step)
+    assert ended_at == [5, 11]  # 5 ticks, the step with no agents, then the next episode
+    assert vec.par_env.env.trial.tick == 2 and not vec.par_env.env.trial.done
