@@ -381,10 +381,13 @@ class Orchestrator:
             for task in tasks:
                 yield self.run_task(task)
             return
+        runner = Orchestrator  # the workers' orchestrators build from this one's directory
+        if self.directory is not default_directory:
+            runner = functools.partial(Orchestrator, directory=self.directory)  # type: ignore[assignment]
         pool = make_pool(
             backend,
             workers,
-            runner=Orchestrator,
+            runner=runner,
             datastore=self.datastore,
             registry=self.registry,
             **backend_options,
