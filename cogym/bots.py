@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+from gymnasium.spaces import Box, Dict, Discrete
 
 __all__ = [
     "CartPoleExpert",
@@ -60,14 +61,30 @@ class PendulumExpert:
 class LunarLanderHeuristic:
     """Gymnasium's own controller for LunarLander-v3 (``lunar_lander.heuristic``), as an actor.
 
-    It lands with a mean return of about 260 over seeds; ``continuous=True`` gives the
-    controller of the continuous version (``config: {continuous: true}`` of the env).
+    It lands with a mean return of about 260 over seeds. Seated in a trial it flies the lander
+    its action space says (the continuous one of the env's ``config: {continuous: true}``);
+    ``continuous=True`` or ``False`` chooses by hand, and must match the space when there is one.
     Needs Box2D (``pip install box2d``).
     """
 
-    def __init__(self, continuous: bool = False) -> None:
+    def __init__(self, continuous: bool | None = None, actor_class: Any = None) -> None:
         from gymnasium.envs.box2d.lunar_lander import heuristic
 
+        space = getattr(actor_class, "action_space", None)
+        fits = {True: space == Box(-1.0, 1.0, (2,), np.float32), False: space == Discrete(4)}
+        if space is not None and not any(fits.values()):
+            raise ValueError(
+                f"LunarLanderHeuristic flies LunarLander-v3 (action space Discrete(4), or "
+                f"Box(-1.0, 1.0, (2,), float32) when continuous), not an actor acting in {space}"
+            )
+        if continuous is None:
+            continuous = fits[True]
+        elif space is not None and not fits[bool(continuous)]:
+            raise ValueError(
+                f"LunarLanderHeuristic was given continuous={continuous}, but its actor acts in "
+                f"{space}: leave continuous out (it follows the env's action space) or match "
+                "the env's own continuous option"
+            )
         self.continuous = bool(continuous)
         self._heuristic = heuristic
         # the controller only reads ``env.unwrapped.continuous`` from the env it is given
@@ -134,6 +151,17 @@ class TicTacToePerfect:
     >>> TicTacToePerfect().act({"observation": board, "action_mask": np.ones(9, np.int8)})
     2
     """
+
+    def __init__(self, actor_class: Any = None) -> None:
+        space = getattr(actor_class, "observation_space", None)
+        board = space.spaces.get("observation") if isinstance(space, Dict) else None
+        if space is not None and getattr(board, "shape", None) != (3, 3, 2):
+            shown = getattr(board, "shape", space)
+            raise ValueError(
+                f"TicTacToePerfect plays PettingZoo's tictactoe_v3 (a board observation of "
+                f"shape (3, 3, 2)), not a game observed as {shown}: seat it in "
+                "pettingzoo.classic.tictactoe_v3"
+            )
 
     def act(self, observation: Any) -> int:
         planes = np.asarray(observation["observation"]).reshape(9, 2)

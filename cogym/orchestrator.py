@@ -48,6 +48,7 @@ from cogym.spec import TrialSpec
 from cogym.tasks import EventSink, EventStream, TrialEvent, TrialTask, new_trial_id
 from cogym.trial import Cast, Trial, TrialInfo, TrialRecorder, TrialResult
 from cogym.trial.deadlines import default_actions
+from cogym.trial.playing import check_renders_frames
 
 __all__ = ["Orchestrator", "PreTrialHook", "TrialEvent", "TrialTask", "new_trial_id"]
 
@@ -172,25 +173,8 @@ class Orchestrator:
                 default_actions(spec, cast.actor_classes)
             except SpecError as exc:
                 raise SpecError(exc.problems, source) from None
-            if spec.record_frames and (self.datastore is not None or spec.datastore is not None):
-                # the Gymnasium and PettingZoo wrappers hold the env; other environments say
-                # whether they render at the first frame
-                mode = getattr(getattr(cast.environment, "env", None), "render_mode", "")
-                if mode is None or mode in ("ansi", "human"):
-                    gives = "nothing" if mode is None else "no RGB arrays"
-                    raise SpecError(
-                        [
-                            (
-                                "record_frames",
-                                (
-                                    f"the environment renders {gives} (its render_mode is "
-                                    f"{mode!r}); set environment.config.render_mode: "
-                                    "rgb_array, or drop record_frames"
-                                ),
-                            )
-                        ],
-                        source,
-                    )
+            recorded = self.datastore is not None or spec.datastore is not None
+            check_renders_frames(spec, cast.environment, recorded, source)
         finally:
             self._casts.give(spec, key, cast)
 
@@ -381,10 +365,13 @@ class Orchestrator:
             for task in tasks:
                 yield self.run_task(task)
             return
+        runner = Orchestrator  # the workers' orchestrators build from this one's directory
+        if self.directory is not default_directory:
+            runner = functools.partial(Orchestrator, directory=self.directory)  # type: ignore[assignment]
         pool = make_pool(
             backend,
             workers,
-            runner=Orchestrator,
+            runner=runner,
             datastore=self.datastore,
             registry=self.registry,
             **backend_options,

@@ -203,3 +203,20 @@ def test_a_ray_address_where_something_else_listens_fails_fast_naming_it(tmp_pat
         "it does not answer as a Ray cluster does"
     ) in completed.stderr
 
+
+
+def test_cogym_run_names_a_trial_cut_at_max_seconds_terminated_not_failed(tmp_path):
+    # the summary said "2 trials (2 terminated)" and then "trial ... failed: wall-clock limit"
+    spec = tmp_path / "slow.yaml"
+    spec.write_text(
+        "environment: {implementation: 'pettingzoo:pettingzoo.classic.connect_four_v3:env'}\n"
+        "actors:\n  - {name: player_0}\n  - name: player_1\n"
+        "    implementation: python:tests.blocking:Sleeper\n"
+        "    config: {at: 1, how: slow}\n"
+        "max_seconds: 0.3\nseed: 0\n"
+    )
+    result = CliRunner().invoke(main, ["run", str(spec), "-n", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "2 trials (2 terminated)" in result.output
+    assert "terminated: wall-clock limit of 0.3 s reached at tick 2" in result.output
+    assert "failed" not in result.output

@@ -193,7 +193,7 @@ def test_cogym_compare_on_texas_holdem_refuses_external_actors_with_exit_2(tmp_p
     assert as_implementation.exit_code == 2, as_implementation.output
     assert "implementation 'external'" in as_implementation.output
     left_in_the_spec = CliRunner().invoke(
-        main, ["compare", str(spec), *seats, "random", PERFECT, "-n", "2"]
+        main, ["compare", str(spec), *seats, "random", "python:tests.helpers:Constant", "-n", "2"]
     )
     assert left_in_the_spec.exit_code == 2, left_in_the_spec.output
     assert "actors[2].implementation: actor 'player_2' is external" in left_in_the_spec.output

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import sys
 import time
@@ -37,7 +38,7 @@ from typing import Any
 
 from cogym.backends.base import RunnerFactory, check_pool_arguments
 from cogym.datalog import Datalog
-from cogym.errors import MainModuleError, WorkerLostError
+from cogym.errors import ArgumentError, MainModuleError, WorkerLostError
 from cogym.model_source import ModelSource
 from cogym.tasks import EventSink, TrialEvent, TrialTask
 from cogym.trial import TrialResult
@@ -157,7 +158,17 @@ class LocalPool:
             daemon=True,
         )
         with _worker_path(self._cogym_path):
-            process.start()
+            try:
+                process.start()
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                child_end.close()
+                parent_end.close()
+                raise ArgumentError(
+                    "the orchestrator of this run, with its directory of implementations, "
+                    f"cannot be sent to worker processes: {exc}. Register "
+                    "module-level functions or classes in the directory, not lambdas or "
+                    "functions defined inside others, or run with workers=1"
+                ) from exc
         child_end.close()
         worker = self._live[worker_id] = _Worker(worker_id, process, parent_end)
         return worker

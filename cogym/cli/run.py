@@ -119,15 +119,18 @@ def run(
     console.print(summary.table(f"{spec_path}: {spec.environment.implementation}", caption=False))
     console.print(summary.describe(), soft_wrap=True, highlight=False)
     _print_pinned(spec, results)
+    states = {r.trial_id: r.state.value for r in results}  # failed, or terminated at a limit
     for trial_id, error in summary.errors[:5]:
         errors.print(
-            f"[red]trial {trial_id} failed:[/red]",
+            f"[red]trial {trial_id} {states[trial_id]}:[/red]",
             escape(error.splitlines()[0]),
             highlight=False,
             soft_wrap=True,
         )
     if len(summary.errors) > 5:
-        errors.print(f"... and {len(summary.errors) - 5} more failed trials", highlight=False)
+        errors.print(
+            f"... and {len(summary.errors) - 5} more trials failed or terminated", highlight=False
+        )
     code = exit_code(results)
     if code:
         sys.exit(code)

@@ -16,10 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cogym.errors import ActorFailure, EnvironmentFailure, InvalidActionError, TrialTimeoutError
+from cogym.errors import (
+    ActorFailure,
+    EnvironmentFailure,
+    InvalidActionError,
+    SpecError,
+    TrialTimeoutError,
+)
 from cogym.trial.deadlines import Skipped
 
 if TYPE_CHECKING:
+    from cogym.spec import TrialSpec
     from cogym.trial.cast import Cast, SoloPlay, TrialEnvironment
     from cogym.trial.deadlines import Guard
 
@@ -185,6 +192,26 @@ def playing(
     if guard is None:
         cast.unguarded = (failures, play, solo)
     return failures, play, solo
+
+
+def check_renders_frames(
+    spec: TrialSpec, environment: Any, recorded: bool, source: str | None = None
+) -> None:
+    """Refuse a ``spec`` recorded with ``record_frames`` whose ``environment`` (one built from
+    it) renders no RGB arrays, naming the render mode and the fix (``source``: the spec file).
+
+    The Gymnasium and PettingZoo wrappers hold the env; other environments say whether they
+    render at the first frame (:func:`render_frame`)."""
+    if not (spec.record_frames and recorded):
+        return
+    mode = getattr(getattr(environment, "env", None), "render_mode", "")
+    if mode is None or mode in ("ansi", "human"):
+        gives = "nothing" if mode is None else "no RGB arrays"
+        problem = (
+            f"the environment renders {gives} (its render_mode is {mode!r}); set "
+            "environment.config.render_mode: rgb_array, or drop record_frames"
+        )
+        raise SpecError([("record_frames", problem)], source)
 
 
 def render_frame(environment: TrialEnvironment, failures: Failures, tick: int) -> Any:

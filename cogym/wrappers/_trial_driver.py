@@ -13,6 +13,7 @@ from cogym.errors import SpecError
 from cogym.orchestrator import Orchestrator
 from cogym.spec import TrialSpec
 from cogym.trial import Trial
+from cogym.trial.playing import check_renders_frames
 
 _SEED_LIMIT = 1 << 63
 
@@ -65,7 +66,10 @@ class TrialDriver:
         )
         try:
             self.environment_metadata = dict(getattr(environment, "metadata", None) or {})
-            return environment.bind(self.spec.actors)
+            classes = environment.bind(self.spec.actors)
+            recorded = self.orchestrator.datastore is not None or self.spec.datastore is not None
+            check_renders_frames(self.spec, environment, recorded)
+            return classes
         finally:
             environment.close()
 

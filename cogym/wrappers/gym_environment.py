@@ -155,11 +155,11 @@ def make_gym_environment(rest: str, config: dict[str, Any]) -> GymEnvironment:
     try:
         env = gym.make(rest, **config)
     except gym.error.Error as exc:
+        hint = f"({type(exc).__name__}: {exc})"
+        if isinstance(exc, gym.error.NamespaceNotFound) and ":" not in rest:
+            hint = _namespace_hint(rest)
         raise UnknownImplementationError(
-            "environment",
-            f"gym:{rest}",
-            [f"gym:{i}" for i in gym.registry],
-            hint=f"({type(exc).__name__}: {exc})",
+            "environment", f"gym:{rest}", [f"gym:{i}" for i in gym.registry], hint=hint
         ) from None
     except Exception as exc:
         # gym.make passes config on to the env's constructor: what it refuses is the config
@@ -168,6 +168,21 @@ def make_gym_environment(rest: str, config: dict[str, Any]) -> GymEnvironment:
             f"could not make gym:{rest} with config {config}: {type(exc).__name__}: {exc}"
         ) from exc
     return GymEnvironment(env)
+
+
+_NAMESPACE_MODULES = {"ALE": "ale_py"}
+"""The modules that register common namespaces of env ids (``ALE/Pong-v5``) on import."""
+
+
+def _namespace_hint(env_id: str) -> str:
+    namespace = env_id.partition("/")[0]
+    module = _NAMESPACE_MODULES.get(namespace)
+    example = f"gym:{module}:{env_id}" if module else f"gym:<module>:{env_id}"
+    return (
+        f"The namespace {namespace!r} is registered by a package as it is imported, and "
+        f"nothing imported it: name the module in the implementation, as in {example} "
+        "(gym.make imports it first)"
+    )
 
 
 def _adapt(made: Any) -> GymEnvironment | None:

@@ -3,13 +3,16 @@ any trial, and the orchestrator choosing backends by name."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from cogym import Orchestrator
 from cogym.backends import BACKENDS, check_backend, make_pool
 from cogym.backends.local import LocalPool
+from cogym.directory import Directory
 from cogym.errors import ArgumentError, WorkerLostError
-from tests.backends.runners import unbuildable
+from tests.backends.runners import IdleActor, lander_for_workers, unbuildable
 from tests.conftest import PROBE, make_spec
 
 
@@ -68,3 +71,34 @@ def test_a_pool_runs_what_the_orchestrator_prepared_and_reports_each_trial():
     assert all(r.state.value == "ended" for r in results)
     assert sorted(e.kind for e in events) == ["ended"] * 4 + ["started"] * 4
     assert {e.worker for e in events} == {0, 1}
+
+
+
+def _own_directory(environment_factory: Any) -> Directory:
+    directory = Directory()
+    directory.register_environment("lander", environment_factory)
+    directory.register_actor("idle", IdleActor)
+    return directory
+
+
+_LANDER = make_spec("lander", [{"name": "pilot", "implementation": "idle"}], max_ticks=5, seed=0)
+
+
+def test_workers_build_trials_from_the_orchestrators_own_directory():
+    with Orchestrator(directory=_own_directory(lander_for_workers)) as orchestrator:
+        alone = orchestrator.run_many(_LANDER, 2)
+        pooled = orchestrator.run_many(_LANDER, 2, workers=2)
+    assert [r.state.value for r in pooled] == ["ended", "ended"], [r.error for r in pooled]
+    assert [r.returns for r in pooled] == [r.returns for r in alone]
+
+
+def test_a_directory_that_cannot_reach_worker_processes_is_refused_naming_the_fix():
+    def lander(**config: Any) -> Any:  # defined in a function: pickle cannot name it
+        return lander_for_workers(**config)
+
+    directory = _own_directory(lander)
+    expected = "with its directory of implementations, cannot be sent to worker processes"
+    with Orchestrator(directory=directory) as orchestrator, pytest.raises(ArgumentError) as info:
+        orchestrator.run_many(_LANDER, 2, workers=2)
+    assert expected in str(info.value)
+    assert "not lambdas" in str(info.value)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import gymnasium as gym
 import pytest
 
 from cogym import ActorSpec, Orchestrator
 from cogym.environment import OBSERVER
-from cogym.errors import BindingError
+from cogym.errors import BindingError, SpecError
 from cogym.wrappers import GymEnvironment
 from tests.conftest import CARTPOLE, make_spec
 
@@ -44,3 +47,22 @@ def test_repr_shows_the_whole_stack():
     )
     with pytest.raises(TypeError, match="gymnasium.Env"):
         GymEnvironment(object())  # type: ignore[arg-type]
+
+
+def test_an_id_of_an_unregistered_namespace_names_the_module_to_give():
+    with pytest.raises(SpecError) as info:
+        Orchestrator().validate(make_spec("gym:Nowhere/Thing-v0", seed=0))
+    message = str(info.value)
+    assert "The namespace 'Nowhere' is registered by a package as it is imported" in message
+    assert "gym:<module>:Nowhere/Thing-v0" in message
+
+
+def test_atari_ids_without_their_module_name_ale_py_in_cogym_run(tmp_path):
+    # a fresh process, where nothing imported ale_py: Gymnasium's own advice was
+    # 'Have you installed the proper package for ALE?', with ale-py installed
+    spec = tmp_path / "pong.yaml"
+    spec.write_text("environment: {implementation: 'gym:ALE/Pong-v5'}\nactors: [{name: p}]\n")
+    command = [sys.executable, "-m", "cogym", "run", str(spec)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "gym:ale_py:ALE/Pong-v5" in done.stderr

@@ -83,3 +83,49 @@ def test_sdl_settings_the_user_made_are_kept(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["offscreen"]
+
+
+MUJOCO_SPEC = """\
+environment:
+  implementation: gym:InvertedPendulum-v5
+  config: {render_mode: rgb_array}
+actors: [{name: player, implementation: random}]
+record_frames: true
+max_ticks: 3
+seed: 0
+"""
+
+
+def _headless() -> dict[str, str]:
+    env = _without_sdl_settings()
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL", "PYOPENGL_PLATFORM"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="EGL is Linux's headless GL")
+def test_mujoco_frames_are_recorded_on_a_machine_without_a_display(tmp_path: Path) -> None:
+    # MuJoCo's default GLFW needs a display: each trial failed at tick 0 with "an OpenGL
+    # platform library has not been loaded into this process" (Hopper's crashed the process)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(MUJOCO_SPEC)
+    store = str(tmp_path / "trials")
+    command = [sys.executable, "-m", "cogym", "run", str(spec), "-n", "2", "--datastore", store]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=_headless(), cwd=tmp_path, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 trials (2 ended)" in done.stdout
+
+
+def test_a_mujoco_gl_the_user_chose_is_kept(tmp_path: Path) -> None:
+    env = _headless()
+    env["MUJOCO_GL"] = "osmesa"
+    check = CHECK.replace('os.environ.get("SDL_VIDEODRIVER")', 'os.environ.get("MUJOCO_GL")')
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, env=env, cwd=tmp_path,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["osmesa"]

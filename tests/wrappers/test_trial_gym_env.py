@@ -156,3 +156,20 @@ def test_passes_gymnasium_check_env_on_pettingzoo_classic_games(game):
     *_, step_info = env.step(int(np.flatnonzero(env.trial.pending[first]["action_mask"])[0]))
     assert reset_info is not step_info
     env.close()
+
+
+def test_record_frames_on_mujoco_without_a_render_mode_is_refused_as_the_env_is_made(tmp_path):
+    # MuJoCo's render() raised "Unexpected mode: None" at the first step of check_env or
+    # training, in place of the fix that cogym run gives before any trial
+    spec = make_spec(
+        "gym:InvertedPendulum-v5",
+        [{"name": "player", "implementation": "external"}],
+        datastore=str(tmp_path / "trials"),
+        record_frames=True,
+    )
+    with pytest.raises(SpecError) as info:
+        TrialGymEnv(spec)
+    assert "record_frames: the environment renders nothing (its render_mode is None)" in str(
+        info.value
+    )
+    assert "environment.config.render_mode: rgb_array" in str(info.value)

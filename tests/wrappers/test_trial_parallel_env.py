@@ -174,3 +174,14 @@ def test_supersuit_black_death_on_mpe_simple_spread_resets_after_the_truncated_e
             ended_at.append(step)
     assert ended_at == [5, 11]  # 5 ticks, the step with no agents, then the next episode
     assert vec.par_env.env.trial.tick == 2 and not vec.par_env.env.trial.done
+
+
+def test_record_frames_on_mpe_without_a_render_mode_is_refused_as_the_env_is_made(tmp_path):
+    spec = make_spec(
+        "pettingzoo:mpe2.simple_spread_v3:parallel_env",
+        [{"name": f"agent_{i}", "implementation": "external"} for i in range(3)],
+        datastore=str(tmp_path / "trials"),
+        record_frames=True,
+    )
+    with pytest.raises(SpecError, match=r"record_frames: .*render_mode is None.*rgb_array"):
+        TrialParallelEnv(spec)
