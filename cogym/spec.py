@@ -40,6 +40,8 @@ __all__ = ["ActorSpec", "EnvironmentSpec", "TrialSpec"]
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _IMPLEMENTATION = re.compile(r"[A-Za-z0-9_][^\s]*")
+_SB3_FILE = re.compile(r"sb3:\S[ \S]*\S")
+"""``sb3:`` and the path of a model file, which may hold spaces (not at its ends)."""
 
 
 class _Value(BaseModel):
@@ -74,7 +76,7 @@ class _Value(BaseModel):
 
 
 def _check_implementation(value: str) -> str:
-    if not _IMPLEMENTATION.fullmatch(value):
+    if not (_IMPLEMENTATION.fullmatch(value) or _SB3_FILE.fullmatch(value)):
         raise ValueError(
             f"implementation {shown(value)} must be a name without spaces, such as 'random'"
         )

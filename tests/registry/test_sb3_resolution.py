@@ -41,6 +41,24 @@ def test_a_model_file_still_works(tmp_path: Path, cartpole_model: Any) -> None:
     assert result.implementations["player"] == f"sb3:{path}"
 
 
+def test_a_model_file_whose_path_has_spaces_and_an_at_sign_acts_from_a_yaml_spec(
+    tmp_path: Path, cartpole_model: Any
+) -> None:
+    path = tmp_path / "my models" / "cart pole@1.zip"
+    path.parent.mkdir()
+    cartpole_model.save(path)
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(
+        "environment: {implementation: gym:CartPole-v1}\n"
+        f"actors: [{{name: player, implementation: 'sb3:{path}'}}]\n"
+        "max_ticks: 20\nseed: 0\n"
+    )
+    with Orchestrator() as orchestrator:
+        result = orchestrator.run(TrialSpec.from_yaml(spec_file))
+    assert result.state is TrialState.ENDED and result.ticks == 20
+    assert result.implementations["player"] == f"sb3:{path}"
+
+
 def test_latest_switches_to_a_new_version_at_the_next_trial(
     published: ModelRegistry, cartpole_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
