@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from cogym.cli import console, main
 from cogym.cli.tables import is_narrow, new_table
+from cogym.errors import InputError
 
 _registry_option = click.option(
     "--registry",
@@ -25,6 +27,17 @@ _registry_option = click.option(
 def _open(root: str) -> Any:
     from cogym.registry import ModelRegistry
 
+    local = root[len("file://") :] if root.startswith("file://") else root
+    if "://" not in local:
+        path = Path(local).expanduser()
+        if path.is_file():
+            raise InputError(f"--registry {root}: this is a file, not a model registry directory")
+        if not path.exists():
+            raise InputError(
+                f"--registry {root}: no model registry there, the directory does not exist; "
+                "check the path, or save a model into it first (cogym bc ... --registry DIR, "
+                "or ModelRegistry(DIR).save(...))"
+            )
     return ModelRegistry(root)
 
 

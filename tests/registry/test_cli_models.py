@@ -38,9 +38,28 @@ def test_ls_lists_models_with_latest_and_aliases(filled: ModelRegistry) -> None:
 
 
 def test_ls_of_an_empty_registry_says_so(registry_dir: Path) -> None:
+    registry_dir.mkdir()
     result = cogym("models", "ls", "--registry", str(registry_dir))
     assert result.exit_code == 0
     assert f"no models in {registry_dir}" in result.output
+
+
+@pytest.mark.parametrize("command", [["ls"], ["show", "cartpole-ppo"], ["alias", "m", "a", "1"]])
+def test_a_registry_path_that_does_not_exist_or_is_a_file_exits_2_naming_it(
+    command: list[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "modles"
+    result = cogym("models", *command, "--registry", str(missing))
+    assert result.exit_code == 2, result.output
+    assert f"--registry {missing}: no model registry there, the directory does not exist" in (
+        result.stderr
+    )
+    assert not missing.exists()
+    a_file = tmp_path / "spec.yaml"
+    a_file.write_text("actors: []\n")
+    result = cogym("models", *command, "--registry", str(a_file))
+    assert result.exit_code == 2, result.output
+    assert f"--registry {a_file}: this is a file, not a model registry directory" in result.stderr
 
 
 def test_the_registry_can_come_from_the_environment(filled: ModelRegistry) -> None:
