@@ -440,6 +440,8 @@ def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
                 message += f" Allowed: {', '.join(parent)}."
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] in _SHAPES:
+            message = _shape_problem(loc, err["type"], err.get("input"))
         elif err["type"] == "invalid_key":
             message = f"key {shown(err.get('input'))} is not a field name: keys must be strings"
             loc = loc[:-1]
@@ -449,6 +451,23 @@ def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
                 message += f" (got {got})"
         problems.append((_format_path(loc), message))
     return problems
+
+
+_SHAPES = {"model_type": "a mapping", "dict_type": "a mapping", "tuple_type": "a list"}
+
+
+def _shape_problem(loc: tuple[Any, ...], kind: str, value: Any) -> str:
+    """A message for a list or mapping given as something else, with the YAML that fits."""
+    kinds = {dict: "a mapping", list: "a list"}
+    got = kinds.get(type(value)) or f"{type(value).__name__} {shown(value, 40)}"
+    text = value if isinstance(value, str) else None
+    if loc == ("environment",):
+        fix = f"environment: {{implementation: {text or 'gym:CartPole-v1'}}}"
+    elif loc[:1] == ("actors",) and len(loc) <= 2:
+        fix = f"actors: [{{name: {text or 'player'}, implementation: random}}]"
+    else:
+        fix = "{key: value, ...}" if kind != "tuple_type" else "[a, b]"
+    return f"should be {_SHAPES[kind]}, got {got}; write it as {fix}"
 
 
 def _parent_fields(loc: tuple[Any, ...]) -> list[str]:
