@@ -26,9 +26,10 @@ _registry_option = click.option(
 
 def _open(root: str) -> Any:
     from cogym.registry import ModelRegistry
+    from cogym.registry.storage import local_root
 
-    local = root[len("file://") :] if root.startswith("file://") else root
-    if "://" not in local:
+    local = local_root(root)
+    if local is not None:
         path = Path(local).expanduser()
         if path.is_file():
             raise InputError(f"--registry {root}: this is a file, not a model registry directory")
