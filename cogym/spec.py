@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from cogym.errors import SpecError, suggest
+from cogym.spec_problems import SHAPES, TAGS, shape_problem
 from cogym.specfile import read_text, read_yaml, shown
 
 __all__ = ["ActorSpec", "EnvironmentSpec", "TrialSpec"]
@@ -399,7 +400,15 @@ class TrialSpec(_Value):
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Pydantic's errors, without the echo a bad item causes on its list ("too short")."""
-    errors = exc.errors()
+    errors, tags = [], set()
+    for err in exc.errors():  # a tag's value fails once per type a tag may have: one error
+        loc = tuple(err["loc"])
+        if loc[:1] != ("tags",) or len(loc) != 3:
+            errors.append(err)
+        elif loc[:2] not in tags:
+            tags.add(loc[:2])
+            kind = "tag_key" if loc[2] == "[key]" else "tag_value"
+            errors.append({**err, "loc": loc[:2], "type": kind})
     locs = [tuple(err["loc"]) for err in errors]
     return [
         err
@@ -440,8 +449,10 @@ def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
                 message += f" Allowed: {', '.join(parent)}."
         elif err["type"] == "missing":
             message = "required field is missing"
-        elif err["type"] in _SHAPES:
-            message = _shape_problem(loc, err["type"], err.get("input"))
+        elif err["type"] in SHAPES:
+            message = shape_problem(loc, err["type"], err.get("input"))
+        elif err["type"] in TAGS:
+            message = TAGS[err["type"]].format(shown(err["input"], 40), loc[1])
         elif err["type"] == "invalid_key":
             message = f"key {shown(err.get('input'))} is not a field name: keys must be strings"
             loc = loc[:-1]
@@ -451,23 +462,6 @@ def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
                 message += f" (got {got})"
         problems.append((_format_path(loc), message))
     return problems
-
-
-_SHAPES = {"model_type": "a mapping", "dict_type": "a mapping", "tuple_type": "a list"}
-
-
-def _shape_problem(loc: tuple[Any, ...], kind: str, value: Any) -> str:
-    """A message for a list or mapping given as something else, with the YAML that fits."""
-    kinds = {dict: "a mapping", list: "a list"}
-    got = kinds.get(type(value)) or f"{type(value).__name__} {shown(value, 40)}"
-    text = value if isinstance(value, str) else None
-    if loc == ("environment",):
-        fix = f"environment: {{implementation: {text or 'gym:CartPole-v1'}}}"
-    elif loc[:1] == ("actors",) and len(loc) <= 2:
-        fix = f"actors: [{{name: {text or 'player'}, implementation: random}}]"
-    else:
-        fix = "{key: value, ...}" if kind != "tuple_type" else "[a, b]"
-    return f"should be {_SHAPES[kind]}, got {got}; write it as {fix}"
 
 
 def _parent_fields(loc: tuple[Any, ...]) -> list[str]:

@@ -168,6 +168,15 @@ SHAPES = {
         "environment: {implementation: gym:CartPole-v1}\nactors: [{name: p, config: 3}]\n",
         "actors[0].config (line 2): should be a mapping, got int 3; write it as {key: value, ...}",
     ),
+    "a tag holding a list": (
+        VALID + "tags: {seeds: [1, 2], ok: 3}\n",
+        "tags.seeds (line 3): a tag's value is one string, number or boolean, got [1, 2]; "
+        "write seeds: <value>",
+    ),
+    "a tag named by a number": (
+        VALID + "tags: {5: x}\n",
+        "tags[5] (line 3): a tag's name is a string, got 5; quote it: '5': <value>",
+    ),
 }
 
 
@@ -180,5 +189,5 @@ def test_a_list_or_mapping_written_as_something_else_names_the_yaml_that_fits(
     spec.write_text(text)
     result = CliRunner().invoke(main, ["run", str(spec), "-q"])
     assert result.exit_code == 2, result.output
-    assert message in result.stderr
+    assert message in result.stderr and "1 problem(s)" in result.stderr
     assert "instance of" not in result.stderr and "valid tuple" not in result.stderr
