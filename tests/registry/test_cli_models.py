@@ -170,3 +170,18 @@ def test_run_without_a_registry_explains_the_option(filled: ModelRegistry, tmp_p
     spec.write_text(yaml.safe_dump(_spec("sb3:cartpole-ppo@latest")))
     result = cogym("run", str(spec), "-q")
     assert "--registry DIR" in result.output
+
+
+def test_an_alias_on_a_version_deleted_by_hand_says_the_command_that_moves_it(
+    filled: ModelRegistry,
+) -> None:
+    import shutil
+
+    shutil.rmtree(Path(filled.root) / "cartpole-ppo" / "1")  # champion points at it
+    result = cogym("models", "show", "cartpole-ppo@champion", "--registry", filled.root)
+    assert result.exit_code == 2, result.output
+    assert "points at version 1, which was deleted" in result.stderr
+    assert "`cogym models alias cartpole-ppo champion <version>`" in result.stderr
+    moved = cogym("models", "alias", "cartpole-ppo", "champion", "2", "--registry", filled.root)
+    assert moved.exit_code == 0, moved.output
+    assert "cartpole-ppo@champion -> 2 (was 1)" in moved.output
