@@ -10,9 +10,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from cogym.cli import console, main
+from cogym.cli import FAILURE, console, errors, main
 from cogym.cli.tables import is_narrow, new_table
-from cogym.errors import InputError
+from cogym.errors import InputError, RegistryFormatError
 
 _registry_option = click.option(
     "--registry",
@@ -59,19 +59,22 @@ def list_models(registry_root: str) -> None:
     table = Table(title=f"models in {registry_root}")
     for column in ("model", "versions", "latest", "created", "algorithm", "aliases"):
         table.add_column(column, justify="right" if column in ("versions", "latest") else "left")
+    unreadable: list[str] = []
     for name in names:
         versions = registry.versions(name)
-        latest = registry.info(name, versions[-1])
-        aliases = registry.aliases(name)
+        aliases = ", ".join(f"{a}={v}" for a, v in sorted(registry.aliases(name).items()))
+        try:
+            latest = registry.info(name, versions[-1])
+        except RegistryFormatError as exc:
+            unreadable.append(str(exc))
+            table.add_row(name, str(len(versions)), str(versions[-1]), "unreadable", "-", aliases)
+            continue
+        created = f"{latest.created:%Y-%m-%d %H:%M}"
         table.add_row(
-            name,
-            str(len(versions)),
-            str(latest.version),
-            f"{latest.created:%Y-%m-%d %H:%M}",
-            latest.algorithm,
-            ", ".join(f"{a}={v}" for a, v in sorted(aliases.items())),
+            name, str(len(versions)), str(latest.version), created, latest.algorithm, aliases
         )
     console.print(table)
+    _fail_on(unreadable)
 
 
 @models.command()
@@ -112,8 +115,14 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
         columns = ["version", "created", "file", "aliases", "metrics"]
     for column in columns:
         table.add_column(column, no_wrap=column != "metrics", overflow="fold")
+    unreadable: list[str] = []
     for number in reversed(shown):
-        info = registry.info(wanted.name, number)
+        try:
+            info = registry.info(wanted.name, number)
+        except RegistryFormatError as exc:
+            unreadable.append(str(exc))
+            table.add_row(str(number), "unreadable", *["-"] * (len(columns) - 2))
+            continue
         cells = [
             str(number),
             f"{info.created:%Y-%m-%d %H:%M:%S}",
@@ -149,6 +158,15 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
                 escape(f"{change.user}@{change.host}"),
             )
         console.print(changes)
+    _fail_on(unreadable)
+
+
+def _fail_on(unreadable: list[str]) -> None:
+    """After the table: each version that could not be read, and exit 1 if there was one."""
+    for message in unreadable:
+        errors.print("[red]error:[/red]", escape(message), highlight=False, soft_wrap=True)
+    if unreadable:
+        raise SystemExit(FAILURE)
 
 
 @models.command()

@@ -185,3 +185,21 @@ def test_an_alias_on_a_version_deleted_by_hand_says_the_command_that_moves_it(
     moved = cogym("models", "alias", "cartpole-ppo", "champion", "2", "--registry", filled.root)
     assert moved.exit_code == 0, moved.output
     assert "cartpole-ppo@champion -> 2 (was 1)" in moved.output
+
+
+@pytest.mark.parametrize("command", [["ls"], ["show", "cartpole-ppo"]])
+def test_a_version_whose_meta_json_was_cut_short_is_a_row_and_the_rest_is_listed(
+    filled: ModelRegistry, command: list[str]
+) -> None:
+    meta = Path(filled.root) / "cartpole-ppo" / "2" / "meta.json"
+    meta.write_bytes(meta.read_bytes()[:100])  # a copy that stopped, a full disk
+    result = cogym("models", *command, "--registry", filled.root)
+    assert result.exit_code == 1, result.output
+    rows = [line for line in result.output.splitlines() if "│" in line]
+    assert any("unreadable" in row for row in rows)
+    if command == ["ls"]:
+        assert any("acrobot-dqn-like" in row and "PPO" in row for row in rows)
+    else:
+        assert any(row.split("│")[1].strip() == "1" and "PPO" in row for row in rows)
+    assert f"error: {meta}" in result.stderr.replace("\n", "")
+    assert "is not valid JSON" in result.stderr
