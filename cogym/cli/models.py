@@ -144,7 +144,12 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
     console.print(table)
     if len(shown) < len(versions):
         console.print(f"... and {len(versions) - len(shown)} older version(s); --limit 0 shows all")
-    history = registry.alias_history(wanted.name)
+    _print_alias_history(registry.alias_history(wanted.name))
+    _fail_on(unreadable)
+
+
+def _print_alias_history(history: list[Any]) -> None:
+    """The last 20 alias changes, if any."""
     if history:
         changes = Table(title="alias changes")
         for column in ("time", "alias", "from", "to", "by"):
@@ -158,7 +163,6 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
                 escape(f"{change.user}@{change.host}"),
             )
         console.print(changes)
-    _fail_on(unreadable)
 
 
 def _fail_on(unreadable: list[str]) -> None:
