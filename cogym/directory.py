@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -353,6 +354,12 @@ def import_object(reference: str, what: str) -> Any:
             f"{what}: cannot import module {module_name!r} ({exc}); is it installed and on "
             "sys.path?"
         ) from exc
+    except Exception as exc:  # the module itself raised (or does not compile) while importing
+        detail = exc.msg if isinstance(exc, SyntaxError) else exc
+        raise ImplementationError(
+            f"{what}: importing module {module_name!r} raised {type(exc).__name__}: {detail} "
+            f"(at {_where(exc)}); fix the module so that it imports"
+        ) from exc
     target: Any = module
     for part in attribute.split("."):
         try:
@@ -364,6 +371,14 @@ def import_object(reference: str, what: str) -> Any:
                 f"{suggest(part, public)}"
             ) from None
     return target
+
+
+def _where(exc: Exception) -> str:
+    """The file and line where ``exc`` was raised (for a SyntaxError: where the error is)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}, line {exc.lineno}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else "unknown place"
 
 
 # -- built-in names --------------------------------------------------------------------------

@@ -277,6 +277,10 @@ class RemoteBindError(WebError, InputError):
     """The web server was asked to listen beyond this machine without ``allow_remote``."""
 
 
+class ServeAddressError(WebError, InputError):
+    """The web server cannot listen on the host and port asked for (taken, or not here)."""
+
+
 class PageMessageError(WebError, ValueError):
     """A message from a human actor's page is malformed; it is refused and shown on the page."""
 

@@ -34,12 +34,15 @@ from pydantic import (
 )
 
 from cogym.errors import SpecError, suggest
+from cogym.spec_problems import SHAPES, TAGS, shape_problem
 from cogym.specfile import read_text, read_yaml, shown
 
 __all__ = ["ActorSpec", "EnvironmentSpec", "TrialSpec"]
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _IMPLEMENTATION = re.compile(r"[A-Za-z0-9_][^\s]*")
+_SB3_FILE = re.compile(r"sb3:\S[ \S]*\S")
+"""``sb3:`` and the path of a model file, which may hold spaces (not at its ends)."""
 
 
 class _Value(BaseModel):
@@ -74,7 +77,7 @@ class _Value(BaseModel):
 
 
 def _check_implementation(value: str) -> str:
-    if not _IMPLEMENTATION.fullmatch(value):
+    if not (_IMPLEMENTATION.fullmatch(value) or _SB3_FILE.fullmatch(value)):
         raise ValueError(
             f"implementation {shown(value)} must be a name without spaces, such as 'random'"
         )
@@ -397,7 +400,15 @@ class TrialSpec(_Value):
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Pydantic's errors, without the echo a bad item causes on its list ("too short")."""
-    errors = exc.errors()
+    errors, tags = [], set()
+    for err in exc.errors():  # a tag's value fails once per type a tag may have: one error
+        loc = tuple(err["loc"])
+        if loc[:1] != ("tags",) or len(loc) != 3:
+            errors.append(err)
+        elif loc[:2] not in tags:
+            tags.add(loc[:2])
+            kind = "tag_key" if loc[2] == "[key]" else "tag_value"
+            errors.append({**err, "loc": loc[:2], "type": kind})
     locs = [tuple(err["loc"]) for err in errors]
     return [
         err
@@ -438,6 +449,10 @@ def _problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
                 message += f" Allowed: {', '.join(parent)}."
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] in SHAPES:
+            message = shape_problem(loc, err["type"], err.get("input"))
+        elif err["type"] in TAGS:
+            message = TAGS[err["type"]].format(shown(err["input"], 40), loc[1])
         elif err["type"] == "invalid_key":
             message = f"key {shown(err.get('input'))} is not a field name: keys must be strings"
             loc = loc[:-1]

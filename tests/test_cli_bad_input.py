@@ -271,3 +271,31 @@ def test_an_external_actor_in_a_pettingzoo_game_exits_2_naming_it(tmp_path: Path
         result = CliRunner().invoke(main, ["run", spec, "--trials", "2", *extra])
         assert result.exit_code == 2, (extra, result.output)
         assert "actors[1].implementation: actor 'player_1' is external" in result.output
+
+
+@pytest.mark.parametrize(
+    ("source", "detail"),
+    [
+        ("raise RuntimeError('no licence server')\n", "RuntimeError: no licence server"),
+        ("def make(:\n    pass\n", "SyntaxError: invalid syntax"),
+    ],
+    ids=["raises", "does-not-compile"],
+)
+@pytest.mark.parametrize("field", ["environment", "actors[0]"])
+def test_a_python_module_that_fails_to_import_exits_2_naming_field_module_and_line(
+    source: str, detail: str, field: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = f"broken_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    implementation = f"python:{module}:make"
+    if field == "environment":
+        text = SPEC.replace("gym:CartPole-v1", implementation)
+    else:
+        text = _player(implementation)
+    result = CliRunner().invoke(main, ["run", _spec(tmp_path, text), "-q"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"{field}.implementation:" in result.stderr
+    assert f"importing module {module!r} raised {detail}" in result.stderr
+    assert f"{tmp_path / module}.py, line 1" in result.stderr

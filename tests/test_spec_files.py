@@ -142,3 +142,52 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
     path = tmp_path / "bom.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + VALID.encode())
     assert TrialSpec.from_yaml(path).actors[0].name == "p"
+
+
+SHAPES = {
+    "environment given as a string": (
+        "environment: gym:CartPole-v1\nactors: [{name: p}]\n",
+        "environment (line 1): should be a mapping, got str 'gym:CartPole-v1'; "
+        "write it as environment: {implementation: gym:CartPole-v1}",
+    ),
+    "actors given as one mapping": (
+        "environment: {implementation: gym:CartPole-v1}\nactors: {name: p}\n",
+        "actors (line 2): should be a list, got a mapping; "
+        "write it as actors: [{name: player, implementation: random}]",
+    ),
+    "actors given as names": (
+        "environment: {implementation: gym:CartPole-v1}\nactors: [p1]\n",
+        "actors[0] (line 2): should be a mapping, got str 'p1'; "
+        "write it as actors: [{name: p1, implementation: random}]",
+    ),
+    "tags given as a list": (
+        VALID + "tags: [demo]\n",
+        "tags (line 3): should be a mapping, got a list; write it as {key: value, ...}",
+    ),
+    "config given as a number": (
+        "environment: {implementation: gym:CartPole-v1}\nactors: [{name: p, config: 3}]\n",
+        "actors[0].config (line 2): should be a mapping, got int 3; write it as {key: value, ...}",
+    ),
+    "a tag holding a list": (
+        VALID + "tags: {seeds: [1, 2], ok: 3}\n",
+        "tags.seeds (line 3): a tag's value is one string, number or boolean, got [1, 2]; "
+        "write seeds: <value>",
+    ),
+    "a tag named by a number": (
+        VALID + "tags: {5: x}\n",
+        "tags[5] (line 3): a tag's name is a string, got 5; quote it: '5': <value>",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SHAPES)
+def test_a_list_or_mapping_written_as_something_else_names_the_yaml_that_fits(
+    case: str, tmp_path
+) -> None:
+    text, message = SHAPES[case]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    result = CliRunner().invoke(main, ["run", str(spec), "-q"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "1 problem(s)" in result.stderr
+    assert "instance of" not in result.stderr and "valid tuple" not in result.stderr

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from cogym.cli import console, main
+from cogym.cli import FAILURE, console, errors, main
 from cogym.cli.tables import is_narrow, new_table
+from cogym.errors import InputError, RegistryFormatError
 
 _registry_option = click.option(
     "--registry",
@@ -24,7 +26,19 @@ _registry_option = click.option(
 
 def _open(root: str) -> Any:
     from cogym.registry import ModelRegistry
+    from cogym.registry.storage import local_root
 
+    local = local_root(root)
+    if local is not None:
+        path = Path(local).expanduser()
+        if path.is_file():
+            raise InputError(f"--registry {root}: this is a file, not a model registry directory")
+        if not path.exists():
+            raise InputError(
+                f"--registry {root}: no model registry there, the directory does not exist; "
+                "check the path, or save a model into it first (cogym bc ... --registry DIR, "
+                "or ModelRegistry(DIR).save(...))"
+            )
     return ModelRegistry(root)
 
 
@@ -45,19 +59,22 @@ def list_models(registry_root: str) -> None:
     table = Table(title=f"models in {registry_root}")
     for column in ("model", "versions", "latest", "created", "algorithm", "aliases"):
         table.add_column(column, justify="right" if column in ("versions", "latest") else "left")
+    unreadable: list[str] = []
     for name in names:
         versions = registry.versions(name)
-        latest = registry.info(name, versions[-1])
-        aliases = registry.aliases(name)
+        aliases = ", ".join(f"{a}={v}" for a, v in sorted(registry.aliases(name).items()))
+        try:
+            latest = registry.info(name, versions[-1])
+        except RegistryFormatError as exc:
+            unreadable.append(str(exc))
+            table.add_row(name, str(len(versions)), str(versions[-1]), "unreadable", "-", aliases)
+            continue
+        created = f"{latest.created:%Y-%m-%d %H:%M}"
         table.add_row(
-            name,
-            str(len(versions)),
-            str(latest.version),
-            f"{latest.created:%Y-%m-%d %H:%M}",
-            latest.algorithm,
-            ", ".join(f"{a}={v}" for a, v in sorted(aliases.items())),
+            name, str(len(versions)), str(latest.version), created, latest.algorithm, aliases
         )
     console.print(table)
+    _fail_on(unreadable)
 
 
 @models.command()
@@ -98,8 +115,14 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
         columns = ["version", "created", "file", "aliases", "metrics"]
     for column in columns:
         table.add_column(column, no_wrap=column != "metrics", overflow="fold")
+    unreadable: list[str] = []
     for number in reversed(shown):
-        info = registry.info(wanted.name, number)
+        try:
+            info = registry.info(wanted.name, number)
+        except RegistryFormatError as exc:
+            unreadable.append(str(exc))
+            table.add_row(str(number), "unreadable", *["-"] * (len(columns) - 2))
+            continue
         cells = [
             str(number),
             f"{info.created:%Y-%m-%d %H:%M:%S}",
@@ -121,7 +144,12 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
     console.print(table)
     if len(shown) < len(versions):
         console.print(f"... and {len(versions) - len(shown)} older version(s); --limit 0 shows all")
-    history = registry.alias_history(wanted.name)
+    _print_alias_history(registry.alias_history(wanted.name))
+    _fail_on(unreadable)
+
+
+def _print_alias_history(history: list[Any]) -> None:
+    """The last 20 alias changes, if any."""
     if history:
         changes = Table(title="alias changes")
         for column in ("time", "alias", "from", "to", "by"):
@@ -135,6 +163,14 @@ def show(reference: str, registry_root: str, as_json: bool, limit: int) -> None:
                 escape(f"{change.user}@{change.host}"),
             )
         console.print(changes)
+
+
+def _fail_on(unreadable: list[str]) -> None:
+    """After the table: each version that could not be read, and exit 1 if there was one."""
+    for message in unreadable:
+        errors.print("[red]error:[/red]", escape(message), highlight=False, soft_wrap=True)
+    if unreadable:
+        raise SystemExit(FAILURE)
 
 
 @models.command()

@@ -70,7 +70,7 @@ def load_model(data: bytes, info: ModelVersion, device: str) -> Model:
 
     check_sb3_zip(data, info, policy=issubclass(model_class(info), BasePolicy))
     try:
-        return load_sb3_model(io.BytesIO(data), info.algorithm, device)
+        return load_sb3_model(io.BytesIO(data), info.algorithm, device, source=info.ref)
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError, AssertionError) as exc:
         # what SB3 raises for a zip whose entries are not what it saved
         raise _not_an_sb3_file(info, f"{type(exc).__name__}: {str(exc)[:200]}") from exc

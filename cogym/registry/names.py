@@ -59,6 +59,8 @@ def check_name(name: object, what: str = "model name") -> str:
         )
     if not _NAME.fullmatch(name):
         bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "._-"))})
+        if not bad:  # every character is allowed, but not the first where it stands
+            raise ModelNameError(f"{what} {name!r} starts with {name[0]!r}; use {_ALLOWED}")
         raise ModelNameError(
             f"{what} {name!r} contains {', '.join(map(repr, bad))}; use {_ALLOWED}"
         )

@@ -41,11 +41,12 @@ import secrets
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from cogym.errors import RegistryError, RegistryPathError
 from cogym.urls import open_url
 
-__all__ = ["FsspecStorage", "LocalStorage", "Storage", "open_storage"]
+__all__ = ["FsspecStorage", "LocalStorage", "Storage", "local_root", "open_storage"]
 
 
 class Storage(ABC):
@@ -258,8 +259,11 @@ def open_storage(
         root = os.fspath(root)
     if not isinstance(root, str) or not root:
         raise RegistryError(f"a registry root must be a path or a URL, got {root!r}")
-    if root.startswith("file://"):
-        return LocalStorage(root[len("file://") :])
+    local = local_root(root)
+    if local == "":
+        raise RegistryError(f"{root!r} has no path: write file:///absolute/path/to/registry")
+    if local is not None and local != root:
+        return LocalStorage(local)
     if "://" in root:
         return FsspecStorage(root, storage_options)
     if storage_options:
@@ -267,3 +271,11 @@ def open_storage(
             f"storage_options are for fsspec URLs (s3://..., gs://...); {root!r} is a local path"
         )
     return LocalStorage(root)
+
+
+def local_root(root: str) -> str | None:
+    """The local path that ``root`` names (a ``file://`` URL is its path, percent-decoded as in
+    ``Path.as_uri()``), or ``None`` for other URLs."""
+    if root.lower().startswith("file://"):
+        return unquote(urlsplit(root).path)
+    return None if "://" in root else root

@@ -420,7 +420,8 @@ class ModelRegistry:
         if not self._published(wanted.name, change.version):
             raise ModelNotFoundError(
                 f"alias {wanted.ref!r} of model {wanted.name!r} points at version "
-                f"{change.version}, which was deleted; move it with "
+                f"{change.version}, which was deleted; move it with `cogym models alias "
+                f"{wanted.name} {wanted.ref} <version>` or "
                 f"registry.alias({wanted.name!r}, {wanted.ref!r}, <version>)"
             )
         return change.version

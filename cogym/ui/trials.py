@@ -135,6 +135,8 @@ class TrialTable:
         limit = _int(request, "limit", 50, MAX_LIMIT)
         version, found = self.select(flt, sort, order == "desc")
         page = found[offset : offset + limit]
+        with self.ui.lock:
+            problems = [str(problem) for problem in self.ui.datastore.problems]
         return {
             "total": len(found),
             "offset": offset,
@@ -143,6 +145,7 @@ class TrialTable:
             "order": order,
             "version": version,
             "rows": [row(s) for s in page],
+            "problems": problems,
         }
 
 
@@ -161,6 +164,7 @@ PAGE = """<h1>Trials <span class="hint" id="total"></span></h1>
 <button type="submit">Filter</button><button type="reset">Clear</button>
 </form>
 <p class="error" id="error" hidden></p>
+<div class="error" id="problems" hidden></div>
 <div class="pager"><button id="prev">‹ newer</button><span id="range"></span>
 <button id="next">older ›</button><label class="hint">
 <input type="checkbox" id="live" checked> live</label></div>

@@ -31,7 +31,13 @@ from typing import Any
 
 from gymnasium import spaces
 
-from cogym.errors import MissingExtraError, PageMessageError, RemoteBindError, WebError
+from cogym.errors import (
+    MissingExtraError,
+    PageMessageError,
+    RemoteBindError,
+    ServeAddressError,
+    WebError,
+)
 from cogym.web.channel import HumanChannel
 from cogym.web.connection import PageConnection, ServedPage, serve_socket
 from cogym.web.hosts import ServedNames, is_loopback, remote_warning
@@ -103,9 +109,10 @@ class WebServer:
         try:
             self._sockets = [_listen(host, port)]
         except OSError as exc:
-            raise WebError(
+            raise ServeAddressError(
                 f"cannot serve cogym's pages on {host}:{port} ({exc.strerror or exc}); "
-                "choose another port, or port 0 for any free one"
+                "choose another port (--port, or the port of the actor's config), or port 0 "
+                "for any free one"
             ) from None
         self.port = self._sockets[0].getsockname()[1]
         twin = _LOOPBACK_TWINS.get(host)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -66,10 +67,14 @@ def algorithm_class(name: str) -> Any:
 
 
 def load_sb3_model(
-    path: str | Path | BinaryIO, algorithm: str | None = None, device: str = "cpu"
+    path: str | Path | BinaryIO,
+    algorithm: str | None = None,
+    device: str = "cpu",
+    *,
+    source: str | None = None,
 ) -> Any:
     """Load an SB3 model from a file (or a seekable binary file object such as ``BytesIO``),
-    finding its algorithm if not given."""
+    finding its algorithm if not given; ``source`` names it in messages."""
     if isinstance(path, (str, os.PathLike)):
         path = Path(path)
         if not path.is_file():
@@ -81,7 +86,53 @@ def load_sb3_model(
         algorithm = detect_algorithm(path)
         if not isinstance(path, Path):
             path.seek(0)
-    return algorithm_class(algorithm).load(path, device=device)
+    try:
+        return algorithm_class(algorithm).load(path, device=device)
+    except (pickle.UnpicklingError, ImportError, ValueError, KeyError) as exc:
+        if not _unpickling_failed(exc):
+            raise
+        raise ImplementationError(
+            f"the SB3 model {source or path} cannot be loaded here: the Python objects pickled "
+            f"in it do not unpickle ({type(exc).__name__}: {str(exc)[:200]}). It was saved with "
+            f"{_saved_with(path)}; this is {_versions_here()}. Load it with the versions it was "
+            "saved with and save it again here, or install those versions"
+        ) from exc
+
+
+def _unpickling_failed(exc: Exception) -> bool:
+    """Whether SB3's load failed on the pickled objects of the file (spaces, schedules)."""
+    if isinstance(exc, (pickle.UnpicklingError, ImportError)):
+        return True
+    if isinstance(exc, KeyError):  # SB3 warned that a space did not unpickle, then lacks it
+        return "were not given" in str(exc)
+    return "pickle" in str(exc)
+
+
+def _saved_with(path: Path | BinaryIO) -> str:
+    """The versions in the file's system_info.txt (what SB3 saved with it)."""
+    try:
+        if not isinstance(path, Path):
+            path.seek(0)
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read("system_info.txt").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return "versions it does not record"
+    wanted = ("Python", "Stable-Baselines3", "Gymnasium", "Cloudpickle")
+    found = dict(line.lstrip("- ").split(": ", 1) for line in text.splitlines() if ": " in line)
+    return ", ".join(f"{k} {found[k].strip()}" for k in wanted if k in found) or "unknown versions"
+
+
+def _versions_here() -> str:
+    import platform
+
+    import cloudpickle
+    import gymnasium
+    import stable_baselines3
+
+    return (
+        f"Python {platform.python_version()}, Stable-Baselines3 {stable_baselines3.__version__}, "
+        f"Gymnasium {gymnasium.__version__}, Cloudpickle {cloudpickle.__version__}"
+    )
 
 
 class SB3Actor:

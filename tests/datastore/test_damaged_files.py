@@ -270,3 +270,28 @@ def test_one_bad_entry_is_named_and_the_rest_is_read(datastore_dir, case, deadli
     for result in results:
         assert len(list(store.trial(result.trial_id).samples())) == result.ticks
     assert store.arrays("player").rows == sum(r.ticks for r in results)
+
+
+@pytest.mark.parametrize("content", [b"", b'{"format', b"\xff\xfe"], ids=["empty", "cut", "binary"])
+def test_a_damaged_marker_says_how_to_write_it_again_and_the_trials_come_back(
+    datastore_dir: Path, record: Callable[..., object], content: bytes
+) -> None:
+    import shlex
+
+    from click.testing import CliRunner
+
+    from cogym.cli import main
+
+    record(make_spec(CARTPOLE, seed=0), 2)
+    marker = datastore_dir / "cogym-datastore.json"
+    marker.write_bytes(content)
+    listed = CliRunner().invoke(main, ["trials", "ls", "--datastore", str(datastore_dir)])
+    assert listed.exit_code == 2, listed.output
+    assert "the datastore marker is damaged" in listed.stderr
+    fix = re.search(r"Write it again: (echo '.*' > \S+)", listed.stderr.replace("\n", ""))
+    assert fix is not None, listed.stderr
+    subprocess.run(["sh", "-c", fix.group(1)], check=True)
+    assert shlex.quote(str(marker)) in fix.group(1)
+    listed = CliRunner().invoke(main, ["trials", "ls", "--datastore", str(datastore_dir)])
+    assert listed.exit_code == 0, listed.stderr
+    assert "(2 trials recorded)" in listed.output

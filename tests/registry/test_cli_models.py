@@ -38,9 +38,28 @@ def test_ls_lists_models_with_latest_and_aliases(filled: ModelRegistry) -> None:
 
 
 def test_ls_of_an_empty_registry_says_so(registry_dir: Path) -> None:
+    registry_dir.mkdir()
     result = cogym("models", "ls", "--registry", str(registry_dir))
     assert result.exit_code == 0
     assert f"no models in {registry_dir}" in result.output
+
+
+@pytest.mark.parametrize("command", [["ls"], ["show", "cartpole-ppo"], ["alias", "m", "a", "1"]])
+def test_a_registry_path_that_does_not_exist_or_is_a_file_exits_2_naming_it(
+    command: list[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "modles"
+    result = cogym("models", *command, "--registry", str(missing))
+    assert result.exit_code == 2, result.output
+    assert f"--registry {missing}: no model registry there, the directory does not exist" in (
+        result.stderr
+    )
+    assert not missing.exists()
+    a_file = tmp_path / "spec.yaml"
+    a_file.write_text("actors: []\n")
+    result = cogym("models", *command, "--registry", str(a_file))
+    assert result.exit_code == 2, result.output
+    assert f"--registry {a_file}: this is a file, not a model registry directory" in result.stderr
 
 
 def test_the_registry_can_come_from_the_environment(filled: ModelRegistry) -> None:
@@ -151,3 +170,36 @@ def test_run_without_a_registry_explains_the_option(filled: ModelRegistry, tmp_p
     spec.write_text(yaml.safe_dump(_spec("sb3:cartpole-ppo@latest")))
     result = cogym("run", str(spec), "-q")
     assert "--registry DIR" in result.output
+
+
+def test_an_alias_on_a_version_deleted_by_hand_says_the_command_that_moves_it(
+    filled: ModelRegistry,
+) -> None:
+    import shutil
+
+    shutil.rmtree(Path(filled.root) / "cartpole-ppo" / "1")  # champion points at it
+    result = cogym("models", "show", "cartpole-ppo@champion", "--registry", filled.root)
+    assert result.exit_code == 2, result.output
+    assert "points at version 1, which was deleted" in result.stderr
+    assert "`cogym models alias cartpole-ppo champion <version>`" in result.stderr
+    moved = cogym("models", "alias", "cartpole-ppo", "champion", "2", "--registry", filled.root)
+    assert moved.exit_code == 0, moved.output
+    assert "cartpole-ppo@champion -> 2 (was 1)" in moved.output
+
+
+@pytest.mark.parametrize("command", [["ls"], ["show", "cartpole-ppo"]])
+def test_a_version_whose_meta_json_was_cut_short_is_a_row_and_the_rest_is_listed(
+    filled: ModelRegistry, command: list[str]
+) -> None:
+    meta = Path(filled.root) / "cartpole-ppo" / "2" / "meta.json"
+    meta.write_bytes(meta.read_bytes()[:100])  # a copy that stopped, a full disk
+    result = cogym("models", *command, "--registry", filled.root)
+    assert result.exit_code == 1, result.output
+    rows = [line for line in result.output.splitlines() if "│" in line]
+    assert any("unreadable" in row for row in rows)
+    if command == ["ls"]:
+        assert any("acrobot-dqn-like" in row and "PPO" in row for row in rows)
+    else:
+        assert any(row.split("│")[1].strip() == "1" and "PPO" in row for row in rows)
+    assert f"error: {meta}" in result.stderr.replace("\n", "")
+    assert "is not valid JSON" in result.stderr

@@ -25,6 +25,8 @@ ESCAPING = [
     ("café", "contains 'é'"),
     ("x" * 101, "the limit is 100"),
     ("a:b", "contains ':'"),
+    ("-rf", "model name '-rf' starts with '-'; use letters, digits"),
+    ("_x", "model name '_x' starts with '_'; use letters, digits"),
 ]
 
 
@@ -109,3 +111,17 @@ def test_a_reference_cannot_be_given_twice() -> None:
     with pytest.raises(ModelNameError, match="already names a version"):
         parse_ref("cartpole@3", 4)
     assert parse_ref("cartpole", 4) == ModelRef("cartpole", 4)
+
+
+def test_a_reference_whose_alias_starts_with_a_dash_names_that_character(
+    registry_dir: Path, cartpole_model: object
+) -> None:
+    from cogym import Orchestrator
+    from tests.conftest import make_spec
+
+    registry = ModelRegistry(registry_dir)
+    registry.save("cart", cartpole_model)
+    spec = make_spec("gym:CartPole-v1", [{"name": "p", "implementation": "sb3:cart@-1"}])
+    with Orchestrator(registry=registry) as orchestrator:
+        result = orchestrator.run(spec)
+    assert "alias in 'cart@-1' '-1' starts with '-'; use letters" in result.error

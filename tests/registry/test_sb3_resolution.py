@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,24 @@ def test_a_model_file_still_works(tmp_path: Path, cartpole_model: Any) -> None:
     cartpole_model.save(path)
     with Orchestrator() as orchestrator:
         result = orchestrator.run(sb3_spec(f"sb3:{path}"))
+    assert result.state is TrialState.ENDED and result.ticks == 20
+    assert result.implementations["player"] == f"sb3:{path}"
+
+
+def test_a_model_file_whose_path_has_spaces_and_an_at_sign_acts_from_a_yaml_spec(
+    tmp_path: Path, cartpole_model: Any
+) -> None:
+    path = tmp_path / "my models" / "cart pole@1.zip"
+    path.parent.mkdir()
+    cartpole_model.save(path)
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(
+        "environment: {implementation: gym:CartPole-v1}\n"
+        f"actors: [{{name: player, implementation: 'sb3:{path}'}}]\n"
+        "max_ticks: 20\nseed: 0\n"
+    )
+    with Orchestrator() as orchestrator:
+        result = orchestrator.run(TrialSpec.from_yaml(spec_file))
     assert result.state is TrialState.ENDED and result.ticks == 20
     assert result.implementations["player"] == f"sb3:{path}"
 
@@ -217,3 +236,64 @@ def test_an_actor_given_a_range_of_versions_is_refused_saying_ranges_are_for_com
     if not ref.startswith("."):  # a name may not start with '.' anyway
         with pytest.raises(InputError, match="would read as a range of versions"):
             published.alias("cartpole-ppo", ref, 1)
+
+
+def _saved_elsewhere(model: Any, pickled: bytes) -> bytes:
+    """``model``'s file as another installation wrote it: its observation space pickled as
+    ``pickled``, and its system_info.txt naming newer versions."""
+    import base64
+    import io
+    import json
+    import zipfile
+
+    plain = io.BytesIO()
+    model.save(plain)
+    changed = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(changed, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "data":
+                data = json.loads(content)
+                data["observation_space"][":serialized:"] = base64.b64encode(pickled).decode()
+                content = json.dumps(data).encode()
+            if item.filename == "system_info.txt":
+                content = b"- Python: 3.14.0\n- Stable-Baselines3: 9.1.0\n- Gymnasium: 2.0.0\n"
+            target.writestr(item, content)
+    return changed.getvalue()
+
+
+NEWER_PICKLES = {
+    "newer-python": (b"\x80\x06K\x01.", "unsupported pickle protocol: 6"),
+    "newer-gymnasium": (b"cgymnasium.spaces_v2\nBox\n.", "No module named 'gymnasium.spaces_v2'"),
+    "renamed-class": (b"cgymnasium.spaces\nBoxV2\n.", "were not given"),
+}
+
+
+@pytest.mark.parametrize("case", NEWER_PICKLES)
+@pytest.mark.parametrize("where", ["file", "registry"])
+def test_a_model_saved_by_newer_libraries_is_refused_naming_both_versions(
+    case: str, where: str, registry_dir: Path, tmp_path: Path, cartpole_model: Any
+) -> None:
+    pickled, detail = NEWER_PICKLES[case]
+    data = _saved_elsewhere(cartpole_model, pickled)
+    if where == "file":
+        path = tmp_path / f"{case}.zip"
+        path.write_bytes(data)
+        implementation, registry, named = f"sb3:{path}", None, str(path)
+    else:
+        registry = ModelRegistry(registry_dir)
+        registry.save_file(
+            "newer", data, kind="sb3", algorithm="PPO",
+            observation_space=cartpole_model.observation_space,
+            action_space=cartpole_model.action_space,
+        )  # fmt: skip
+        implementation, named = "sb3:newer@1", "newer@1"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Could not deserialize object", UserWarning)
+        with Orchestrator(registry=registry) as orchestrator:
+            result = orchestrator.run(sb3_spec(implementation))
+    assert result.state is TrialState.FAILED
+    assert f"the SB3 model {named} cannot be loaded here" in result.error
+    assert detail in result.error
+    assert "saved with Python 3.14.0, Stable-Baselines3 9.1.0, Gymnasium 2.0.0" in result.error
+    assert "were replaced together" not in result.error

@@ -320,6 +320,20 @@ def test_file_urls_are_local_directories(tmp_path: Path, cartpole_model: Any) ->
     assert (tmp_path / "models" / "cartpole-ppo" / "1" / "meta.json").is_file()
 
 
+def test_a_file_url_with_spaces_percent_encoded_is_the_same_directory_as_the_datastores(
+    tmp_path: Path, cartpole_model: Any
+) -> None:
+    from cogym.datastore.location import local_directory
+
+    folder = tmp_path / "my models"
+    url = folder.as_uri().replace("file://", "FILE://")
+    assert "%20" in url and local_directory(url) == folder
+    ModelRegistry(url).save("cartpole-ppo", cartpole_model)
+    assert (folder / "cartpole-ppo" / "1" / "meta.json").is_file()
+    assert ModelRegistry(str(folder)).resolve("cartpole-ppo").version == 1
+    assert not (tmp_path / "my%20models").exists()
+
+
 def test_latest_among_many_versions_reads_no_file(
     registry: ModelRegistry, cartpole_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -141,3 +141,25 @@ def test_a_trial_that_cannot_start_stops_the_session(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "config.feedback_to names ['coach'], which are not actors of this trial" in result.output
     assert "failed before its first tick" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["play", "ui"])
+def test_a_port_in_use_exits_2_naming_the_port_and_the_fix(command: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        if command == "play":
+            args = ["play", "CartPole-v1", "--no-record", "--port", str(port)]
+        else:
+            spec = tmp_path / "spec.yaml"
+            spec.write_text("environment: {implementation: gym:CartPole-v1}\nactors: [{name: p}]\n")
+            run = ["run", str(spec), "-q", "--datastore", str(tmp_path / "trials")]
+            assert CliRunner().invoke(main, run).exit_code == 0
+            args = ["ui", "--datastore", str(tmp_path / "trials"), "--port", str(port)]
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output + result.stderr
+    assert f"cannot serve cogym's pages on 127.0.0.1:{port}" in result.stderr
+    assert "choose another port (--port" in result.stderr

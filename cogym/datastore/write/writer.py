@@ -36,6 +36,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import socket
 import time
 import warnings
@@ -93,7 +94,15 @@ def read_marker(root: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DatastoreFormatError(path, f"cannot read the datastore marker: {exc}") from None
+        if not isinstance(exc, ValueError):  # unreadable, not damaged
+            raise DatastoreFormatError(path, f"cannot read the datastore marker: {exc}") from None
+        fresh = json.dumps({"format": DATASTORE_FORMAT, "version": BASE_VERSION})
+        raise DatastoreFormatError(
+            path,
+            f"the datastore marker is damaged ({exc}); the trials beside it are not affected. "
+            f"Write it again: echo '{fresh}' > {shlex.quote(str(path))} (version 2 if the "
+            "datastore holds preferences)",
+        ) from None
     if not isinstance(data, dict) or data.get("format") != DATASTORE_FORMAT:
         raise DatastoreFormatError(
             path, f"not a cogym datastore marker (expected format {DATASTORE_FORMAT!r})"

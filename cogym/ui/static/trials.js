@@ -66,6 +66,9 @@
       data.total ? `${data.offset + 1}–${last} of ${data.total}` : "no trials match";
     document.getElementById("prev").disabled = data.offset === 0;
     document.getElementById("next").disabled = last >= data.total;
+    const problems = document.getElementById("problems");
+    problems.replaceChildren(...data.problems.map((text) => el("p", text)));
+    problems.hidden = data.problems.length === 0;
     version = data.version;
     if (!window.cogymTable) {
       // when the first rows are painted, in ms since the navigation started (for bench/ui.py)
