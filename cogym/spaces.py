@@ -22,6 +22,7 @@ from cogym.errors import CogymError
 
 __all__ = [
     "channels_first",
+    "sb3_observes",
     "membership_check",
     "space_from_dict",
     "space_from_json",
@@ -223,6 +224,12 @@ def channels_first(space: spaces.Space) -> spaces.Space:
         height, width, channels = space.shape
         return spaces.Box(0, 255, (channels, height, width), np.uint8)
     return space
+
+
+def sb3_observes(model_space: spaces.Space, env_space: spaces.Space) -> bool:
+    """Whether an SB3 model that observes ``model_space`` takes the observations of
+    ``env_space``: the same space, or its images made channels-first (:func:`channels_first`)."""
+    return model_space == env_space or model_space == channels_first(env_space)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cogym.errors import CogymError, InputError, RegistryFormatError, SpaceMismatchError
-from cogym.spaces import channels_first, space_from_dict, space_to_dict
+from cogym.spaces import sb3_observes, space_from_dict, space_to_dict
 
 __all__ = [
     "FORMAT_VERSION",
@@ -110,13 +110,12 @@ class ModelVersion:
         expected_by: str = "the caller",
     ) -> None:
         """Raise :class:`~cogym.errors.SpaceMismatchError` naming both spaces if one differs
-        (an SB3 model observes images channels-first: :func:`~cogym.spaces.channels_first`)."""
-        if (
-            observation_space is not None
-            and observation_space != self.observation_space
-            and not (self.kind == "sb3"
-                     and channels_first(observation_space) == self.observation_space)
-        ):  # fmt: skip
+        (an SB3 model observes images channels-first: :func:`~cogym.spaces.sb3_observes`)."""
+        if observation_space is not None and not (
+            sb3_observes(self.observation_space, observation_space)
+            if self.kind == "sb3"
+            else observation_space == self.observation_space
+        ):
             raise SpaceMismatchError(
                 f"model {self.ref} observes {self.observation_space}, but {expected_by} expects "
                 f"observations in {observation_space}; use a model trained on this environment"

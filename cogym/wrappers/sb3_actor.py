@@ -16,7 +16,7 @@ from gymnasium import spaces
 from cogym.directory import import_object
 from cogym.errors import ImplementationError, SpaceMismatchError
 from cogym.lockstep import ask
-from cogym.spaces import channels_first
+from cogym.spaces import sb3_observes
 from cogym.trust import PICKLE_WARNING, warn_pickled_code
 from cogym.wrappers.sb3_batch import act_together, content_key, shared_model
 
@@ -187,8 +187,7 @@ class SB3Actor:
     def check_spaces(self, actor_class: ActorClass) -> None:
         """Raise :class:`~cogym.errors.SpaceMismatchError` unless the model fits the actor class."""
         where = f" (model {self.source})" if self.source else ""
-        observes, model_observes = actor_class.observation_space, self.observation_space
-        if observes != model_observes and channels_first(observes) != model_observes:
+        if not sb3_observes(self.observation_space, actor_class.observation_space):
             raise SpaceMismatchError(
                 f"the SB3 model{where} observes {self.observation_space}, but actor class "
                 f"{actor_class.name!r} observes {actor_class.observation_space}"
